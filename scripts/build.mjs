@@ -1,0 +1,29 @@
+// Bundles the extension host, the command line and the webviews, and copies the onnxruntime-web
+// wasm binaries next to the webview bundles (webviews may load nothing from the network).
+import * as esbuild from 'esbuild';
+import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const production = process.argv.includes('--production');
+const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root };
+
+const targets = [
+  { entryPoints: { extension: 'src/extension.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'] },
+  { entryPoints: { cli: 'cli/main.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', banner: { js: '#!/usr/bin/env node' } },
+  { entryPoints: { inspector: 'webview/inspector/main.ts', benchmark: 'webview/benchmark/main.ts' }, outdir: 'dist/webview', platform: 'browser', format: 'esm', target: 'es2022' },
+];
+
+// Planned entry points that do not exist yet are skipped while the tree is being built up.
+const present = targets
+  .map((t) => ({ ...t, entryPoints: Object.fromEntries(Object.entries(t.entryPoints).filter(([, p]) => existsSync(join(root, p)))) }))
+  .filter((t) => Object.keys(t.entryPoints).length > 0);
+await Promise.all(present.map((t) => esbuild.build({ ...common, ...t })));
+
+const ortDist = join(root, 'node_modules/onnxruntime-web/dist');
+const ortOut = join(root, 'dist/ort');
+mkdirSync(ortOut, { recursive: true });
+for (const f of readdirSync(ortDist).filter((f) => f.endsWith('.wasm') || /^ort-wasm.*\.mjs$/.test(f))) {
+  cpSync(join(ortDist, f), join(ortOut, f));
+}
