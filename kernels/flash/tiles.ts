@@ -1,0 +1,43 @@
+/**
+ * Tile choice per adapter: the largest tiles that fit the adapter's workgroup memory and invocation
+ * limits, with the subgroup reduction where the adapter has subgroups wide enough for a row group.
+ */
+import { FlashConfigError, type FlashTiles, validateFlashConfig, workgroupBytes, workgroupThreads } from './flashWgsl.js';
+import type { GpuFacts } from './gpuFacts.js';
+
+/** Candidates, best first: bigger query tiles reuse each K/V load across more rows. */
+const CANDIDATES: ReadonlyArray<Omit<FlashTiles, 'subgroups'>> = [
+  { rows: 64, keys: 32, rowsPerThread: 4, threadsPerRow: 8 },
+  { rows: 64, keys: 32, rowsPerThread: 4, threadsPerRow: 4 },
+  { rows: 32, keys: 32, rowsPerThread: 4, threadsPerRow: 8 },
+  { rows: 32, keys: 32, rowsPerThread: 4, threadsPerRow: 4 },
+  { rows: 32, keys: 16, rowsPerThread: 2, threadsPerRow: 8 },
+  { rows: 16, keys: 16, rowsPerThread: 2, threadsPerRow: 4 },
+  { rows: 16, keys: 16, rowsPerThread: 1, threadsPerRow: 4 },
+  { rows: 8, keys: 8, rowsPerThread: 1, threadsPerRow: 4 },
+  { rows: 4, keys: 4, rowsPerThread: 1, threadsPerRow: 1 },
+];
+
+export type FlashLimits = Pick<GpuFacts, 'maxWorkgroupStorage' | 'maxInvocations' | 'subgroups' | 'subgroupMinSize'>;
+
+export function tilesFit(t: FlashTiles, headDim: number, limits: FlashLimits): boolean {
+  try {
+    validateFlashConfig({ ...t, headDim, precision: 'fp32' });
+  } catch {
+    return false;
+  }
+  if (t.subgroups && (!limits.subgroups || !limits.subgroupMinSize || limits.subgroupMinSize % t.threadsPerRow !== 0)) return false;
+  return workgroupThreads(t) <= limits.maxInvocations && workgroupBytes({ ...t, headDim }) <= limits.maxWorkgroupStorage;
+}
+
+/**
+ * Picks tiles for this adapter and head size; `useSubgroups: false` forces the workgroup-memory
+ * reduction (the path for adapters without subgroups).
+ */
+export function chooseFlashTiles(headDim: number, limits: FlashLimits, useSubgroups = true): FlashTiles {
+  for (const c of CANDIDATES) {
+    if (useSubgroups && tilesFit({ ...c, subgroups: true }, headDim, limits)) return { ...c, subgroups: true };
+    if (tilesFit({ ...c, subgroups: false }, headDim, limits)) return { ...c, subgroups: false };
+  }
+  throw new FlashConfigError(`no flash tile configuration fits head size ${headDim} within ${limits.maxWorkgroupStorage} bytes of workgroup memory`);
+}
