@@ -53,7 +53,7 @@ export function workgroupBytes(c: Pick<FlashShaderConfig, 'rows' | 'keys' | 'thr
   const k = c.keys * padded * vec4;
   const v = c.keys * d4 * vec4;
   const p = c.rows * (c.keys + 1) * 4;
-  const red = c.subgroups ? 0 : c.rows * c.threadsPerRow * 4;
+  const red = c.subgroups || c.threadsPerRow === 1 ? 0 : c.rows * c.threadsPerRow * 4;
   return q + k + v + p + red;
 }
 
@@ -82,7 +82,11 @@ export function flashAttentionWgsl(c: FlashShaderConfig): string {
   const st = c.precision === 'fp16' ? 'f16' : 'f32';
   const enables = [c.precision === 'fp16' ? 'enable f16;' : '', c.subgroups ? 'enable subgroups;' : ''].filter(Boolean).join('\n');
 
-  const reduceMax = c.subgroups
+  // One thread per row group holds whole rows: nothing to reduce.
+  const reduce = TC > 1;
+  const reduceMax = !reduce
+    ? ''
+    : c.subgroups
     ? `    for (var r = 0u; r < RQ; r++) {
       for (var off = 1u; off < TC; off <<= 1u) { mx[r] = max(mx[r], subgroupShuffleXor(mx[r], off)); }
     }`
@@ -91,7 +95,9 @@ export function flashAttentionWgsl(c: FlashShaderConfig): string {
     for (var r = 0u; r < RQ; r++) {
       for (var t = 0u; t < TC; t++) { mx[r] = max(mx[r], red[(rg * RQ + r) * TC + t]); }
     }`;
-  const reduceSum = c.subgroups
+  const reduceSum = !reduce
+    ? ''
+    : c.subgroups
     ? `  for (var r = 0u; r < RQ; r++) {
     for (var off = 1u; off < TC; off <<= 1u) { l[r] += subgroupShuffleXor(l[r], off); }
   }`
@@ -129,7 +135,7 @@ var<workgroup> qs: array<vec4<f32>, ${c.rows * (D4 + 1)}>;
 var<workgroup> ks: array<vec4<f32>, ${c.keys * (D4 + 1)}>;
 var<workgroup> vs: array<vec4<f32>, ${c.keys * D4}>;
 var<workgroup> ps: array<f32, ${c.rows * (c.keys + 1)}>;
-${c.subgroups ? '' : `var<workgroup> red: array<f32, ${c.rows * TC}>;`}
+${c.subgroups || !reduce ? '' : `var<workgroup> red: array<f32, ${c.rows * TC}>;`}
 
 @compute @workgroup_size(${NT})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

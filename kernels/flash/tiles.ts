@@ -18,7 +18,16 @@ const CANDIDATES: ReadonlyArray<Omit<FlashTiles, 'subgroups'>> = [
   { rows: 4, keys: 4, rowsPerThread: 1, threadsPerRow: 1 },
 ];
 
-export type FlashLimits = Pick<GpuFacts, 'maxWorkgroupStorage' | 'maxInvocations' | 'subgroups' | 'subgroupMinSize'>;
+/**
+ * On a CPU adapter (SwiftShader) threads of a workgroup run as fibers on SIMD lanes, barriers are costly
+ * and registers are plentiful: few threads each holding whole rows measured fastest there.
+ */
+const CPU_CANDIDATES: ReadonlyArray<Omit<FlashTiles, 'subgroups'>> = [
+  { rows: 32, keys: 32, rowsPerThread: 8, threadsPerRow: 1 },
+  { rows: 16, keys: 16, rowsPerThread: 4, threadsPerRow: 1 },
+];
+
+export type FlashLimits = Pick<GpuFacts, 'maxWorkgroupStorage' | 'maxInvocations' | 'subgroups' | 'subgroupMinSize'> & { isFallbackAdapter?: boolean };
 
 export function tilesFit(t: FlashTiles, headDim: number, limits: FlashLimits): boolean {
   try {
@@ -34,8 +43,9 @@ export function tilesFit(t: FlashTiles, headDim: number, limits: FlashLimits): b
  * Picks tiles for this adapter and head size; `useSubgroups: false` forces the workgroup-memory
  * reduction (the path for adapters without subgroups).
  */
-export function chooseFlashTiles(headDim: number, limits: FlashLimits, useSubgroups = true): FlashTiles {
-  for (const c of CANDIDATES) {
+export function chooseFlashTiles(
+  headDim: number, limits: FlashLimits, useSubgroups = true): FlashTiles {
+  for (const c of limits.isFallbackAdapter ? [...CPU_CANDIDATES, ...CANDIDATES] : CANDIDATES) {
     if (useSubgroups && tilesFit({ ...c, subgroups: true }, headDim, limits)) return { ...c, subgroups: true };
     if (tilesFit({ ...c, subgroups: false }, headDim, limits)) return { ...c, subgroups: false };
   }

@@ -43,6 +43,7 @@ const forced: FlashTiles[] = [
   { rows: 16, keys: 16, rowsPerThread: 2, threadsPerRow: 4, subgroups: true },
   { rows: 8, keys: 8, rowsPerThread: 1, threadsPerRow: 4, subgroups: false },
   { rows: 32, keys: 16, rowsPerThread: 4, threadsPerRow: 8, subgroups: false },
+  { rows: 16, keys: 16, rowsPerThread: 4, threadsPerRow: 1, subgroups: false },
 ];
 for (const t of forced) {
   for (const s of shapes.filter((x) => x.seqLen < 1000)) {
@@ -63,4 +64,6 @@ test('tile choice respects the adapter limits and falls back without subgroups',
   }
   const big = { maxWorkgroupStorage: 49152, maxInvocations: 1024, subgroups: true, subgroupMinSize: 32 };
   assert.deepEqual(chooseFlashTiles(64, big), { rows: 64, keys: 32, rowsPerThread: 4, threadsPerRow: 8, subgroups: true });
+  const cpu = { maxWorkgroupStorage: 32768, maxInvocations: 256, subgroups: true, subgroupMinSize: 4, isFallbackAdapter: true };
+  assert.equal(chooseFlashTiles(64, cpu).threadsPerRow, 1);
 });
