@@ -46,7 +46,7 @@ export function tilesFit(t: FlashTiles, headDim: number, limits: FlashLimits): b
 export function chooseFlashTiles(
   headDim: number, limits: FlashLimits, useSubgroups = true): FlashTiles {
   for (const c of limits.isFallbackAdapter ? [...CPU_CANDIDATES, ...CANDIDATES] : CANDIDATES) {
-    if (useSubgroups && tilesFit({ ...c, subgroups: true }, headDim, limits)) return { ...c, subgroups: true };
+    if (useSubgroups && c.threadsPerRow > 1 && tilesFit({ ...c, subgroups: true }, headDim, limits)) return { ...c, subgroups: true };
     if (tilesFit({ ...c, subgroups: false }, headDim, limits)) return { ...c, subgroups: false };
   }
   throw new FlashConfigError(`no flash tile configuration fits head size ${headDim} within ${limits.maxWorkgroupStorage} bytes of workgroup memory`);

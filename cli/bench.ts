@@ -1,0 +1,151 @@
+/**
+ * `attention-inspector bench`: the side-panel benchmark without VS Code. Runs in Node on Dawn
+ * (`--runtime node`, default; SwiftShader without a GPU, any Vulkan GPU with one) or in headless
+ * Chromium (`--runtime chromium`, the same page the view shows, served from dist/).
+ */
+import { writeFileSync } from 'node:fs';
+import { toCsv, toJson } from '../kernels/bench/export.js';
+import { FULL_SETTINGS, parseBackends, parseKernels, parseNumberList, parsePrecisions, QUICK_SETTINGS, SettingsError } from '../kernels/bench/grid.js';
+import type { AttentionGraphBuilder } from '../kernels/bench/ortRunner.js';
+import { runBenchmark, type BenchEnvironment } from '../kernels/bench/runBenchmark.js';
+import { speedups, textTable } from '../kernels/bench/table.js';
+import type { BenchReport, BenchSettings } from '../kernels/bench/types.js';
+
+export const BENCH_USAGE = `attention-inspector bench [options]
+  --kernels ours,manual,ort-fused   kernels to run (default all)
+  --T 128,256,512                   sequence lengths
+  --heads 8                         head counts
+  --batch 1                         batch sizes
+  --precision fp32[,fp16]           precisions (fp16 needs shader-f16 for WebGPU)
+  --backend webgpu,wasm             backends (ours is WebGPU only)
+  --head-dim 64                     head size
+  --no-causal                       full (bidirectional) attention instead of causal
+  --budget MS --warmup N --min-runs N --max-runs N   timing method
+  --full                            the full grid (T 128…4096, heads 4/8/16, batch 1/8, fp32/fp16)
+  --runtime node|chromium           where to run (default node: Dawn for Node)
+  --json FILE  --csv FILE           write the report`;
+
+export interface BenchArgs {
+  settings: BenchSettings;
+  runtime: 'node' | 'chromium';
+  json?: string;
+  csv?: string;
+}
+
+export function parseBenchArgs(argv: string[]): BenchArgs {
+  const s: BenchSettings = structuredClone(argv.includes('--full') ? FULL_SETTINGS : QUICK_SETTINGS);
+  const out: BenchArgs = { settings: s, runtime: 'node' };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new SettingsError(`${flag} needs a value`);
+      return v;
+    };
+    const one = (what: string) => parseNumberList(value(), what)[0];
+    switch (flag) {
+      case '--full': break;
+      case '--kernels': s.kernels = parseKernels(value()); break;
+      case '--T': s.seqLens = parseNumberList(value(), '--T'); break;
+      case '--heads': s.heads = parseNumberList(value(), '--heads'); break;
+      case '--batch': s.batches = parseNumberList(value(), '--batch'); break;
+      case '--precision': s.precisions = parsePrecisions(value()); break;
+      case '--backend': s.backends = parseBackends(value()); break;
+      case '--head-dim': s.headDim = one('--head-dim'); break;
+      case '--no-causal': s.causal = false; break;
+      case '--causal': s.causal = true; break;
+      case '--budget': s.budgetMs = one('--budget'); break;
+      case '--warmup': s.warmup = Number(value()); break;
+      case '--min-runs': s.minRuns = one('--min-runs'); break;
+      case '--max-runs': s.maxRuns = one('--max-runs'); break;
+      case '--json': out.json = value(); break;
+      case '--csv': out.csv = value(); break;
+      case '--runtime': {
+        const r = value();
+        if (r !== 'node' && r !== 'chromium') throw new SettingsError(`--runtime: node or chromium, got "${r}"`);
+        out.runtime = r;
+        break;
+      }
+      default: throw new SettingsError(`unknown option ${flag}\n${BENCH_USAGE}`);
+    }
+  }
+  if (s.headDim % 4 !== 0) throw new SettingsError('--head-dim must be a multiple of 4');
+  return out;
+}
+
+/** The attention graphs for onnxruntime come from kernels/graph/attentionGraph.ts, not yet in this tree. */
+async function graphBuilder(): Promise<AttentionGraphBuilder | undefined> {
+  return undefined;
+}
+
+async function nodeEnvironment(s: BenchSettings, log: (line: string) => void): Promise<BenchEnvironment> {
+  const { nodeGpuAdapter } = await import('../kernels/flash/nodeGpu.js');
+  const { requestKernelDevice } = await import('../kernels/flash/gpuFacts.js');
+  const env: BenchEnvironment = { description: `Node ${process.versions.node}, Dawn for Node (webgpu package)` };
+  if (s.backends.includes('webgpu')) {
+    try {
+      const adapter = await nodeGpuAdapter();
+      env.gpu = { adapter, device: await requestKernelDevice(adapter) };
+    } catch (e) {
+      log(`WebGPU unavailable: ${(e as Error).message}`);
+    }
+  }
+  if (s.kernels.some((k) => k !== 'ours')) {
+    const buildGraph = await graphBuilder();
+    if (!buildGraph) {
+      log('manual and ort-fused need kernels/graph/attentionGraph.ts, which is not in this build: they show as unavailable.');
+    } else {
+      const { loadNodeOrt } = await import('../kernels/bench/nodeOrt.js');
+      const { ort, provider } = await loadNodeOrt(env.gpu?.adapter);
+      env.ort = { ort, webgpuProvider: provider, buildGraph };
+    }
+  }
+  return env;
+}
+
+function adapterLine(r: BenchReport): string {
+  const a = r.adapter;
+  if (!a) return 'adapter: none';
+  const sg = a.subgroups ? `subgroups ${a.subgroupMinSize}–${a.subgroupMaxSize}` : 'no subgroups';
+  return `adapter: ${a.vendor} ${a.architecture} (${a.description})${a.isFallbackAdapter ? ' [CPU fallback]' : ''}; ${sg}; shader-f16 ${a.shaderF16 ? 'yes' : 'no'}; timestamps ${a.timestampQuery ? 'yes' : 'no'}`;
+}
+
+export async function runBenchCommand(argv: string[], log: (line: string) => void = (l) => process.stderr.write(l + '\n')): Promise<number> {
+  let args: BenchArgs;
+  try {
+    args = parseBenchArgs(argv);
+  } catch (e) {
+    log((e as Error).message);
+    return 2;
+  }
+  let report: BenchReport;
+  if (args.runtime === 'chromium') {
+    log('--runtime chromium is not available yet');
+    return 2;
+  } else {
+    const env = await nodeEnvironment(args.settings, log);
+    const controller = new AbortController();
+    process.once('SIGINT', () => controller.abort());
+    report = await runBenchmark(args.settings, env, {
+      signal: controller.signal,
+      onProgress: (done, total, row, running) => {
+        if (running) log(`[${done + 1}/${total}] ${running.kernel} ${running.backend} ${running.precision} B${running.batch} H${running.heads} T${running.seqLen}…`);
+        else if (row && row.status !== 'ok') log(`  ${row.status}: ${row.note ?? ''}`);
+      },
+    });
+    env.gpu?.device.destroy();
+  }
+  process.stdout.write(`${adapterLine(report)}\n${report.environment}\n\n${textTable(report)}\n`);
+  const ratios = speedups(report);
+  if (ratios.length) {
+    process.stdout.write('\nours vs ort-fused (WebGPU), time ratio ort-fused/ours:\n');
+    for (const s of ratios) process.stdout.write(`  B${s.batch} H${s.heads} T${s.seqLen} ${s.precision}: ${s.ratio.toFixed(2)}×\n`);
+  }
+  if (args.json) writeFileSync(args.json, toJson(report));
+  if (args.csv) writeFileSync(args.csv, toCsv(report));
+  return report.rows.some((r) => r.status === 'failed' || r.status === 'error') ? 1 : 0;
+}
+
+if (process.argv[1]?.replace(/\\/g, '/').endsWith('cli/bench.ts')) {
+  runBenchCommand(process.argv.slice(2)).then((code) => process.exit(code));
+}

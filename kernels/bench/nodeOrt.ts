@@ -1,0 +1,71 @@
+/// <reference types="@webgpu/types" />
+/**
+ * Node only (never imported by webview code): onnxruntime-web with its native WebGPU provider on Dawn
+ * for Node, set up as ../shared/guides/webgpu-without-gpu.md describes.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { OrtModule } from './ortRunner.js';
+
+export class NodeOrtError extends Error {
+  override name = 'NodeOrtError';
+}
+
+function ortDist(): string {
+  for (const root of [process.cwd(), join(__dirname, '..'), join(__dirname, '..', '..')]) {
+    const dir = join(root, 'node_modules', 'onnxruntime-web', 'dist');
+    if (existsSync(join(dir, 'ort.webgpu.mjs'))) return dir;
+  }
+  throw new NodeOrtError('onnxruntime-web not found under node_modules (run npm install in the project)');
+}
+
+/** dawn.node rejects SharedArrayBuffer-backed data, which ORT's wasm heap may be. */
+function copySharedWrites(): void {
+  const proto = (globalThis as { GPUQueue?: { prototype: GPUQueue } }).GPUQueue?.prototype;
+  if (!proto || (proto as GPUQueue & { sharedSafe?: boolean }).sharedSafe) return;
+  const write = proto.writeBuffer;
+  proto.writeBuffer = function (this: GPUQueue, buffer: GPUBuffer, offset: number, data: BufferSource | SharedArrayBuffer, dataOffset?: number, size?: number) {
+    const shared = typeof SharedArrayBuffer !== 'undefined' && (data instanceof SharedArrayBuffer || (ArrayBuffer.isView(data) && data.buffer instanceof SharedArrayBuffer));
+    if (shared) {
+      const view = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data as SharedArrayBuffer);
+      const elem = ArrayBuffer.isView(data) && 'BYTES_PER_ELEMENT' in data ? (data as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT : 1;
+      const start = (dataOffset ?? 0) * elem;
+      const len = size !== undefined ? size * elem : view.byteLength - start;
+      return write.call(this, buffer, offset, view.slice(start, start + len));
+    }
+    return write.call(this, buffer, offset, data as BufferSource, dataOffset, size);
+  } as GPUQueue['writeBuffer'];
+  (proto as GPUQueue & { sharedSafe?: boolean }).sharedSafe = true;
+}
+
+/**
+ * Loads onnxruntime-web (native WebGPU EP build) and gives it its own device. On a CPU adapter the
+ * subgroup features are left out of that device: the native EP's fused attention assumes subgroups
+ * of at least 32 and is silently wrong with SwiftShader's 4.
+ */
+export async function loadNodeOrt(adapter: GPUAdapter | undefined): Promise<{ ort: OrtModule; provider: string }> {
+  const ort = (await import(pathToFileURL(join(ortDist(), 'ort.webgpu.mjs')).href)) as OrtModule;
+  ort.env.wasm.numThreads = 1;
+  let provider = `onnxruntime-web ${ort.env.versions.web} WebGPU (native EP)`;
+  if (adapter) {
+    copySharedWrites();
+    const narrowSubgroups = ((adapter.info as GPUAdapterInfo & { subgroupMaxSize?: number }).subgroupMaxSize ?? 0) < 32;
+    const hide = narrowSubgroups ? ['subgroups', 'subgroups-f16', 'subgroup-size-control'] : [];
+    const requiredFeatures = [...adapter.features].filter((f) => !hide.includes(f)) as GPUFeatureName[];
+    ort.env.webgpu.device = await adapter.requestDevice({ requiredFeatures, requiredLimits: adapterLimits(adapter) });
+    if (narrowSubgroups) provider += ', subgroups hidden';
+  }
+  return { ort, provider };
+}
+
+function adapterLimits(adapter: GPUAdapter): Record<string, number> {
+  const l = adapter.limits;
+  return {
+    maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+    maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+    maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+    maxBufferSize: l.maxBufferSize,
+  };
+}

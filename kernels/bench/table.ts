@@ -1,0 +1,67 @@
+/** Human-readable cells of a report, shared by the view and the command line. */
+import type { BenchReport, BenchRow } from './types.js';
+
+export const TABLE_HEADERS = ['kernel', 'backend', 'prec', 'B', 'H', 'T', 'median ms', 'spread', 'runs', 'TFLOP/s', 'max |ΔO|', 'extra bytes', 'provider'];
+
+export function formatBytes(n: number | undefined): string {
+  if (n === undefined) return '?';
+  if (n === 0) return '0';
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n.toFixed(n < 10 && i > 0 ? 1 : 0)} ${units[i]}`;
+}
+
+/** The time cell: a failed or unavailable row never shows a time. */
+export function timeCell(r: BenchRow): string {
+  if (r.status === 'ok') return r.medianMs! < 10 ? r.medianMs!.toFixed(3) : r.medianMs!.toFixed(1);
+  return r.status.toUpperCase();
+}
+
+export function rowCells(r: BenchRow): string[] {
+  const ok = r.status === 'ok';
+  return [
+    r.kernel,
+    r.backend,
+    r.precision,
+    String(r.batch),
+    String(r.heads),
+    String(r.seqLen),
+    timeCell(r),
+    ok ? `±${r.spreadPct!.toFixed(0)}%${r.outliers ? ` (${r.outliers} outl.)` : ''}` : '',
+    String(r.runs),
+    ok ? r.tflops!.toPrecision(3) : '',
+    r.maxAbsDiff === undefined ? '' : r.maxAbsDiff.toExponential(1),
+    formatBytes(r.extraBytes),
+    r.status === 'ok' || r.status === 'failed' ? r.provider : r.note ?? '',
+  ];
+}
+
+/** `ours` against another kernel on the same shape and backend: how many times faster ours is. */
+export interface Speedup {
+  batch: number;
+  heads: number;
+  seqLen: number;
+  precision: string;
+  against: string;
+  ratio: number;
+}
+
+export function speedups(report: BenchReport, against: BenchRow['kernel'] = 'ort-fused'): Speedup[] {
+  const ok = report.rows.filter((r) => r.status === 'ok' && r.backend === 'webgpu');
+  const out: Speedup[] = [];
+  for (const o of ok.filter((r) => r.kernel === 'ours')) {
+    const other = ok.find((r) => r.kernel === against && r.batch === o.batch && r.heads === o.heads && r.seqLen === o.seqLen && r.precision === o.precision);
+    if (other) out.push({ batch: o.batch, heads: o.heads, seqLen: o.seqLen, precision: o.precision, against, ratio: other.medianMs! / o.medianMs! });
+  }
+  return out;
+}
+
+export function textTable(report: BenchReport): string {
+  const rows = [TABLE_HEADERS, ...report.rows.map(rowCells)];
+  const widths = TABLE_HEADERS.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}

@@ -1,0 +1,77 @@
+/** Shapes of the attention benchmark: what is run, and what each run reports. */
+import type { GpuFacts } from '../flash/gpuFacts.js';
+
+export type KernelName = 'ours' | 'manual' | 'ort-fused';
+export type Backend = 'webgpu' | 'wasm';
+export type Precision = 'fp32' | 'fp16';
+
+export const KERNELS: readonly KernelName[] = ['ours', 'manual', 'ort-fused'];
+export const BACKENDS: readonly Backend[] = ['webgpu', 'wasm'];
+export const PRECISIONS: readonly Precision[] = ['fp32', 'fp16'];
+
+/** One cell of the grid. */
+export interface BenchCase {
+  kernel: KernelName;
+  backend: Backend;
+  precision: Precision;
+  batch: number;
+  heads: number;
+  seqLen: number;
+  headDim: number;
+  causal: boolean;
+}
+
+export interface BenchSettings {
+  kernels: KernelName[];
+  backends: Backend[];
+  precisions: Precision[];
+  seqLens: number[];
+  heads: number[];
+  batches: number[];
+  headDim: number;
+  causal: boolean;
+  /** Untimed runs before timing. */
+  warmup: number;
+  /** Timed runs continue until this much time has been spent (at least `minRuns`, at most `maxRuns`). */
+  budgetMs: number;
+  minRuns: number;
+  maxRuns: number;
+}
+
+/** How a time was taken: GPU timestamps, queue completion, or wall clock around a CPU run. */
+export type TimingSource = 'gpu-timestamp' | 'queue-completion' | 'wall-clock';
+
+export type RowStatus = 'ok' | 'failed' | 'unavailable' | 'error' | 'cancelled';
+
+export interface BenchRow extends BenchCase {
+  status: RowStatus;
+  /** Why a row is not `ok` (disagreement, missing feature, error message). */
+  note?: string;
+  /** Which provider/path ran (e.g. `onnxruntime-web webgpu (JSEP)`, `WGSL 32x32 rows/thread 8`). */
+  provider: string;
+  timing?: TimingSource;
+  runs: number;
+  medianMs?: number;
+  minMs?: number;
+  maxMs?: number;
+  /** Interquartile range relative to the median, in percent. */
+  spreadPct?: number;
+  /** Timed runs farther than 3 scaled MADs from the median. */
+  outliers: number;
+  tflops?: number;
+  /** Bytes of intermediate buffers beyond Q, K, V, O (at least one (B,H,T,T) for manual); absent where unknown. */
+  extraBytes?: number;
+  /** max |O − O_reference| and the tolerance it was held to. */
+  maxAbsDiff?: number;
+  tolerance: number;
+  /** What O was compared against. */
+  reference: string;
+}
+
+export interface BenchReport {
+  startedAt: string;
+  settings: BenchSettings;
+  adapter?: GpuFacts;
+  environment: string;
+  rows: BenchRow[];
+}

@@ -1,0 +1,73 @@
+// The benchmark method without a browser: statistics, accounting, grid, export, and a tiny run of
+// `ours` on Dawn for Node in which every row carries an agreement figure.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { attentionFlops, scoreMatrixBytes } from '../../kernels/bench/accounting.js';
+import { toCsv } from '../../kernels/bench/export.js';
+import { expandGrid, parseNumberList, QUICK_SETTINGS, SettingsError } from '../../kernels/bench/grid.js';
+import { runBenchmark } from '../../kernels/bench/runBenchmark.js';
+import { summarize } from '../../kernels/bench/stats.js';
+import { timeCell } from '../../kernels/bench/table.js';
+import type { BenchRow } from '../../kernels/bench/types.js';
+import { requestKernelDevice } from '../../kernels/flash/gpuFacts.js';
+import { nodeGpuAdapter } from '../../kernels/flash/nodeGpu.js';
+import { parseBenchArgs } from '../../cli/bench.js';
+
+test('summary: median, spread and outliers', () => {
+  const s = summarize([10, 11, 9, 10, 10, 50]);
+  assert.equal(s.medianMs, 10);
+  assert.equal(s.minMs, 9);
+  assert.equal(s.maxMs, 50);
+  assert.equal(s.outliers, 1);
+  assert.throws(() => summarize([]), RangeError);
+});
+
+test('FLOPs are 4·B·H·T²·dh, halved for causal; manual holds a (B,H,T,T) matrix', () => {
+  const c = { batch: 2, heads: 3, seqLen: 10, headDim: 8, causal: false };
+  assert.equal(attentionFlops(c), 4 * 2 * 3 * 100 * 8);
+  assert.equal(attentionFlops({ ...c, causal: true }), 2 * 2 * 3 * 100 * 8);
+  assert.equal(scoreMatrixBytes({ ...c, precision: 'fp16' }), 2 * 3 * 100 * 2);
+});
+
+test('grid: ours only on WebGPU, lists parsed strictly', () => {
+  const cases = expandGrid({ ...QUICK_SETTINGS, seqLens: [4], kernels: ['ours', 'manual'] });
+  assert.deepEqual(cases.map((c) => `${c.kernel}/${c.backend}`), ['ours/webgpu', 'manual/webgpu', 'manual/wasm']);
+  assert.throws(() => parseNumberList('12,x', '--T'), SettingsError);
+  const a = parseBenchArgs(['--kernels', 'ours', '--T', '1,7', '--heads', '2', '--no-causal', '--json', 'x.json']);
+  assert.deepEqual([a.settings.kernels, a.settings.seqLens, a.settings.heads, a.settings.causal, a.json], [['ours'], [1, 7], [2], false, 'x.json']);
+  assert.throws(() => parseBenchArgs(['--kernels', 'fast']), SettingsError);
+});
+
+test('a failed row never shows a time', () => {
+  const row = { status: 'failed', medianMs: 0.001 } as BenchRow;
+  assert.equal(timeCell(row), 'FAILED');
+});
+
+test('tiny run of ours on Dawn: every row has an agreement figure, CSV has every row', async () => {
+  const adapter = await nodeGpuAdapter();
+  const device = await requestKernelDevice(adapter);
+  const settings = { ...QUICK_SETTINGS, kernels: ['ours' as const], backends: ['webgpu' as const], seqLens: [1, 33], heads: [2], warmup: 0, budgetMs: 0, minRuns: 2, maxRuns: 2 };
+  const progress: number[] = [];
+  const report = await runBenchmark(settings, { gpu: { adapter, device }, description: 'test' }, { onProgress: (done) => progress.push(done) });
+  assert.equal(report.rows.length, 2);
+  for (const r of report.rows) {
+    assert.equal(r.status, 'ok', r.note);
+    assert.ok(r.maxAbsDiff !== undefined && r.maxAbsDiff < 1e-5);
+    assert.equal(r.runs, 2);
+    assert.equal(r.extraBytes, 0);
+  }
+  assert.equal(report.adapter?.architecture !== undefined, true);
+  assert.equal(toCsv(report).trim().split('\n').length, 3);
+  assert.ok(progress.includes(2));
+  device.destroy();
+});
+
+test('cancel stops the run', async () => {
+  const adapter = await nodeGpuAdapter();
+  const device = await requestKernelDevice(adapter);
+  const controller = new AbortController();
+  controller.abort();
+  const report = await runBenchmark({ ...QUICK_SETTINGS, kernels: ['ours'], backends: ['webgpu'], seqLens: [8] }, { gpu: { adapter, device }, description: 'test' }, { signal: controller.signal });
+  assert.equal(report.rows.length, 0);
+  device.destroy();
+});
