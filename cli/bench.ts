@@ -3,10 +3,11 @@
  * (`--runtime node`, default; SwiftShader without a GPU, any Vulkan GPU with one) or in headless
  * Chromium (`--runtime chromium`, the same page the view shows, served from dist/).
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { toCsv, toJson } from '../kernels/bench/export.js';
 import { FULL_SETTINGS, parseBackends, parseKernels, parseNumberList, parsePrecisions, QUICK_SETTINGS, SettingsError } from '../kernels/bench/grid.js';
-import type { AttentionGraphBuilder } from '../kernels/bench/ortRunner.js';
+import { attentionGraphBuilder } from '../kernels/bench/graphSource.js';
 import { runBenchmark, type BenchEnvironment } from '../kernels/bench/runBenchmark.js';
 import { speedups, textTable } from '../kernels/bench/table.js';
 import type { BenchReport, BenchSettings } from '../kernels/bench/types.js';
@@ -73,11 +74,6 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
   return out;
 }
 
-/** The attention graphs for onnxruntime come from kernels/graph/attentionGraph.ts, not yet in this tree. */
-async function graphBuilder(): Promise<AttentionGraphBuilder | undefined> {
-  return undefined;
-}
-
 async function nodeEnvironment(s: BenchSettings, log: (line: string) => void): Promise<BenchEnvironment> {
   const { nodeGpuAdapter } = await import('../kernels/flash/nodeGpu.js');
   const { requestKernelDevice } = await import('../kernels/flash/gpuFacts.js');
@@ -91,9 +87,9 @@ async function nodeEnvironment(s: BenchSettings, log: (line: string) => void): P
     }
   }
   if (s.kernels.some((k) => k !== 'ours')) {
-    const buildGraph = await graphBuilder();
+    const buildGraph = attentionGraphBuilder;
     if (!buildGraph) {
-      log('manual and ort-fused need kernels/graph/attentionGraph.ts, which is not in this build: they show as unavailable.');
+      log('manual and ort-fused need the attention graph builder (kernels/graph), not in this build: they show as unavailable.');
     } else {
       const { loadNodeOrt } = await import('../kernels/bench/nodeOrt.js');
       const { ort, provider } = await loadNodeOrt(env.gpu?.adapter);
@@ -110,6 +106,14 @@ function adapterLine(r: BenchReport): string {
   return `adapter: ${a.vendor} ${a.architecture} (${a.description})${a.isFallbackAdapter ? ' [CPU fallback]' : ''}; ${sg}; shader-f16 ${a.shaderF16 ? 'yes' : 'no'}; timestamps ${a.timestampQuery ? 'yes' : 'no'}`;
 }
 
+/** The folder holding dist/ and media/: where the CLI bundle lives, or the repository when run from source. */
+function projectRoot(): string {
+  for (const dir of [join(__dirname, '..'), join(__dirname, '..', '..'), process.cwd()]) {
+    if (existsSync(join(dir, 'dist', 'webview', 'benchmark.js'))) return dir;
+  }
+  return process.cwd();
+}
+
 export async function runBenchCommand(argv: string[], log: (line: string) => void = (l) => process.stderr.write(l + '\n')): Promise<number> {
   let args: BenchArgs;
   try {
@@ -120,8 +124,8 @@ export async function runBenchCommand(argv: string[], log: (line: string) => voi
   }
   let report: BenchReport;
   if (args.runtime === 'chromium') {
-    log('--runtime chromium is not available yet');
-    return 2;
+    const { runInChromium } = await import('../kernels/bench/nodeChromium.js');
+    report = await runInChromium(projectRoot(), args.settings, log);
   } else {
     const env = await nodeEnvironment(args.settings, log);
     const controller = new AbortController();

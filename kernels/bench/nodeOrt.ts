@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { giveOrtDevice } from './ortDevice.js';
 import type { OrtModule } from './ortRunner.js';
 
 export class NodeOrtError extends Error {
@@ -39,33 +40,11 @@ function copySharedWrites(): void {
   (proto as GPUQueue & { sharedSafe?: boolean }).sharedSafe = true;
 }
 
-/**
- * Loads onnxruntime-web (native WebGPU EP build) and gives it its own device. On a CPU adapter the
- * subgroup features are left out of that device: the native EP's fused attention assumes subgroups
- * of at least 32 and is silently wrong with SwiftShader's 4.
- */
+/** Loads onnxruntime-web (native WebGPU EP build) and gives it its own device. */
 export async function loadNodeOrt(adapter: GPUAdapter | undefined): Promise<{ ort: OrtModule; provider: string }> {
   const ort = (await import(pathToFileURL(join(ortDist(), 'ort.webgpu.mjs')).href)) as OrtModule;
   ort.env.wasm.numThreads = 1;
-  let provider = `onnxruntime-web ${ort.env.versions.web} WebGPU (native EP)`;
-  if (adapter) {
-    copySharedWrites();
-    const narrowSubgroups = ((adapter.info as GPUAdapterInfo & { subgroupMaxSize?: number }).subgroupMaxSize ?? 0) < 32;
-    const hide = narrowSubgroups ? ['subgroups', 'subgroups-f16', 'subgroup-size-control'] : [];
-    const requiredFeatures = [...adapter.features].filter((f) => !hide.includes(f)) as GPUFeatureName[];
-    ort.env.webgpu.device = await adapter.requestDevice({ requiredFeatures, requiredLimits: adapterLimits(adapter) });
-    if (narrowSubgroups) provider += ', subgroups hidden';
-  }
-  return { ort, provider };
-}
-
-function adapterLimits(adapter: GPUAdapter): Record<string, number> {
-  const l = adapter.limits;
-  return {
-    maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
-    maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
-    maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
-    maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
-    maxBufferSize: l.maxBufferSize,
-  };
+  if (!adapter) return { ort, provider: 'none' };
+  copySharedWrites();
+  return { ort, provider: await giveOrtDevice(ort, adapter, 'native EP') };
 }

@@ -1,0 +1,88 @@
+/**
+ * The benchmark view's HTML, shared by the VS Code view (src/benchmarkView.ts) and the standalone page
+ * the CLI and browser tests serve. Strict CSP: nothing from the network, scripts by nonce, and
+ * 'wasm-unsafe-eval' only because onnxruntime compiles WebAssembly.
+ */
+
+export interface BenchmarkHtmlOptions {
+  /** Origin(s) allowed for scripts, styles and fetches (VS Code: `webview.cspSource`). */
+  cspSource: string;
+  nonce: string;
+  scriptUri: string;
+  styleUri: string;
+  /** Folder holding onnxruntime-web's .wasm/.mjs files, ending in '/'. */
+  ortBase: string;
+}
+
+function attr(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+}
+
+export function benchmarkHtml(o: BenchmarkHtmlOptions): string {
+  const csp = [
+    "default-src 'none'",
+    `script-src 'nonce-${o.nonce}' 'wasm-unsafe-eval' ${o.cspSource}`,
+    `style-src ${o.cspSource}`,
+    `img-src ${o.cspSource} data: blob:`,
+    `connect-src ${o.cspSource}`,
+    `worker-src ${o.cspSource} blob:`,
+  ].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${attr(csp)}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="${attr(o.styleUri)}">
+<title>Attention benchmark</title>
+</head>
+<body data-ort-base="${attr(o.ortBase)}">
+<main id="app" aria-label="Attention benchmark">
+  <form id="settings" aria-label="Benchmark settings">
+    <fieldset><legend>Kernels</legend>
+      <label><input type="checkbox" name="kernel" value="ours" checked> ours (WGSL flash)</label>
+      <label><input type="checkbox" name="kernel" value="manual" checked> manual (ONNX)</label>
+      <label><input type="checkbox" name="kernel" value="ort-fused" checked> ort-fused</label>
+    </fieldset>
+    <fieldset><legend>Backends</legend>
+      <label><input type="checkbox" name="backend" value="webgpu" checked> WebGPU</label>
+      <label><input type="checkbox" name="backend" value="wasm" checked> wasm (CPU)</label>
+    </fieldset>
+    <fieldset><legend>Precision</legend>
+      <label><input type="checkbox" name="precision" value="fp32" checked> fp32</label>
+      <label><input type="checkbox" name="precision" value="fp16"> fp16</label>
+    </fieldset>
+    <label>Sequence lengths <input name="seqLens" value="128,256,512" aria-describedby="grid-help"></label>
+    <label>Heads <input name="heads" value="8"></label>
+    <label>Batch <input name="batches" value="1"></label>
+    <label>Head size <input name="headDim" value="64" inputmode="numeric"></label>
+    <label><input type="checkbox" name="causal" checked> causal</label>
+    <label>Time budget per case (ms) <input name="budgetMs" value="1000" inputmode="numeric"></label>
+    <p id="grid-help" class="help">Comma-separated lists. <button type="button" id="full-grid">Full grid</button> <button type="button" id="quick-grid">Quick grid</button></p>
+    <div class="actions">
+      <button type="submit" id="run">Run benchmark</button>
+      <button type="button" id="cancel" disabled>Cancel</button>
+    </div>
+  </form>
+  <div id="progress-row" hidden>
+    <progress id="progress" max="1" value="0" aria-label="Benchmark progress"></progress>
+    <span id="status" role="status" aria-live="polite"></span>
+  </div>
+  <section aria-label="Adapter"><h2>Adapter</h2><dl id="adapter"></dl></section>
+  <section aria-label="Results">
+    <h2>Results</h2>
+    <div class="actions">
+      <button type="button" data-export="csv" disabled>Export CSV</button>
+      <button type="button" data-export="json" disabled>Export JSON</button>
+      <button type="button" data-export="png" disabled>Export PNG</button>
+    </div>
+    <div class="table-wrap"><table id="results" aria-label="Benchmark results"><thead></thead><tbody></tbody></table></div>
+    <p id="ratios" role="note"></p>
+    <canvas id="plot" width="640" height="400" role="img" aria-label="Time against sequence length, log-log"></canvas>
+  </section>
+</main>
+<script type="module" nonce="${attr(o.nonce)}" src="${attr(o.scriptUri)}"></script>
+</body>
+</html>
+`;
+}

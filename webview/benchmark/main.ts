@@ -1,0 +1,186 @@
+/// <reference types="@webgpu/types" />
+/** The Benchmark view: settings form, run with progress and cancel, table, plot, adapter facts, exports. */
+import { toCsv, toJson } from '../../kernels/bench/export.js';
+import { FULL_SETTINGS, parseNumberList, QUICK_SETTINGS } from '../../kernels/bench/grid.js';
+import { runBenchmark } from '../../kernels/bench/runBenchmark.js';
+import { rowCells, speedups, TABLE_HEADERS } from '../../kernels/bench/table.js';
+import type { BenchReport, BenchSettings } from '../../kernels/bench/types.js';
+import type { HostToBenchmark } from '../../kernels/bench/viewMessages.js';
+import { benchEnvironment } from './environment.js';
+import { inVsCode, post, save } from './host.js';
+import { drawPlot } from './plot.js';
+
+declare global {
+  interface Window {
+    /** Standalone runs (CLI, tests): the finished report, or the error that stopped it. */
+    benchReport?: BenchReport;
+    benchError?: string;
+  }
+}
+
+const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as T;
+const form = $<HTMLFormElement>('#settings');
+const runButton = $<HTMLButtonElement>('#run');
+const cancelButton = $<HTMLButtonElement>('#cancel');
+const progressRow = $<HTMLDivElement>('#progress-row');
+const progress = $<HTMLProgressElement>('#progress');
+const status = $<HTMLSpanElement>('#status');
+const canvas = $<HTMLCanvasElement>('#plot');
+const ortBase = document.body.dataset.ortBase ?? './ort/';
+let report: BenchReport | undefined;
+let controller: AbortController | undefined;
+
+function log(message: string, level: 'info' | 'warn' | 'error' = 'info'): void {
+  post({ type: 'log', level, message });
+  status.textContent = message;
+}
+
+function checked(name: string): string[] {
+  return [...form.querySelectorAll<HTMLInputElement>(`input[name="${name}"]:checked`)].map((i) => i.value);
+}
+
+function field(name: string): HTMLInputElement {
+  return form.querySelector<HTMLInputElement>(`[name="${name}"]`)!;
+}
+
+function readSettings(): BenchSettings {
+  return {
+    ...QUICK_SETTINGS,
+    kernels: checked('kernel') as BenchSettings['kernels'],
+    backends: checked('backend') as BenchSettings['backends'],
+    precisions: checked('precision') as BenchSettings['precisions'],
+    seqLens: parseNumberList(field('seqLens').value, 'Sequence lengths'),
+    heads: parseNumberList(field('heads').value, 'Heads'),
+    batches: parseNumberList(field('batches').value, 'Batch'),
+    headDim: parseNumberList(field('headDim').value, 'Head size')[0],
+    causal: field('causal').checked,
+    budgetMs: parseNumberList(field('budgetMs').value, 'Time budget')[0],
+  };
+}
+
+function writeSettings(s: BenchSettings): void {
+  for (const [name, values] of [['kernel', s.kernels], ['backend', s.backends], ['precision', s.precisions]] as const) {
+    for (const box of form.querySelectorAll<HTMLInputElement>(`input[name="${name}"]`)) box.checked = (values as readonly string[]).includes(box.value);
+  }
+  field('seqLens').value = s.seqLens.join(',');
+  field('heads').value = s.heads.join(',');
+  field('batches').value = s.batches.join(',');
+  field('headDim').value = String(s.headDim);
+  field('causal').checked = s.causal;
+  field('budgetMs').value = String(s.budgetMs);
+}
+
+function renderAdapter(r: BenchReport): void {
+  const dl = $<HTMLDListElement>('#adapter');
+  const a = r.adapter;
+  const facts: [string, string][] = a
+    ? [
+        ['Vendor / architecture', `${a.vendor} ${a.architecture}`],
+        ['Description', a.description + (a.isFallbackAdapter ? ' (CPU fallback: correctness only, not speed)' : '')],
+        ['Subgroups', a.subgroups ? `${a.subgroupMinSize ?? '?'}–${a.subgroupMaxSize ?? '?'}` : 'no'],
+        ['shader-f16', a.shaderF16 ? 'yes' : 'no'],
+        ['Timestamp queries', a.timestampQuery ? 'yes' : 'no (queue completion)'],
+        ['Workgroup memory / invocations', `${a.maxWorkgroupStorage} B / ${a.maxInvocations}`],
+      ]
+    : [['WebGPU', 'not available']];
+  facts.push(['Runtime', r.environment]);
+  dl.replaceChildren(...facts.flatMap(([k, v]) => [Object.assign(document.createElement('dt'), { textContent: k }), Object.assign(document.createElement('dd'), { textContent: v })]));
+}
+
+function renderResults(r: BenchReport): void {
+  const table = $<HTMLTableElement>('#results');
+  const head = document.createElement('tr');
+  for (const h of TABLE_HEADERS) head.append(Object.assign(document.createElement('th'), { textContent: h, scope: 'col' }));
+  table.tHead!.replaceChildren(head);
+  table.tBodies[0].replaceChildren(
+    ...r.rows.map((row) => {
+      const tr = document.createElement('tr');
+      tr.className = `status-${row.status}`;
+      if (row.note) tr.title = row.note;
+      for (const c of rowCells(row)) tr.append(Object.assign(document.createElement('td'), { textContent: c }));
+      return tr;
+    }),
+  );
+  $<HTMLParagraphElement>('#ratios').textContent = speedups(r)
+    .map((s) => `ours is ${s.ratio.toFixed(2)}× ${s.ratio >= 1 ? 'faster' : 'as fast'} than ort-fused at B${s.batch} H${s.heads} T${s.seqLen} ${s.precision}`)
+    .join('; ');
+  drawPlot(canvas, r.rows);
+  for (const b of document.querySelectorAll<HTMLButtonElement>('[data-export]')) b.disabled = r.rows.length === 0;
+}
+
+async function run(settings: BenchSettings): Promise<BenchReport> {
+  controller = new AbortController();
+  runButton.disabled = true;
+  cancelButton.disabled = false;
+  progressRow.hidden = false;
+  progress.value = 0;
+  try {
+    const env = await benchEnvironment(ortBase, (m) => log(m, 'warn'));
+    const partial: BenchReport = { startedAt: new Date().toISOString(), settings, environment: env.description, rows: [] };
+    report = await runBenchmark(settings, env, {
+      signal: controller.signal,
+      onProgress: (done, total, row, running) => {
+        progress.max = total;
+        progress.value = done;
+        if (running) status.textContent = `${done + 1} of ${total}: ${running.kernel} ${running.backend} ${running.precision} B${running.batch} H${running.heads} T${running.seqLen}`;
+        if (row) {
+          partial.rows.push(row);
+          renderResults(partial);
+        }
+      },
+    });
+    status.textContent = controller.signal.aborted ? `Cancelled after ${report.rows.length} results.` : `Done: ${report.rows.length} results.`;
+    renderAdapter(report);
+    renderResults(report);
+    return report;
+  } finally {
+    runButton.disabled = false;
+    cancelButton.disabled = true;
+    controller = undefined;
+  }
+}
+
+function startRun(settings: BenchSettings): void {
+  run(settings).then(
+    (r) => (window.benchReport = r),
+    (e: unknown) => {
+      window.benchError = e instanceof Error ? e.message : String(e);
+      log(`Benchmark stopped: ${window.benchError}`, 'error');
+    },
+  );
+}
+
+form.addEventListener('submit', (e) => {
+  e.preventDefault();
+  try {
+    startRun(readSettings());
+  } catch (err) {
+    log((err as Error).message, 'error');
+  }
+});
+cancelButton.addEventListener('click', () => controller?.abort());
+$<HTMLButtonElement>('#full-grid').addEventListener('click', () => writeSettings(FULL_SETTINGS));
+$<HTMLButtonElement>('#quick-grid').addEventListener('click', () => writeSettings(QUICK_SETTINGS));
+for (const b of document.querySelectorAll<HTMLButtonElement>('[data-export]')) {
+  b.addEventListener('click', () => {
+    if (!report) return;
+    const stamp = report.startedAt.replace(/[:.]/g, '-');
+    const format = b.dataset.export as 'csv' | 'json' | 'png';
+    if (format === 'png') save('png', `attention-benchmark-${stamp}.png`, canvas.toDataURL('image/png').split(',')[1], true);
+    else save(format, `attention-benchmark-${stamp}.${format}`, format === 'csv' ? toCsv(report) : toJson(report), false);
+  });
+}
+window.addEventListener('message', (e: MessageEvent<HostToBenchmark>) => {
+  if (e.data?.type === 'run') form.requestSubmit();
+});
+window.addEventListener('resize', () => report && drawPlot(canvas, report.rows));
+
+writeSettings(QUICK_SETTINGS);
+// Standalone (CLI, tests): `#autorun=<settings JSON>` runs at once and leaves the report on window.
+const auto = /#autorun=(.*)$/.exec(location.hash);
+if (!inVsCode && auto) {
+  const settings = { ...QUICK_SETTINGS, ...(JSON.parse(decodeURIComponent(auto[1])) as Partial<BenchSettings>) };
+  writeSettings(settings);
+  startRun(settings);
+}
+post({ type: 'ready' });
