@@ -36,6 +36,10 @@ export async function serveBenchmarkPage(root: string): Promise<{ server: Server
       res.writeHead(200, { 'content-type': 'text/html' }).end(html);
       return;
     }
+    if (path === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
     const file = path === '/media/benchmark.css' ? join(root, 'media', 'benchmark.css') : /^\/(webview|ort)\/[\w.-]+$/.test(path) ? join(dist, path) : undefined;
     if (!file || !existsSync(file)) {
       res.writeHead(404).end();
@@ -51,10 +55,10 @@ export async function launchWebGpuChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_WEBGPU_ARGS, headless: true });
 }
 
-/** Opens the page with `#autorun=<settings>` and waits for its report, passing status lines to `log`. */
+/** Opens the page with `?autorun=<settings>` and waits for its report, passing status lines to `log`. */
 export async function runPageBenchmark(page: Page, origin: string, settings: BenchSettings, log: (line: string) => void, timeoutMs = 600_000): Promise<BenchReport> {
   let last = '';
-  await page.goto(`${origin}/#autorun=${encodeURIComponent(JSON.stringify(settings))}`);
+  await page.goto(`${origin}/?autorun=${encodeURIComponent(JSON.stringify(settings))}`);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const state = await page.evaluate(() => ({ report: window.benchReport, error: window.benchError, status: document.querySelector('#status')?.textContent ?? '' }));

@@ -176,8 +176,8 @@ window.addEventListener('message', (e: MessageEvent<HostToBenchmark>) => {
 window.addEventListener('resize', () => report && drawPlot(canvas, report.rows));
 
 writeSettings(QUICK_SETTINGS);
-// Standalone (CLI, tests): `#autorun=<settings JSON>` runs at once and leaves the report on window.
-const auto = /#autorun=(.*)$/.exec(location.hash);
+// Standalone (CLI, tests): `?autorun=<settings JSON>` runs at once and leaves the report on window.
+const auto = /[?&]autorun=([^&]*)/.exec(location.search);
 if (!inVsCode && auto) {
   const settings = { ...QUICK_SETTINGS, ...(JSON.parse(decodeURIComponent(auto[1])) as Partial<BenchSettings>) };
   writeSettings(settings);

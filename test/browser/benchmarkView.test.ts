@@ -1,0 +1,56 @@
+// The benchmark page completes a tiny run in headless Chromium: every row that ran carries an
+// agreement figure, the table and plot are drawn, exports are enabled, and cancel stops a run.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { after, before, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { QUICK_SETTINGS } from '../../kernels/bench/grid.js';
+import { launchWebGpuChromium, runPageBenchmark, serveBenchmarkPage } from '../../kernels/bench/nodeChromium.js';
+
+let server: Server;
+let origin: string;
+let browser: Browser;
+let page: Page;
+const errors: string[] = [];
+
+before(async () => {
+  ({ server, origin } = await serveBenchmarkPage(process.cwd()));
+  browser = await launchWebGpuChromium();
+  page = await browser.newPage();
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+});
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+test('tiny run completes; every row has an agreement figure or says why it did not run', async () => {
+  const settings = { ...QUICK_SETTINGS, seqLens: [16, 40], heads: [2], warmup: 0, budgetMs: 0, minRuns: 2, maxRuns: 2 };
+  const report = await runPageBenchmark(page, origin, settings, () => {}, 180_000);
+  assert.ok(report.rows.length >= 2);
+  for (const r of report.rows) {
+    if (r.status === 'ok' || r.status === 'failed') assert.equal(typeof r.maxAbsDiff, 'number', `${r.kernel}/${r.backend} has no agreement figure`);
+    else assert.ok(r.note, `${r.kernel}/${r.backend} is ${r.status} without a reason`);
+  }
+  assert.ok(report.rows.filter((r) => r.kernel === 'ours').every((r) => r.status === 'ok'));
+  const bodyRows = await page.locator('#results tbody tr').count();
+  assert.equal(bodyRows, report.rows.length);
+  assert.equal(await page.locator('[data-export="csv"]').isEnabled(), true);
+  assert.ok((await page.locator('#adapter').textContent())?.includes('swiftshader'));
+  mkdirSync('test-results', { recursive: true });
+  await page.screenshot({ path: 'test-results/benchmark-view.png', fullPage: true });
+  assert.deepEqual(errors, []);
+});
+
+test('cancel stops a run and keeps the rows finished so far', async () => {
+  const settings = { ...QUICK_SETTINGS, kernels: ['ours' as const], backends: ['webgpu' as const], seqLens: [8, 16, 24, 32, 40, 48], heads: [1], warmup: 0, budgetMs: 400, minRuns: 1, maxRuns: 1000 };
+  await page.goto(`${origin}/?autorun=${encodeURIComponent(JSON.stringify(settings))}`);
+  await page.locator('#cancel:not([disabled])').waitFor();
+  await page.locator('#cancel').click();
+  await page.waitForFunction(() => window.benchReport !== undefined, undefined, { timeout: 60_000 });
+  const rows = await page.evaluate(() => window.benchReport!.rows.length);
+  assert.ok(rows < 6, `cancel did not stop the run (${rows} rows)`);
+  assert.match((await page.locator('#status').textContent()) ?? '', /Cancelled/);
+});
