@@ -1,0 +1,131 @@
+/**
+ * Attention subgraphs, in two implementations:
+ * - `manual`: MatMul Q·Kᵀ, × 1/√dh, + causal mask, Softmax, MatMul ·V. The only one whose probabilities
+ *   can be outputs. The mask adds a large finite negative (not −inf: WGSL implementations may assume no
+ *   infinities), so exp underflows and the upper triangle of the probabilities is exactly 0.
+ * - `fused`: `com.microsoft.GroupQueryAttention` (always causal) for causal attention. Chosen because it
+ *   is correct on wasm, JSEP and the native WebGPU EP (../shared/guides/webgpu-without-gpu.md), whereas
+ *   `MultiHeadAttention` with `unidirectional=1` is silently non-causal on JSEP. Non-causal fused attention
+ *   uses `com.microsoft.MultiHeadAttention` without a mask, which is correct everywhere. The runner still
+ *   checks the fused path against manual at run time (kernels/runtime/).
+ */
+import { type Dim, OnnxGraphBuilder, bytesOf, int64Tensor } from './onnxBuilder.js';
+import { floatTensor, type FloatDType, elemTypeOf } from './tensors.js';
+
+export type AttentionKind = 'manual' | 'fused';
+
+/** Additive mask value for masked positions: exp(x − rowmax) is exactly 0 in the dtype. */
+export function maskValue(dtype: FloatDType): number {
+  return dtype === 'fp16' ? -30000 : -1e9;
+}
+
+/** A (maxLen, maxLen) additive causal mask initializer: 0 on and below the diagonal, maskValue above. */
+export function causalMaskInitializer(b: OnnxGraphBuilder, name: string, maxLen: number, dtype: FloatDType): string {
+  const m = new Float32Array(maxLen * maxLen);
+  const neg = maskValue(dtype);
+  for (let i = 0; i < maxLen; i++) for (let j = i + 1; j < maxLen; j++) m[i * maxLen + j] = neg;
+  return b.initializer(name, floatTensor([maxLen, maxLen], m, dtype));
+}
+
+/** The (T, T) top-left corner of a square mask initializer, T read from `shapeOf`'s axis `axis`. */
+export function sliceMask(b: OnnxGraphBuilder, mask: string, shapeOf: string, axis: number): string {
+  const shape = b.op('Shape', [shapeOf]);
+  const t = b.op('Slice', [shape, constInt64(b, [axis]), constInt64(b, [axis + 1])]);
+  const ends = b.op('Concat', [t, t], { axis: 0 });
+  return b.op('Slice', [mask, constInt64(b, [0, 0]), ends, constInt64(b, [0, 1])]);
+}
+
+export function constInt64(b: OnnxGraphBuilder, values: number[], dims: number[] = [values.length]): string {
+  return b.initializer(b.fresh('const'), int64Tensor(dims, values));
+}
+
+export function constFloat(b: OnnxGraphBuilder, value: number, dtype: FloatDType): string {
+  return b.initializer(b.fresh('const'), floatTensor([], Float32Array.of(value), dtype));
+}
+
+/** Named intermediates of manual attention, all (B, H, T, T) except `context` (B, H, T, dh). */
+export interface ManualAttentionTensors {
+  scores: string;
+  scaled: string;
+  masked: string;
+  probs: string;
+  context: string;
+}
+
+/**
+ * Manual attention on q (B,H,T,dh), kT (B,H,dh,T), v (B,H,T,dh). `mask` is an additive (T,T) mask or
+ * undefined for none; `scale` undefined skips the scaling (ablation).
+ */
+export function manualAttention(
+  b: OnnxGraphBuilder,
+  a: { q: string; kT: string; v: string; scale: number | undefined; mask: string | undefined; dtype: FloatDType; probsName?: string },
+): ManualAttentionTensors {
+  const scores = b.op('MatMul', [a.q, a.kT]);
+  const scaled = a.scale === undefined ? scores : b.op('Mul', [scores, constFloat(b, a.scale, a.dtype)]);
+  const masked = a.mask === undefined ? scaled : b.op('Add', [scaled, a.mask]);
+  const probs = b.op('Softmax', [masked], { axis: -1 }, a.probsName);
+  const context = b.op('MatMul', [probs, a.v]);
+  return { scores, scaled, masked, probs, context };
+}
+
+/**
+ * Causal fused attention with GroupQueryAttention on q, k, v (B, T, H·dh); returns (B, T, H·dh).
+ * `lengthOf` is any tensor whose axis 1 is T and axis 0 is B (e.g. q itself).
+ */
+export function fusedCausalAttention(b: OnnxGraphBuilder, a: { q: string; k: string; v: string; heads: number; scale: number; lengthOf: string }): string {
+  const shape = b.op('Shape', [a.lengthOf]);
+  const batch = b.op('Slice', [shape, constInt64(b, [0]), constInt64(b, [1])]);
+  const t64 = b.op('Gather', [shape, constInt64(b, [1], [])], { axis: 0 });
+  const total = b.op('Cast', [t64], { to: 6 });
+  const one = b.initializer(b.fresh('one'), { type: 'int32', dims: [], data: bytesOf(Int32Array.of(1)) });
+  const seqlens = b.op('Expand', [b.op('Sub', [total, one]), batch]);
+  const [out] = b.node('GroupQueryAttention', [a.q, a.k, a.v, '', '', seqlens, total], {
+    outputs: 3,
+    domain: 'com.microsoft',
+    attrs: { num_heads: a.heads, kv_num_heads: a.heads, scale: { float: a.scale } },
+  });
+  return out;
+}
+
+/** Non-causal fused attention with MultiHeadAttention on q, k, v (B, T, H·dh). */
+function fusedFullAttention(b: OnnxGraphBuilder, a: { q: string; k: string; v: string; heads: number; scale: number }): string {
+  return b.op('MultiHeadAttention', [a.q, a.k, a.v], { num_heads: a.heads, scale: { float: a.scale } }, undefined, 'com.microsoft');
+}
+
+export interface AttentionGraphOptions {
+  batch: number;
+  heads: number;
+  seqLen: number;
+  headDim: number;
+  dtype: FloatDType | 'float32' | 'float16';
+  kind: AttentionKind;
+  causal: boolean;
+}
+
+/**
+ * A standalone attention model: inputs Q, K, V (B, H, T, dh), output O (B, H, T, dh), softmax(Q·Kᵀ/√dh
+ * [+ causal mask])·V. Used by the kernel benchmark.
+ */
+export function buildAttentionGraph(o: AttentionGraphOptions): Uint8Array {
+  const dtype: FloatDType = o.dtype === 'fp16' || o.dtype === 'float16' ? 'fp16' : 'fp32';
+  const b = new OnnxGraphBuilder();
+  const dims: Dim[] = [o.batch, o.heads, o.seqLen, o.headDim];
+  const et = elemTypeOf(dtype);
+  const [q, k, v] = ['Q', 'K', 'V'].map((n) => b.input(n, et, dims));
+  const scale = 1 / Math.sqrt(o.headDim);
+  if (o.kind === 'manual') {
+    const mask = o.causal ? causalMaskInitializer(b, 'causal_mask', o.seqLen, dtype) : undefined;
+    const kT = b.op('Transpose', [k], { perm: [0, 1, 3, 2] });
+    const { context } = manualAttention(b, { q, kT, v, scale, mask, dtype });
+    b.op('Identity', [context], undefined, 'O');
+  } else {
+    const flat = constInt64(b, [0, 0, o.heads * o.headDim]);
+    const [q2, k2, v2] = [q, k, v].map((x) => b.op('Reshape', [b.op('Transpose', [x], { perm: [0, 2, 1, 3] }), flat]));
+    const a = { q: q2, k: k2, v: v2, heads: o.heads, scale };
+    const out = o.causal ? fusedCausalAttention(b, { ...a, lengthOf: q2 }) : fusedFullAttention(b, a);
+    const split = b.op('Reshape', [out, constInt64(b, [0, 0, o.heads, o.headDim])]);
+    b.op('Transpose', [split], { perm: [0, 2, 1, 3] }, 'O');
+  }
+  b.output('O', et, dims);
+  return b.build('attention');
+}

@@ -1,0 +1,235 @@
+/**
+ * A small typed builder for ONNX models, serialising the protobuf wire format directly (field numbers
+ * from onnx.proto), so that graph code needs no protobuf package and runs unchanged in Node and the
+ * browser. Only what our graphs use: nodes with int/float/ints/tensor attributes, initializers as
+ * raw little-endian data, and inputs/outputs with named (dynamic) or fixed dimensions.
+ */
+
+export type ElemType = 'float32' | 'float16' | 'int64' | 'int32' | 'bool';
+
+const ELEM_CODE: Record<ElemType, number> = { float32: 1, int32: 6, int64: 7, bool: 9, float16: 10 };
+
+/** A dimension: a fixed size or a symbolic name (`'T'`) for a dynamic one. */
+export type Dim = number | string;
+
+export type AttrValue = number | number[] | { float: number } | { floats: number[] } | { tensor: TensorInit };
+
+export interface TensorInit {
+  type: ElemType;
+  dims: number[];
+  /** Raw little-endian element bytes. */
+  data: Uint8Array;
+}
+
+interface NodeDef {
+  op: string;
+  inputs: string[];
+  outputs: string[];
+  domain: string;
+  attrs: Record<string, AttrValue>;
+}
+
+interface ValueDef {
+  name: string;
+  type: ElemType;
+  dims: Dim[];
+}
+
+class Writer {
+  private chunks: Uint8Array[] = [];
+  private size = 0;
+
+  private push(b: Uint8Array): void {
+    this.chunks.push(b);
+    this.size += b.length;
+  }
+
+  varint(v: number | bigint): void {
+    let x = BigInt.asUintN(64, BigInt(v));
+    const out: number[] = [];
+    while (x >= 0x80n) {
+      out.push(Number(x & 0x7fn) | 0x80);
+      x >>= 7n;
+    }
+    out.push(Number(x));
+    this.push(Uint8Array.from(out));
+  }
+
+  tag(field: number, wire: number): void {
+    this.varint((field << 3) | wire);
+  }
+
+  int(field: number, v: number): void {
+    this.tag(field, 0);
+    this.varint(v);
+  }
+
+  bytes(field: number, b: Uint8Array): void {
+    this.tag(field, 2);
+    this.varint(b.length);
+    this.push(b);
+  }
+
+  string(field: number, s: string): void {
+    this.bytes(field, new TextEncoder().encode(s));
+  }
+
+  float(field: number, v: number): void {
+    this.tag(field, 5);
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setFloat32(0, v, true);
+    this.push(b);
+  }
+
+  message(field: number, fill: (w: Writer) => void): void {
+    const w = new Writer();
+    fill(w);
+    this.bytes(field, w.finish());
+  }
+
+  packedInts(field: number, vs: readonly number[]): void {
+    const w = new Writer();
+    for (const v of vs) w.varint(v);
+    this.bytes(field, w.finish());
+  }
+
+  packedFloats(field: number, vs: readonly number[]): void {
+    const b = new Uint8Array(4 * vs.length);
+    const dv = new DataView(b.buffer);
+    vs.forEach((v, i) => dv.setFloat32(4 * i, v, true));
+    this.bytes(field, b);
+  }
+
+  finish(): Uint8Array {
+    const out = new Uint8Array(this.size);
+    let o = 0;
+    for (const c of this.chunks) {
+      out.set(c, o);
+      o += c.length;
+    }
+    return out;
+  }
+}
+
+function writeTensor(w: Writer, name: string, t: TensorInit): void {
+  w.packedInts(1, t.dims);
+  w.int(2, ELEM_CODE[t.type]);
+  if (name) w.string(8, name);
+  w.bytes(9, t.data);
+}
+
+function writeAttr(w: Writer, name: string, v: AttrValue): void {
+  w.string(1, name);
+  if (typeof v === 'number') {
+    w.int(3, v);
+    w.int(20, 2);
+  } else if (Array.isArray(v)) {
+    w.packedInts(8, v);
+    w.int(20, 7);
+  } else if ('float' in v) {
+    w.float(2, v.float);
+    w.int(20, 1);
+  } else if ('floats' in v) {
+    w.packedFloats(7, v.floats);
+    w.int(20, 6);
+  } else {
+    w.message(5, (t) => writeTensor(t, '', v.tensor));
+    w.int(20, 4);
+  }
+}
+
+function writeValueInfo(w: Writer, v: ValueDef): void {
+  w.string(1, v.name);
+  w.message(2, (type) =>
+    type.message(1, (tensor) => {
+      tensor.int(1, ELEM_CODE[v.type]);
+      tensor.message(2, (shape) => {
+        for (const d of v.dims) shape.message(1, (dim) => (typeof d === 'number' ? dim.int(1, d) : dim.string(2, d)));
+      });
+    }),
+  );
+}
+
+/** Little-endian bytes of a typed array (a view, no copy, when already aligned). */
+export function bytesOf(a: Float32Array | Uint16Array | BigInt64Array | Int32Array | Uint8Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+export function int64Tensor(dims: number[], values: readonly number[]): TensorInit {
+  return { type: 'int64', dims, data: bytesOf(BigInt64Array.from(values.map((v) => BigInt(v)))) };
+}
+
+export class OnnxGraphBuilder {
+  private nodes: NodeDef[] = [];
+  private initializers: { name: string; t: TensorInit }[] = [];
+  private inputs: ValueDef[] = [];
+  private outputs: ValueDef[] = [];
+  private counter = 0;
+  private readonly domains = new Set<string>();
+
+  constructor(private readonly opset = 17) {}
+
+  /** A fresh tensor name with a readable prefix. */
+  fresh(prefix: string): string {
+    return `${prefix}_${this.counter++}`;
+  }
+
+  input(name: string, type: ElemType, dims: Dim[]): string {
+    this.inputs.push({ name, type, dims });
+    return name;
+  }
+
+  output(name: string, type: ElemType, dims: Dim[]): string {
+    this.outputs.push({ name, type, dims });
+    return name;
+  }
+
+  initializer(name: string, t: TensorInit): string {
+    this.initializers.push({ name, t });
+    return name;
+  }
+
+  /** Adds a node; returns its output names (fresh ones unless given). */
+  node(op: string, inputs: string[], opts: { outputs?: string[] | number; attrs?: Record<string, AttrValue>; domain?: string } = {}): string[] {
+    const outputs = Array.isArray(opts.outputs) ? opts.outputs : Array.from({ length: opts.outputs ?? 1 }, () => this.fresh(op));
+    const domain = opts.domain ?? '';
+    if (domain) this.domains.add(domain);
+    this.nodes.push({ op, inputs, outputs, domain, attrs: opts.attrs ?? {} });
+    return outputs;
+  }
+
+  /** Single-output node. */
+  op(op: string, inputs: string[], attrs?: Record<string, AttrValue>, name?: string, domain?: string): string {
+    return this.node(op, inputs, { outputs: name ? [name] : 1, attrs, domain })[0];
+  }
+
+  /** Serialises to ONNX ModelProto bytes (IR version 8). */
+  build(graphName = 'graph'): Uint8Array {
+    const w = new Writer();
+    w.int(1, 8);
+    w.string(2, 'attention-inspector');
+    w.message(7, (g) => {
+      for (const n of this.nodes) {
+        g.message(1, (nw) => {
+          for (const i of n.inputs) nw.string(1, i);
+          for (const o of n.outputs) nw.string(2, o);
+          nw.string(4, n.op);
+          for (const [k, v] of Object.entries(n.attrs)) nw.message(5, (a) => writeAttr(a, k, v));
+          if (n.domain) nw.string(7, n.domain);
+        });
+      }
+      g.string(2, graphName);
+      for (const { name, t } of this.initializers) g.message(5, (tw) => writeTensor(tw, name, t));
+      for (const v of this.inputs) g.message(11, (vw) => writeValueInfo(vw, v));
+      for (const v of this.outputs) g.message(12, (vw) => writeValueInfo(vw, v));
+    });
+    w.message(8, (o) => o.int(2, this.opset));
+    for (const d of this.domains) {
+      w.message(8, (o) => {
+        o.string(1, d);
+        o.int(2, 1);
+      });
+    }
+    return w.finish();
+  }
+}
