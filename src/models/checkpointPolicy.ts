@@ -1,0 +1,34 @@
+/** Which files of a Hugging Face model folder the store accepts, and why pickle checkpoints are refused. */
+
+/** Files copied or downloaded into the store; anything else in a folder is left behind. */
+export const MODEL_FILES = [
+  'config.json', 'model.safetensors', 'vocab.json', 'merges.txt', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json',
+] as const;
+
+const PICKLE = /\.(bin|pt|pth|ckpt|pkl|pickle)$/i;
+
+export class PickleCheckpointError extends Error {
+  constructor(readonly where: string, readonly files: string[]) {
+    super(
+      `${where} has only a PyTorch pickle checkpoint (${files.join(', ')}). Attention Inspector loads safetensors only, ` +
+        'because loading a pickle checkpoint runs whatever code is inside it. Use a copy that has model.safetensors ' +
+        '(most hub repositories publish one), or convert the checkpoint in an environment you trust.',
+    );
+    this.name = 'PickleCheckpointError';
+  }
+}
+
+export class MissingWeightsError extends Error {
+  constructor(readonly where: string) {
+    super(`${where} has no model.safetensors, so there are no weights to load.`);
+    this.name = 'MissingWeightsError';
+  }
+}
+
+/** Throws unless the folder's file names include safetensors weights; names the pickle files when those are all there is. */
+export function requireSafetensors(fileNames: readonly string[], where: string): void {
+  if (fileNames.includes('model.safetensors')) return;
+  const pickles = fileNames.filter((n) => PICKLE.test(n));
+  if (pickles.length) throw new PickleCheckpointError(where, pickles);
+  throw new MissingWeightsError(where);
+}
