@@ -1,0 +1,116 @@
+import { ByteLevelBpeTokenizer } from '../tokenizer/byteLevelBpe';
+import { parseGpt2Config } from './config';
+import { ModelFileError } from './errors';
+import { canonicalGpt2Weights } from './gpt2Weights';
+import { parseSafetensors } from './safetensors';
+import type { Gpt2Config, Gpt2Weights, ModelFileReader } from './types';
+
+/** A model folder, read and checked: everything the forward pass and the tokenizer need. */
+export interface LoadedModel {
+  config: Gpt2Config;
+  weights: Gpt2Weights;
+  tokenizer: ByteLevelBpeTokenizer;
+  /** Bytes read from the folder, all files together. */
+  totalBytes: number;
+}
+
+/** The files a model folder may hold that this loader reads. */
+export const MODEL_FILE_NAMES = {
+  config: 'config.json',
+  weights: 'model.safetensors',
+  vocab: 'vocab.json',
+  merges: 'merges.txt',
+  tokenizer: 'tokenizer.json',
+} as const;
+
+/** Checkpoint files in Python's pickle format: loading one means running code it contains. */
+const PICKLE_CHECKPOINT = /\.(bin|pt|pth|ckpt|pkl)$/i;
+
+/** The pickle checkpoints in a folder listing (file names), e.g. `pytorch_model.bin`. */
+export function findPickleCheckpoints(names: readonly string[]): string[] {
+  return names.filter((n) => PICKLE_CHECKPOINT.test(n));
+}
+
+/** Names probed when no listing is given (a reader can only read by name). */
+const PROBED_PICKLE_NAMES = ['pytorch_model.bin', 'model.bin', 'model.pt', 'model.ckpt'];
+
+export interface LoadOptions {
+  /** The folder's file names, when known: lets the loader name a pickle checkpoint without reading it. */
+  listing?: readonly string[];
+}
+
+/**
+ * Loads a Hugging Face GPT-2 folder: `config.json`, `model.safetensors`, and the tokenizer as
+ * `vocab.json` + `merges.txt` or, when either is absent, `tokenizer.json`. Every defect is a ModelFileError.
+ */
+export async function loadModelFolder(read: ModelFileReader, options: LoadOptions = {}): Promise<LoadedModel> {
+  let totalBytes = 0;
+  const readFile = async (name: string): Promise<Uint8Array | undefined> => {
+    const bytes = await read(name);
+    if (bytes) totalBytes += bytes.length;
+    return bytes;
+  };
+  const required = async (name: string): Promise<Uint8Array> => {
+    const bytes = await readFile(name);
+    if (!bytes) throw new ModelFileError('missing-file', name, 'is missing from the model folder');
+    return bytes;
+  };
+
+  const config = parseGpt2Config(await required(MODEL_FILE_NAMES.config), MODEL_FILE_NAMES.config);
+
+  const safetensors = await readFile(MODEL_FILE_NAMES.weights);
+  if (!safetensors) {
+    const pickle = await findPickle(read, options.listing);
+    if (pickle) {
+      throw new ModelFileError(
+        'pickle-checkpoint',
+        pickle,
+        'is a PyTorch pickle checkpoint; loading it would run code it contains, so it is refused. ' +
+          'Convert the model to model.safetensors (e.g. save_pretrained(..., safe_serialization=True)).',
+      );
+    }
+    throw new ModelFileError('missing-file', MODEL_FILE_NAMES.weights, 'is missing from the model folder');
+  }
+  const weights = canonicalGpt2Weights(parseSafetensors(safetensors, MODEL_FILE_NAMES.weights), config, MODEL_FILE_NAMES.weights);
+
+  const tokenizer = await loadTokenizer(readFile);
+  if (tokenizer.tokenizer.vocabSize > config.vocabSize) {
+    throw new ModelFileError(
+      'bad-tokenizer',
+      tokenizer.file,
+      `has token ids up to ${tokenizer.tokenizer.vocabSize - 1}, beyond config.json's vocab_size ${config.vocabSize}`,
+    );
+  }
+  return { config, weights, tokenizer: tokenizer.tokenizer, totalBytes };
+}
+
+async function loadTokenizer(
+  readFile: ModelFileReader,
+): Promise<{ tokenizer: ByteLevelBpeTokenizer; file: string }> {
+  const text = (b: Uint8Array, file: string): string => {
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(b);
+    } catch {
+      throw new ModelFileError('bad-tokenizer', file, 'is not valid UTF-8 text');
+    }
+  };
+  const vocab = await readFile(MODEL_FILE_NAMES.vocab);
+  const merges = await readFile(MODEL_FILE_NAMES.merges);
+  if (vocab && merges) {
+    const tokenizer = ByteLevelBpeTokenizer.fromVocabAndMerges(text(vocab, MODEL_FILE_NAMES.vocab), text(merges, MODEL_FILE_NAMES.merges));
+    return { tokenizer, file: MODEL_FILE_NAMES.vocab };
+  }
+  const json = await readFile(MODEL_FILE_NAMES.tokenizer);
+  if (json) {
+    const tokenizer = ByteLevelBpeTokenizer.fromTokenizerJson(text(json, MODEL_FILE_NAMES.tokenizer));
+    return { tokenizer, file: MODEL_FILE_NAMES.tokenizer };
+  }
+  const missing = vocab ? MODEL_FILE_NAMES.merges : MODEL_FILE_NAMES.vocab;
+  throw new ModelFileError('missing-file', missing, `is missing from the model folder (and there is no ${MODEL_FILE_NAMES.tokenizer})`);
+}
+
+async function findPickle(read: ModelFileReader, listing: readonly string[] | undefined): Promise<string | undefined> {
+  if (listing) return findPickleCheckpoints(listing)[0];
+  for (const name of PROBED_PICKLE_NAMES) if (await read(name)) return name;
+  return undefined;
+}

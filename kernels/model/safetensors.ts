@@ -1,0 +1,121 @@
+import { ModelFileError, isJsonObject, parseJsonText } from './errors';
+import type { WeightDType, WeightTensor } from './types';
+
+/** Bytes per element of each dtype this loader accepts. */
+export const DTYPE_SIZE: Readonly<Record<WeightDType, number>> = { F32: 4, F16: 2, BF16: 2 };
+
+/** The safetensors format caps its JSON header at 100 MB; a larger claim is refused before reading. */
+const MAX_HEADER_BYTES = 100_000_000;
+
+interface Entry {
+  name: string;
+  tensor: WeightTensor;
+  begin: number;
+  end: number;
+}
+
+/**
+ * Parses a `.safetensors` file: an 8-byte little-endian header length, a JSON header
+ * (`{ name: { dtype, shape, data_offsets: [begin, end] }, __metadata__?: {…} }`), then the data.
+ * Every claim of the header is checked against the file before it is used, so a hostile header can
+ * make this throw a ModelFileError but never allocate more than the file holds. The tensors' `data`
+ * are views into `bytes` (no copy).
+ */
+export function parseSafetensors(bytes: Uint8Array, file = 'model.safetensors'): Map<string, WeightTensor> {
+  if (bytes.length < 8) {
+    throw new ModelFileError('bad-header', file, `is ${bytes.length} bytes long, too short for a safetensors header`);
+  }
+  const headerLength = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+  const available = bytes.length - 8;
+  if (headerLength > BigInt(available) || headerLength > BigInt(MAX_HEADER_BYTES)) {
+    throw new ModelFileError(
+      'header-too-large',
+      file,
+      `claims a ${headerLength}-byte header but only ${available} bytes follow the length field` +
+        (headerLength <= BigInt(available) ? ` (the limit is ${MAX_HEADER_BYTES})` : ''),
+    );
+  }
+  const dataStart = 8 + Number(headerLength);
+  const dataLength = bytes.length - dataStart;
+
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, dataStart));
+  } catch {
+    throw new ModelFileError('bad-header', file, 'header is not valid UTF-8');
+  }
+  let header: unknown;
+  try {
+    header = parseJsonText(text, file);
+  } catch (e) {
+    throw new ModelFileError('bad-header', file, `header is not valid JSON (${(e as Error).message})`);
+  }
+  if (!isJsonObject(header)) throw new ModelFileError('bad-header', file, 'header must be a JSON object');
+
+  const entries: Entry[] = [];
+  for (const [name, info] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      if (!isJsonObject(info)) throw new ModelFileError('bad-header', file, '__metadata__ must be a JSON object');
+      continue;
+    }
+    entries.push(parseEntry(name, info, dataLength, file));
+  }
+
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  for (let i = 1; i < entries.length; i++) {
+    const prev = entries[i - 1];
+    const cur = entries[i];
+    if (cur.begin < prev.end) {
+      throw new ModelFileError('overlap', file, `data [${cur.begin}, ${cur.end}) overlaps "${prev.name}" [${prev.begin}, ${prev.end})`, cur.name);
+    }
+  }
+
+  const tensors = new Map<string, WeightTensor>();
+  for (const e of entries) {
+    e.tensor.data = bytes.subarray(dataStart + e.begin, dataStart + e.end);
+    tensors.set(e.name, e.tensor);
+  }
+  return tensors;
+}
+
+function parseEntry(name: string, info: unknown, dataLength: number, file: string): Entry {
+  if (!isJsonObject(info)) throw new ModelFileError('bad-header', file, 'entry must be a JSON object', name);
+  const { dtype, shape, data_offsets: offsets } = info;
+  if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_SIZE, dtype)) {
+    throw new ModelFileError('bad-dtype', file, `dtype ${JSON.stringify(dtype)} is not supported (only F32, F16, BF16)`, name);
+  }
+  const size = DTYPE_SIZE[dtype as WeightDType];
+
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegativeSafeInteger)) {
+    throw new ModelFileError('out-of-bounds', file, `data_offsets ${short(offsets)} must be two non-negative integers`, name);
+  }
+  const [begin, end] = offsets as [number, number];
+  if (begin > end || end > dataLength) {
+    throw new ModelFileError('out-of-bounds', file, `data_offsets [${begin}, ${end}) lie outside the ${dataLength} data bytes`, name);
+  }
+
+  if (!Array.isArray(shape) || shape.length > 8 || !shape.every(isNonNegativeSafeInteger)) {
+    throw new ModelFileError('bad-shape', file, `shape ${short(shape)} must be a list of at most 8 non-negative integers`, name);
+  }
+  // Multiply step by step, stopping as soon as the product exceeds the span: never overflows.
+  const span = end - begin;
+  let bytesNeeded = (shape as number[]).includes(0) ? 0 : size;
+  for (const dim of bytesNeeded === 0 ? [] : (shape as number[])) {
+    bytesNeeded *= dim;
+    if (bytesNeeded > span) break;
+  }
+  if (bytesNeeded !== span) {
+    throw new ModelFileError('bad-shape', file, `shape [${(shape as number[]).join(', ')}] of ${dtype} does not fill its ${span} data bytes`, name);
+  }
+  return { name, begin, end, tensor: { dtype: dtype as WeightDType, shape: [...(shape as number[])], data: new Uint8Array(0) } };
+}
+
+function isNonNegativeSafeInteger(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+/** A bounded rendering of a header value for a message. */
+function short(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
