@@ -1,7 +1,5 @@
-/**
- * Where `manual` and `ort-fused` get their ONNX graphs: kernels/graph/attentionGraph.ts (helper B's
- * `buildAttentionGraph`) once it is in the tree; until then they show as unavailable.
- */
+/** Where `manual` and `ort-fused` get their ONNX graphs: the attention graph builder of kernels/graph. */
+import { buildAttentionGraph } from '../graph/attentionGraph.js';
 import type { AttentionGraphBuilder } from './ortRunner.js';
 
-export const attentionGraphBuilder: AttentionGraphBuilder | undefined = undefined;
+export const attentionGraphBuilder: AttentionGraphBuilder | undefined = buildAttentionGraph;

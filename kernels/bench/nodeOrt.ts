@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { giveOrtDevice } from './ortDevice.js';
+import { prepareOrtWebGpu } from './ortDevice.js';
 import type { OrtModule } from './ortRunner.js';
 
 export class NodeOrtError extends Error {
@@ -46,5 +46,5 @@ export async function loadNodeOrt(adapter: GPUAdapter | undefined): Promise<{ or
   ort.env.wasm.numThreads = 1;
   if (!adapter) return { ort, provider: 'none' };
   copySharedWrites();
-  return { ort, provider: await giveOrtDevice(ort, adapter, 'native EP') };
+  return { ort, provider: await prepareOrtWebGpu(ort, 'native EP') };
 }

@@ -1,28 +1,43 @@
 /// <reference types="@webgpu/types" />
 /**
- * The device onnxruntime-web gets (browser and Node alike). On adapters whose subgroups are narrower
- * than 32 (SwiftShader: 4) the subgroup features are left out: the native EP's fused attention assumes
- * wide subgroups and is silently wrong otherwise (../shared/guides/webgpu-without-gpu.md).
+ * The WebGPU adapter onnxruntime-web sees (browser and Node alike). On adapters whose subgroups are
+ * narrower than 32 (SwiftShader: 4) the subgroup features are hidden from ORT, on the adapter and on
+ * the devices it requests: the native EP's fused attention assumes wide subgroups and is silently wrong
+ * otherwise (../shared/guides/webgpu-without-gpu.md). Call after our own kernels' device exists.
  */
 import type { OrtModule } from './ortRunner.js';
 
-const SUBGROUP_FEATURES = ['subgroups', 'subgroups-f16', 'subgroup-size-control'];
+const SUBGROUP_FEATURES = new Set<string>(['subgroups', 'subgroups-f16', 'subgroup-size-control', 'chromium-experimental-subgroup-matrix']);
 
-/** Gives ORT its own device; returns words for the provider that will run. */
-export async function giveOrtDevice(ort: OrtModule, adapter: GPUAdapter, build: string): Promise<string> {
-  const maxSubgroup = (adapter.info as GPUAdapterInfo & { subgroupMaxSize?: number }).subgroupMaxSize ?? 0;
-  const hide = adapter.features.has('subgroups') && maxSubgroup < 32;
-  const requiredFeatures = [...adapter.features].filter((f) => !(hide && SUBGROUP_FEATURES.includes(f))) as GPUFeatureName[];
-  const l = adapter.limits;
-  ort.env.webgpu.device = await adapter.requestDevice({
-    requiredFeatures,
-    requiredLimits: {
-      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
-      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
-      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
-      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
-      maxBufferSize: l.maxBufferSize,
+function withoutSubgroups(adapter: GPUAdapter): GPUAdapter {
+  const features = new Set([...adapter.features].filter((f) => !SUBGROUP_FEATURES.has(f)));
+  return new Proxy(adapter, {
+    get(target, prop) {
+      if (prop === 'features') return features;
+      if (prop === 'requestDevice') {
+        return (d: GPUDeviceDescriptor = {}) =>
+          target.requestDevice({ ...d, requiredFeatures: [...(d.requiredFeatures ?? [])].filter((f) => !SUBGROUP_FEATURES.has(f)) });
+      }
+      const v = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? v.bind(target) : v;
     },
   });
+}
+
+/** Makes ORT's WebGPU provider use an adapter fit for it; returns words for the provider that will run. */
+export async function prepareOrtWebGpu(ort: OrtModule, build: string): Promise<string> {
+  const gpu = navigator.gpu;
+  const probe = await gpu.requestAdapter();
+  if (!probe) throw new Error('no WebGPU adapter for onnxruntime');
+  const maxSubgroup = (probe.info as GPUAdapterInfo & { subgroupMaxSize?: number }).subgroupMaxSize ?? 0;
+  const hide = probe.features.has('subgroups') && maxSubgroup < 32;
+  if (hide) {
+    const request = gpu.requestAdapter.bind(gpu);
+    gpu.requestAdapter = async (o?: GPURequestAdapterOptions) => {
+      const a = await request(o);
+      return a && withoutSubgroups(a);
+    };
+    ort.env.webgpu.adapter = withoutSubgroups(probe);
+  }
   return `onnxruntime-web ${ort.env.versions.web} WebGPU (${build})${hide ? `, subgroups hidden (size ${maxSubgroup})` : ''}`;
 }

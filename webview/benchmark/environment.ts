@@ -2,7 +2,7 @@
 /** The browser side of the benchmark environment: WebGPU device for `ours`, onnxruntime-web for the rest. */
 import * as ort from 'onnxruntime-web/webgpu';
 import { attentionGraphBuilder } from '../../kernels/bench/graphSource.js';
-import { giveOrtDevice } from '../../kernels/bench/ortDevice.js';
+import { prepareOrtWebGpu } from '../../kernels/bench/ortDevice.js';
 import type { BenchEnvironment } from '../../kernels/bench/runBenchmark.js';
 import { requestKernelDevice } from '../../kernels/flash/gpuFacts.js';
 
@@ -16,7 +16,7 @@ async function create(ortBase: string, log: (m: string) => void): Promise<BenchE
   if (attentionGraphBuilder) {
     ort.env.wasm.wasmPaths = ortBase;
     ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
-    const provider = adapter ? await giveOrtDevice(ort, adapter, 'native EP') : 'none';
+    const provider = adapter ? await prepareOrtWebGpu(ort, 'native EP') : 'none';
     env.ort = { ort, webgpuProvider: provider, buildGraph: attentionGraphBuilder };
   } else {
     log('manual and ort-fused need the attention graph builder (kernels/graph), not in this build: they show as unavailable.');
