@@ -1,0 +1,195 @@
+/**
+ * The GPT-2 forward pass as one ONNX graph: token + position embeddings, L × [LayerNorm, c_attn, split
+ * heads, attention, merge, c_proj, residual, LayerNorm, MLP (gelu_new or gelu), residual], final
+ * LayerNorm, tied unembedding; then log-softmax, per-position loss and top-5 in the graph, so the logits
+ * (T × vocab) never have to be read back.
+ *
+ * Input `input_ids` int64 (B, T), T dynamic (one session serves every length ≤ nPositions).
+ * Outputs (all float32 whatever the weight dtype, except `top_ids` int64):
+ * - `logits` (B, T, V);
+ * - `nll` (B, T): −log p(id[t+1] | id[≤t]); the last position has no next token and holds garbage
+ *   (the runner replaces it with NaN);
+ * - `top_logprobs` (B, T, 5), `top_ids` (B, T, 5): the five most likely next tokens at each position;
+ * - `attn_{l}` (B, H, T, T): attention probabilities of each layer l in `attentionLayers`;
+ * - `trace_{name}` for the trace layer (see TRACE_DIMS).
+ * Graphs carry only the outputs asked for: ORT runs every node of a graph, so unused outputs cost time.
+ */
+import type { Gpt2Config } from '../model/types.js';
+import { type AttentionKind, causalMaskInitializer, constFloat, constInt64, fusedCausalAttention, manualAttention, sliceMask } from './attentionGraph.js';
+import { OnnxGraphBuilder } from './onnxBuilder.js';
+import { type FloatDType, floatTensor } from './tensors.js';
+
+export const TOP_K = 5;
+
+/** Shape-trace tensors of one layer and their dims in terms of B, T, D (= nEmbd), H, dh. */
+export const TRACE_DIMS = {
+  layerInput: ['B', 'T', 'D'],
+  q: ['B', 'T', 'D'],
+  k: ['B', 'T', 'D'],
+  v: ['B', 'T', 'D'],
+  qHeads: ['B', 'H', 'T', 'dh'],
+  kHeads: ['B', 'H', 'T', 'dh'],
+  vHeads: ['B', 'H', 'T', 'dh'],
+  scaledScores: ['B', 'H', 'T', 'T'],
+  maskedScores: ['B', 'H', 'T', 'T'],
+  probs: ['B', 'H', 'T', 'T'],
+  context: ['B', 'H', 'T', 'dh'],
+  merged: ['B', 'T', 'D'],
+  attnOut: ['B', 'T', 'D'],
+  residual: ['B', 'T', 'D'],
+} as const satisfies Record<string, readonly string[]>;
+
+export type TraceName = keyof typeof TRACE_DIMS;
+export const TRACE_NAMES = Object.keys(TRACE_DIMS) as TraceName[];
+
+export interface Ablation {
+  /** Skip the 1/√dh scaling of the scores. */
+  noScale?: boolean;
+  /** Skip the causal mask (each token also attends to later ones). */
+  noMask?: boolean;
+}
+
+export interface Gpt2GraphOptions {
+  /** `fused` applies to layers whose probabilities are not requested; the others are always manual. */
+  attention: AttentionKind;
+  attentionLayers: readonly number[];
+  traceLayer?: number;
+  /** Applied to the trace layer only (ignored without one); changes everything downstream of it. */
+  ablation?: Ablation;
+  dtype: FloatDType;
+}
+
+export const attentionOutput = (layer: number): string => `attn_${layer}`;
+export const traceOutput = (name: TraceName): string => `trace_${name}`;
+
+/** Weight values under canonical names (`h.0.attn.c_attn.weight`, …) as fp32. */
+export type WeightSource = (name: string) => Float32Array;
+
+/** A lazily made value: initializers only some graph variants use are added only when used. */
+function once<T>(make: () => T): () => T {
+  let v: T | undefined;
+  return () => (v ??= make());
+}
+
+function transpose2d(a: Float32Array, rows: number, cols: number): Float32Array {
+  const t = new Float32Array(a.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = a[r * cols + c];
+  return t;
+}
+
+export function buildGpt2Graph(config: Gpt2Config, weight: WeightSource, o: Gpt2GraphOptions): Uint8Array {
+  const { nLayer: L, nHead: H, nEmbd: D, nPositions: P, vocabSize: V, nInner: F } = config;
+  const dh = D / H;
+  const dt = o.dtype;
+  const b = new OnnxGraphBuilder();
+  const w = (name: string, dims: number[]): string => b.initializer(name, floatTensor(dims, weight(name), dt));
+  /** Exposes an internal tensor as a float32 graph output. */
+  const expose = (x: string, name: string, dims: (number | string)[]): void => {
+    b.op(dt === 'fp16' ? 'Cast' : 'Identity', [x], dt === 'fp16' ? { to: 1 } : undefined, name);
+    b.output(name, 'float32', dims);
+  };
+
+  const ids = b.input('input_ids', 'int64', ['B', 'T']);
+  const shape = b.op('Shape', [ids]);
+  const tScalar = b.op('Gather', [shape, constInt64(b, [1], [])], { axis: 0 });
+  const positions = b.op('Range', [constInt64(b, [0], []), tScalar, constInt64(b, [1], [])]);
+  let x = b.op('Add', [b.op('Gather', [w('wte.weight', [V, D]), ids]), b.op('Gather', [w('wpe.weight', [P, D]), positions])]);
+
+  const mask = once(() => sliceMask(b, causalMaskInitializer(b, 'causal_mask', P, dt), ids, 1));
+  const layerNorm = (input: string, prefix: string): string =>
+    b.op('LayerNormalization', [input, w(`${prefix}.weight`, [D]), w(`${prefix}.bias`, [D])], { axis: -1, epsilon: { float: config.layerNormEpsilon } });
+  const linear = (input: string, prefix: string, inDim: number, outDim: number): string =>
+    b.op('Add', [b.op('MatMul', [input, w(`${prefix}.weight`, [inDim, outDim])]), w(`${prefix}.bias`, [outDim])]);
+  const headsShape = once(() => constInt64(b, [0, 0, H, dh]));
+  const mergedShape = once(() => constInt64(b, [0, 0, D]));
+  const qkvSplit = constInt64(b, [D, D, D]);
+
+  for (let l = 0; l < L; l++) {
+    const p = `h.${l}`;
+    const traced = o.traceLayer === l;
+    const trace = (name: TraceName, t: string): void => {
+      if (traced) expose(t, traceOutput(name), TRACE_DIMS[name].map((d) => ({ D, H, dh })[d as 'D' | 'H' | 'dh'] ?? d));
+    };
+    trace('layerInput', x);
+    const qkv = linear(layerNorm(x, `${p}.ln_1`), `${p}.attn.c_attn`, D, 3 * D);
+    const [q, k, v] = b.node('Split', [qkv, qkvSplit], { outputs: 3, attrs: { axis: -1 } });
+    trace('q', q);
+    trace('k', k);
+    trace('v', v);
+    const manual = o.attention === 'manual' || traced || o.attentionLayers.includes(l);
+    let merged: string;
+    if (manual) {
+      const heads = (t: string) => b.op('Reshape', [t, headsShape()]);
+      const qh = b.op('Transpose', [heads(q)], { perm: [0, 2, 1, 3] });
+      const kT = b.op('Transpose', [heads(k)], { perm: [0, 2, 3, 1] });
+      const vh = b.op('Transpose', [heads(v)], { perm: [0, 2, 1, 3] });
+      const ablate = traced ? o.ablation ?? {} : {};
+      const a = manualAttention(b, {
+        q: qh,
+        kT,
+        v: vh,
+        scale: ablate.noScale ? undefined : 1 / Math.sqrt(dh),
+        mask: ablate.noMask ? undefined : mask(),
+        dtype: dt,
+        probsName: o.attentionLayers.includes(l) && dt === 'fp32' ? attentionOutput(l) : undefined,
+      });
+      if (o.attentionLayers.includes(l)) {
+        if (dt === 'fp32') b.output(attentionOutput(l), 'float32', ['B', H, 'T', 'T']);
+        else expose(a.probs, attentionOutput(l), ['B', H, 'T', 'T']);
+      }
+      if (traced) {
+        trace('qHeads', qh);
+        trace('kHeads', b.op('Transpose', [kT], { perm: [0, 1, 3, 2] }));
+        trace('vHeads', vh);
+        trace('scaledScores', a.scaled);
+        trace('maskedScores', a.masked);
+        trace('probs', a.probs);
+        trace('context', a.context);
+      }
+      merged = b.op('Reshape', [b.op('Transpose', [a.context], { perm: [0, 2, 1, 3] }), mergedShape()]);
+    } else {
+      merged = fusedCausalAttention(b, { q, k, v, heads: H, scale: 1 / Math.sqrt(dh), lengthOf: q });
+    }
+    trace('merged', merged);
+    const attnOut = linear(merged, `${p}.attn.c_proj`, D, D);
+    trace('attnOut', attnOut);
+    x = b.op('Add', [x, attnOut]);
+    trace('residual', x);
+    const hidden = linear(layerNorm(x, `${p}.ln_2`), `${p}.mlp.c_fc`, D, F);
+    x = b.op('Add', [x, linear(gelu(b, hidden, config.activation, dt), `${p}.mlp.c_proj`, F, D)]);
+  }
+
+  const wteT = b.initializer('wte_t', floatTensor([D, V], transpose2d(weight('wte.weight'), V, D), dt));
+  const logitsRaw = b.op('MatMul', [layerNorm(x, 'ln_f'), wteT]);
+  const logits = dt === 'fp16' ? b.op('Cast', [logitsRaw], { to: 1 }, 'logits') : b.op('Identity', [logitsRaw], undefined, 'logits');
+  b.output('logits', 'float32', ['B', 'T', V]);
+  const logProbs = b.op('LogSoftmax', [logits], { axis: -1 });
+
+  // Targets: ids shifted left by one; the last position gets id[0] as a placeholder.
+  const end = constInt64(b, [Number.MAX_SAFE_INTEGER]);
+  const next = b.op('Slice', [ids, constInt64(b, [1]), end, constInt64(b, [1])]);
+  const first = b.op('Slice', [ids, constInt64(b, [0]), constInt64(b, [1]), constInt64(b, [1])]);
+  const targets = b.op('Unsqueeze', [b.op('Concat', [next, first], { axis: 1 }), constInt64(b, [2])]);
+  const picked = b.op('GatherElements', [logProbs, targets], { axis: 2 });
+  b.op('Neg', [b.op('Squeeze', [picked, constInt64(b, [2])])], undefined, 'nll');
+  b.output('nll', 'float32', ['B', 'T']);
+  b.node('TopK', [logProbs, constInt64(b, [TOP_K])], { outputs: ['top_logprobs', 'top_ids'], attrs: { axis: -1, largest: 1, sorted: 1 } });
+  b.output('top_logprobs', 'float32', ['B', 'T', TOP_K]);
+  b.output('top_ids', 'int64', ['B', 'T', TOP_K]);
+  return b.build('gpt2');
+}
+
+/** gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))); gelu: 0.5·x·(1 + erf(x/√2)). */
+function gelu(b: OnnxGraphBuilder, x: string, kind: Gpt2Config['activation'], dt: FloatDType): string {
+  const c = (v: number) => constFloat(b, v, dt);
+  const half = b.op('Mul', [x, c(0.5)]);
+  let inner: string;
+  if (kind === 'gelu_new') {
+    const cube = b.op('Mul', [b.op('Mul', [x, x]), x]);
+    const poly = b.op('Add', [x, b.op('Mul', [cube, c(0.044715)])]);
+    inner = b.op('Tanh', [b.op('Mul', [poly, c(Math.sqrt(2 / Math.PI))])]);
+  } else {
+    inner = b.op('Erf', [b.op('Mul', [x, c(Math.SQRT1_2)])]);
+  }
+  return b.op('Mul', [half, b.op('Add', [inner, c(1)])]);
+}
