@@ -1,0 +1,62 @@
+/**
+ * What the host needs of a model folder: its tokenizer (offsets → editor ranges) and context length.
+ * Reads only config.json and the tokenizer files (the weights are fetched by the webview), with the same
+ * parsers as the full loader; cached per folder.
+ */
+import * as vscode from 'vscode';
+import { parseGpt2Config } from '../kernels/model/config.js';
+import { ModelFileError } from '../kernels/model/errors.js';
+import { MODEL_FILE_NAMES } from '../kernels/model/modelFolder.js';
+import { ByteLevelBpeTokenizer } from '../kernels/tokenizer/byteLevelBpe.js';
+import type { RawToken } from './inspectSelection.js';
+
+export interface HostModel {
+  encode(text: string): RawToken[];
+  /** The model's context length (`n_positions`). */
+  context: number;
+}
+
+async function readOptional(folder: vscode.Uri, name: string): Promise<Uint8Array | undefined> {
+  try {
+    return await vscode.workspace.fs.readFile(vscode.Uri.joinPath(folder, name));
+  } catch (e) {
+    if (e instanceof vscode.FileSystemError && e.code === 'FileNotFound') return undefined;
+    throw e;
+  }
+}
+
+async function loadHostModel(folder: vscode.Uri): Promise<HostModel> {
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  const configBytes = await readOptional(folder, MODEL_FILE_NAMES.config);
+  if (!configBytes) throw new ModelFileError('missing-file', MODEL_FILE_NAMES.config, `${folder.fsPath} has no ${MODEL_FILE_NAMES.config}`);
+  const config = parseGpt2Config(configBytes);
+  const tokenizerJson = await readOptional(folder, MODEL_FILE_NAMES.tokenizer);
+  let tokenizer: ByteLevelBpeTokenizer;
+  if (tokenizerJson) tokenizer = ByteLevelBpeTokenizer.fromTokenizerJson(text(tokenizerJson));
+  else {
+    const vocab = await readOptional(folder, MODEL_FILE_NAMES.vocab);
+    const merges = await readOptional(folder, MODEL_FILE_NAMES.merges);
+    if (!vocab || !merges) throw new ModelFileError('missing-file', vocab ? MODEL_FILE_NAMES.merges : MODEL_FILE_NAMES.vocab, `${folder.fsPath} has neither tokenizer.json nor vocab.json + merges.txt`);
+    tokenizer = ByteLevelBpeTokenizer.fromVocabAndMerges(text(vocab), text(merges));
+  }
+  return { encode: (t) => tokenizer.encode(t), context: config.nPositions };
+}
+
+export class HostModelCache {
+  private readonly cache = new Map<string, Promise<HostModel>>();
+
+  get(folder: vscode.Uri): Promise<HostModel> {
+    const key = folder.toString();
+    let m = this.cache.get(key);
+    if (!m) {
+      m = loadHostModel(folder);
+      m.catch(() => this.cache.delete(key));
+      this.cache.set(key, m);
+    }
+    return m;
+  }
+
+  forget(folder: vscode.Uri): void {
+    this.cache.delete(folder.toString());
+  }
+}

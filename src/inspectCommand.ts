@@ -1,0 +1,163 @@
+/**
+ * The `attentionInspector.inspect` command: picks the text (selection rules in inspectSelection.ts),
+ * tokenizes it in the host (offsets → editor ranges), records it for hovers and hands it to the panel,
+ * which runs the model. A new inspection supersedes the one in flight.
+ */
+import * as vscode from 'vscode';
+import type { ActiveModelProvider } from './activeModel.js';
+import type { InspectionHovers } from './hovers.js';
+import { InspectorPanel, type PanelEvents } from './inspectorPanel.js';
+import { chooseRange, isBlank, toTokenInfos, truncateTokens } from './inspectSelection.js';
+import type { HostModelCache } from './hostModel.js';
+import { idCounter, type BackendChoice, type ColorScale, type InspectorState, type InspectRequest, type RunFacts } from './protocol.js';
+
+interface Pending {
+  started: number;
+  model: string;
+  tokens: number;
+}
+
+export class InspectCommand implements vscode.Disposable {
+  private readonly nextId = idCounter();
+  private latest = 0;
+  private readonly pending = new Map<number, Pending>();
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly models: ActiveModelProvider,
+    private readonly hostModels: HostModelCache,
+    private readonly hovers: InspectionHovers,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.disposables.push(
+      vscode.commands.registerCommand('attentionInspector.inspect', () => this.run()),
+      vscode.window.registerWebviewPanelSerializer('attentionInspector.inspector', InspectorPanel.serializer(context.extensionUri, log, this.events)),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('attentionInspector.colorScale') || e.affectsConfiguration('attentionInspector.topK')) {
+          const s = settings();
+          InspectorPanel.currentPanel()?.post({ type: 'settings', colorScale: s.colorScale, topK: s.topK });
+        }
+      }),
+    );
+  }
+
+  private readonly events: PanelEvents = {
+    onResult: (id, facts) => this.logResult(id, facts),
+    onHoverSummary: (id, summary) => this.hovers.setSummary(id, summary),
+    onError: (id, message) => {
+      this.log.error(`inspection ${id ?? '?'} failed: ${message}`);
+      if (id === undefined || id === this.latest) void vscode.window.showErrorMessage(`Attention Inspector: ${message}`);
+    },
+    onRestore: (state, panel) => void this.restore(state, panel),
+  };
+
+  async run(): Promise<void> {
+    const commandEpochMs = Date.now();
+    const requestId = this.nextId();
+    this.latest = requestId;
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) {
+      void vscode.window.showInformationMessage('Attention Inspector: open a file and select some text to inspect.');
+      return;
+    }
+    const doc = editor.document;
+    const chosen = chooseRange(
+      editor.selections.map((s) => ({ start: doc.offsetAt(s.anchor), end: doc.offsetAt(s.active) })),
+      (o) => {
+        const line = doc.lineAt(doc.positionAt(o).line);
+        return { line: line.lineNumber, start: doc.offsetAt(line.range.start), end: doc.offsetAt(line.range.end) };
+      },
+    );
+    const text = doc.getText(new vscode.Range(doc.positionAt(chosen.range.start), doc.positionAt(chosen.range.end)));
+    const model = this.models.getActive();
+    const panel = InspectorPanel.show(this.context.extensionUri, [model.folderUri], this.log, this.events);
+    if (isBlank(text)) {
+      const where = chosen.notices.some((n) => n.kind === 'currentLine') ? 'The current line is empty' : 'The selection holds only whitespace';
+      panel.post({ type: 'message', requestId, kind: 'empty', text: `${where}: nothing to inspect. Select some text and run Inspect Attention again.` });
+      return;
+    }
+    try {
+      const hostModel = await this.hostModels.get(model.folderUri);
+      if (requestId !== this.latest) return;
+      const s = settings();
+      const { kept, notice } = truncateTokens(hostModel.encode(text), s.maxTokens, hostModel.context);
+      const tokens = toTokenInfos(kept, chosen.range.start, doc);
+      const end = chosen.range.start + (kept.at(-1)?.end ?? 0);
+      this.hovers.record(doc, requestId, chosen.range.start, end, tokens, model.label);
+      const startPos = doc.positionAt(chosen.range.start);
+      const request: InspectRequest = {
+        type: 'inspect',
+        requestId,
+        model: { id: model.id, label: model.label, baseUri: folderWebviewUri(panel.webview, model.folderUri) },
+        ortBase: folderWebviewUri(panel.webview, vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'ort')),
+        backend: s.backend,
+        colorScale: s.colorScale,
+        topK: s.topK,
+        tokens,
+        notices: notice ? [...chosen.notices, notice] : chosen.notices,
+        source: { fileName: vscode.workspace.asRelativePath(doc.uri), languageId: doc.languageId, startLine: startPos.line, endLine: doc.positionAt(end).line },
+        commandEpochMs,
+      };
+      this.pending.set(requestId, { started: commandEpochMs, model: model.label, tokens: tokens.length });
+      this.log.info(`inspection ${requestId}: ${request.source.fileName} lines ${request.source.startLine + 1}–${request.source.endLine + 1}, ${tokens.length} tokens, model ${model.label}, backend ${s.backend}`);
+      panel.inspect(request);
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.log.error(`inspection ${requestId}: ${message}`);
+      panel.post({ type: 'message', requestId, kind: 'error', text: message });
+    }
+  }
+
+  /** After a window reload: run the restored request again with this session's URIs. */
+  private async restore(state: InspectorState, panel: InspectorPanel): Promise<void> {
+    const r = state.request;
+    if (!r) return;
+    const model = this.models.getActive();
+    if (model.id !== r.modelId) {
+      panel.post({ type: 'message', kind: 'error', text: `The restored inspection used ${r.modelId}; the active model is now ${model.label}. Run Inspect Attention again.` });
+      return;
+    }
+    const requestId = this.nextId();
+    this.latest = requestId;
+    panel.webview.options = { enableScripts: true, localResourceRoots: [this.context.extensionUri, model.folderUri] };
+    const { modelId, ...rest } = r;
+    this.log.debug(`restoring an inspection of ${modelId}`);
+    panel.inspect({
+      ...rest,
+      requestId,
+      model: { id: model.id, label: model.label, baseUri: folderWebviewUri(panel.webview, model.folderUri) },
+      ortBase: folderWebviewUri(panel.webview, vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'ort')),
+      commandEpochMs: Date.now(),
+    });
+    this.log.info(`inspection ${requestId}: restored after reload (${r.tokens.length} tokens)`);
+  }
+
+  private logResult(id: number, facts: RunFacts): void {
+    const p = this.pending.get(id);
+    this.pending.delete(id);
+    const timings = Object.entries(facts.timings).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', ');
+    const first = facts.firstHeatmapMs !== undefined ? `, command → first heatmap ${facts.firstHeatmapMs.toFixed(0)} ms` : '';
+    this.log.info(`inspection ${id}: ran ${p?.model ?? ''} on ${facts.provider} (${facts.adapter}), T = ${facts.tokens}; ${timings}${first}`);
+  }
+
+  dispose(): void {
+    for (const d of this.disposables.splice(0)) d.dispose();
+    InspectorPanel.disposeCurrent();
+  }
+}
+
+function folderWebviewUri(webview: vscode.Webview, folder: vscode.Uri): string {
+  const s = webview.asWebviewUri(folder).toString();
+  return s.endsWith('/') ? s : `${s}/`;
+}
+
+function settings(): { backend: BackendChoice; colorScale: ColorScale; topK: number; maxTokens: number } {
+  const c = vscode.workspace.getConfiguration('attentionInspector');
+  return {
+    backend: c.get<BackendChoice>('backend', 'auto'),
+    colorScale: c.get<ColorScale>('colorScale', 'sqrt'),
+    topK: c.get<number>('topK', 5),
+    maxTokens: c.get<number>('maxTokens', 512),
+  };
+}
