@@ -28,7 +28,7 @@ from gpt2 import Gpt2, Gpt2Config, export_folder, round_to_fp16
 FULL = dict(vocab=4096, n_layer=4, n_head=8, n_embd=256, n_inner=1024, context=1024, batch=32, steps=8500,
             lr=2e-3, warmup=200, eval_every=500, sources=list(build_corpus.DEFAULT_CAPS), caps={})
 # Smoke: TypeScript's own lib files only (present wherever `npm ci` ran), so CI sees the same corpus.
-SMOKE = dict(vocab=300, n_layer=2, n_head=2, n_embd=32, n_inner=128, context=64, batch=8, steps=30,
+SMOKE = dict(vocab=300, n_layer=2, n_head=2, n_embd=32, n_inner=128, context=128, batch=8, steps=30,
              lr=3e-3, warmup=5, eval_every=10, sources=["ts"], caps={"ts": 200_000})
 
 
@@ -165,6 +165,8 @@ def dump_attention(model, tok, text_file, out):
     """The trainer's own attention for a text: attention.npy (L, H, T, T) float32 and ids.json."""
     with open(text_file, encoding="utf-8") as f:
         ids = tok.encode(f.read())
+    if len(ids) > model.cfg.n_positions:
+        raise SystemExit(f"{text_file}: {len(ids)} tokens, more than the model's context of {model.cfg.n_positions}")
     att, _ = probes.attention(model, ids)
     os.makedirs(out, exist_ok=True)
     np.save(os.path.join(out, "attention.npy"), att.astype(np.float32))
