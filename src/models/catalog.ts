@@ -3,6 +3,7 @@
  * and to ask before large downloads; what is verified is the size and sha256 the server states per file
  * (the hub's X-Linked-Size / X-Linked-Etag), or a pinned value given here.
  */
+import { toSafeId } from './safePath.js';
 
 export interface CatalogModel {
   /** Store id (a safe file name). */
@@ -41,6 +42,14 @@ export const CATALOG: readonly CatalogModel[] = [
     sizeBytes: 1_520_013_706 + TOKENIZER_BYTES, files: GPT2_FILES, optionalFiles: GPT2_OPTIONAL,
   },
 ];
+
+/** A repository outside the catalog, in GPT-2 layout; its size is learnt from the server while downloading. */
+export function customRepo(repo: string, label?: string): CatalogModel {
+  return {
+    id: toSafeId(repo.split('/').pop() ?? repo), label: label ?? repo, repo, licence: 'see the repository', parameters: '?',
+    sizeBytes: 0, files: GPT2_FILES, optionalFiles: GPT2_OPTIONAL,
+  };
+}
 
 export const DEFAULT_MIRROR = 'https://huggingface.co';
 

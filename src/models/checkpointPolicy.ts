@@ -1,11 +1,10 @@
 /** Which files of a Hugging Face model folder the store accepts, and why pickle checkpoints are refused. */
+import { findPickleCheckpoints } from '../../kernels/model/modelFolder.js';
 
 /** Files copied or downloaded into the store; anything else in a folder is left behind. */
 export const MODEL_FILES = [
   'config.json', 'model.safetensors', 'vocab.json', 'merges.txt', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json',
 ] as const;
-
-const PICKLE = /\.(bin|pt|pth|ckpt|pkl|pickle)$/i;
 
 export class PickleCheckpointError extends Error {
   constructor(readonly where: string, readonly files: string[]) {
@@ -28,7 +27,7 @@ export class MissingWeightsError extends Error {
 /** Throws unless the folder's file names include safetensors weights; names the pickle files when those are all there is. */
 export function requireSafetensors(fileNames: readonly string[], where: string): void {
   if (fileNames.includes('model.safetensors')) return;
-  const pickles = fileNames.filter((n) => PICKLE.test(n));
+  const pickles = findPickleCheckpoints(fileNames);
   if (pickles.length) throw new PickleCheckpointError(where, pickles);
   throw new MissingWeightsError(where);
 }

@@ -1,19 +1,17 @@
-/** Rewrites a safetensors file with every F32 tensor stored as F16 (halves GPT-2's download-size weights on import). */
-import { toHalfBits } from '../../kernels/flash/half.js';
-import { encodeSafetensors, parseSafetensors, type StoredTensor } from './safetensorsFile.js';
+/** Rewrites a safetensors file with every F32 tensor stored as F16 (half the size on disk and in the webview). */
+import { parseSafetensors } from '../../kernels/model/safetensors.js';
+import type { WeightTensor } from '../../kernels/model/types.js';
+import { toFloat16Bits } from '../../kernels/model/weightData.js';
+import { encodeSafetensors } from './safetensorsFile.js';
 
 export function convertSafetensorsToF16(bytes: Uint8Array): { bytes: Uint8Array; converted: number } {
-  const { tensors, metadata } = parseSafetensors(bytes);
-  const out = new Map<string, StoredTensor>();
+  const out = new Map<string, WeightTensor>();
   let converted = 0;
-  for (const [name, t] of tensors) {
+  for (const [name, t] of parseSafetensors(bytes)) {
     if (t.dtype !== 'F32') { out.set(name, t); continue; }
-    const aligned = new Uint8Array(t.data);
-    const src = new Float32Array(aligned.buffer, 0, aligned.length / 4);
-    const half = new Uint16Array(src.length);
-    for (let i = 0; i < src.length; i++) half[i] = toHalfBits(src[i]);
-    out.set(name, { dtype: 'F16', shape: t.shape, data: new Uint8Array(half.buffer) });
+    const half = toFloat16Bits(t);
+    out.set(name, { dtype: 'F16', shape: t.shape, data: new Uint8Array(half.buffer, half.byteOffset, half.byteLength) });
     converted++;
   }
-  return { bytes: encodeSafetensors(out, metadata), converted };
+  return { bytes: encodeSafetensors(out, { format: 'pt' }), converted };
 }

@@ -1,52 +1,10 @@
 /**
- * Reads and writes the safetensors container (8-byte little-endian header length, JSON header,
- * raw tensor bytes) for the import-time fp32 → fp16 rewrite. Pure: bytes in, bytes out.
+ * Writes the safetensors container (8-byte little-endian header length, JSON header, raw tensor bytes);
+ * reading is the core's `parseSafetensors`. Pure: tensors in, bytes out.
  */
+import type { WeightTensor } from '../../kernels/model/types.js';
 
-export interface StoredTensor {
-  dtype: string;
-  shape: number[];
-  data: Uint8Array;
-}
-
-export class SafetensorsFormatError extends Error {
-  constructor(message: string) {
-    super(`Not a valid safetensors file: ${message}.`);
-    this.name = 'SafetensorsFormatError';
-  }
-}
-
-interface HeaderEntry {
-  dtype: string;
-  shape: number[];
-  data_offsets: [number, number];
-}
-
-export function parseSafetensors(bytes: Uint8Array): { tensors: Map<string, StoredTensor>; metadata?: Record<string, string> } {
-  if (bytes.length < 8) throw new SafetensorsFormatError('shorter than its 8-byte header length');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = Number(view.getBigUint64(0, true));
-  if (8 + headerLen > bytes.length) throw new SafetensorsFormatError('header runs past the end of the file');
-  let header: Record<string, HeaderEntry | Record<string, string>>;
-  try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)));
-  } catch {
-    throw new SafetensorsFormatError('header is not JSON');
-  }
-  const base = 8 + headerLen;
-  const tensors = new Map<string, StoredTensor>();
-  let metadata: Record<string, string> | undefined;
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === '__metadata__') { metadata = entry as Record<string, string>; continue; }
-    const e = entry as HeaderEntry;
-    const [begin, end] = e.data_offsets;
-    if (!(begin >= 0 && end >= begin && base + end <= bytes.length)) throw new SafetensorsFormatError(`tensor ${name} lies outside the file`);
-    tensors.set(name, { dtype: e.dtype, shape: e.shape, data: bytes.subarray(base + begin, base + end) });
-  }
-  return { tensors, metadata };
-}
-
-export function encodeSafetensors(tensors: ReadonlyMap<string, StoredTensor>, metadata?: Record<string, string>): Uint8Array {
+export function encodeSafetensors(tensors: ReadonlyMap<string, WeightTensor>, metadata?: Record<string, string>): Uint8Array {
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   let offset = 0;
