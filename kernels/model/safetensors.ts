@@ -119,3 +119,34 @@ function short(v: unknown): string {
   const s = JSON.stringify(v) ?? String(v);
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
+
+/**
+ * Writes tensors as a `.safetensors` file (data in the given order, header padded with spaces to a
+ * multiple of 8 bytes as the format recommends). The inverse of parseSafetensors.
+ */
+export function writeSafetensors(tensors: Iterable<[string, WeightTensor]>, metadata?: Record<string, string>): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (metadata) header.__metadata__ = metadata;
+  const list = [...tensors];
+  let offset = 0;
+  for (const [name, t] of list) {
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.length] };
+    offset += t.data.length;
+  }
+  let json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = Math.ceil(json.length / 8) * 8;
+  if (padded !== json.length) {
+    const p = new Uint8Array(padded).fill(0x20);
+    p.set(json);
+    json = p;
+  }
+  const out = new Uint8Array(8 + json.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  let at = 8 + json.length;
+  for (const [, t] of list) {
+    out.set(t.data, at);
+    at += t.data.length;
+  }
+  return out;
+}

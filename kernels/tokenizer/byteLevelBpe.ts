@@ -21,6 +21,14 @@ const MAX_TOKEN_ID = (1 << 24) - 1;
 
 const END_OF_TEXT = '<|endoftext|>';
 
+/**
+ * GPT-2's pre-tokenizer pattern, given as a Split pattern rather than through the library's ByteLevel
+ * `use_regex`: the library translates a Split pattern's `\s` to Unicode White_Space, as the Rust
+ * tokenizers (Oniguruma) and Python's `regex` read it, whereas its built-in ByteLevel regex uses
+ * JavaScript's `\s`, which wrongly includes U+FEFF and misses U+0085.
+ */
+const GPT2_SPLIT = String.raw`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`;
+
 interface Vocabulary {
   vocab: Map<string, number>;
   merges: [string, string][];
@@ -59,7 +67,13 @@ export class ByteLevelBpeTokenizer {
         {
           model: { type: 'BPE', vocab: Object.fromEntries(v.vocab), merges: v.merges, unk_token: null },
           normalizer: null,
-          pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, use_regex: true, trim_offsets: false },
+          pre_tokenizer: {
+            type: 'Sequence',
+            pretokenizers: [
+              { type: 'Split', pattern: { Regex: GPT2_SPLIT }, behavior: 'Isolated', invert: false },
+              { type: 'ByteLevel', add_prefix_space: false, use_regex: false, trim_offsets: false },
+            ],
+          },
           post_processor: null,
           decoder: { type: 'ByteLevel' },
           added_tokens: [...v.special].map(([content, id]) => ({
