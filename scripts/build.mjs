@@ -12,7 +12,7 @@ const common = { bundle: true, sourcemap: !production, minify: production, logLe
 const targets = [
   { entryPoints: { extension: 'src/extension.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'] },
   { entryPoints: { cli: 'cli/main.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', banner: { js: '#!/usr/bin/env node' } },
-  { entryPoints: { inspector: 'webview/inspector/main.ts', benchmark: 'webview/benchmark/main.ts' }, outdir: 'dist/webview', platform: 'browser', format: 'esm', target: 'es2022' },
+  { entryPoints: { inspector: 'webview/inspector/main.ts', benchmark: 'webview/benchmark/main.ts', headless: 'webview/headless/main.ts' }, outdir: 'dist/webview', platform: 'browser', format: 'esm', target: 'es2022' },
 ];
 
 // Planned entry points that do not exist yet are skipped while the tree is being built up.

@@ -1,0 +1,54 @@
+// The browser engine (webview/engine/) through the headless page, in Chromium with WebGPU on SwiftShader
+// and with the GPU off (wasm fallback): provider reported, attention equal to ORT-web wasm in Node.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import * as ort from 'onnxruntime-web';
+import { loadModelFolderFromDisk } from '../../kernels/model/nodeReader.js';
+import { Gpt2Inspector } from '../../kernels/runtime/gpt2Inspector.js';
+import type { HeadlessRequest, HeadlessResult } from '../../webview/headless/main.js';
+import { type ChromiumMode, launchChromium, openPage, REPO_ROOT, startStaticServer, type StaticServer } from './harness.js';
+import { join } from 'node:path';
+
+const PAGE = `<!doctype html><html><head><meta charset="utf-8"></head><body><script type="module" src="/dist/webview/headless.js"></script></body></html>`;
+const IDS = [464, 2068, 7586, 21831, 18045, 625, 262, 16931, 3290, 13, 464, 2068, 7586, 21831].map((i) => i % 4096);
+
+let server: StaticServer;
+let expected: Float32Array[];
+
+before(async () => {
+  server = await startStaticServer({ pages: { '/headless.html': PAGE } });
+  ort.env.wasm.numThreads = 1;
+  const model = await loadModelFolderFromDisk(join(REPO_ROOT, 'media/models/tinycode-4l8h-1k'));
+  const inspector = await Gpt2Inspector.create({ model, ort, executionProvider: 'wasm' });
+  expected = (await inspector.inspect(IDS)).attention;
+  await inspector.release();
+});
+after(() => server?.close());
+
+function decode(b64: string): Float32Array {
+  const bytes = Buffer.from(b64, 'base64');
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+}
+
+for (const mode of ['webgpu', 'wasm'] as ChromiumMode[]) {
+  test(`engine in Chromium (${mode}) reports its provider and matches wasm in Node`, { timeout: 240_000 }, async () => {
+    const browser = await launchChromium(mode);
+    try {
+      const page = await openPage(browser, server.url('/headless.html'));
+      await page.waitForFunction(() => 'inspectHeadless' in globalThis);
+      const req: HeadlessRequest = { modelBase: '/media/models/tinycode-4l8h-1k/', ortBase: '/dist/ort/', ids: IDS };
+      const r = await page.evaluate((q) => (globalThis as unknown as { inspectHeadless: (q: HeadlessRequest) => Promise<HeadlessResult> }).inspectHeadless(q), req);
+      assert.equal(r.engine.name, mode);
+      assert.equal(r.provider.name, mode);
+      if (mode === 'webgpu') assert.match(r.engine.adapter ?? '', /swiftshader/i);
+      else assert.match(r.engine.fallbackReason ?? '', /WebGPU/);
+      assert.equal(r.attention.length, 4);
+      let worst = 0;
+      r.attention.forEach((a, l) => decode(a).forEach((x, i) => (worst = Math.max(worst, Math.abs(x - expected[l][i])))));
+      assert.ok(worst < 1e-4, `max abs diff ${worst}`);
+      assert.deepEqual(page.errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+}

@@ -1,0 +1,85 @@
+/**
+ * A minimal page for the CLI's webgpu backend and the engine's browser tests: loads a model folder
+ * over HTTP, creates the engine (webview/engine/) and exposes one function to the driver (playwright):
+ *
+ *   await page.evaluate((r) => window.inspectHeadless(r), { modelBase, ortBase, ids, prefer, attentionLayers })
+ *   → HeadlessResult (attention per layer as base64 of little-endian float32, H·T·T each)
+ */
+import { loadModelFolder } from '../../kernels/model/modelFolder.js';
+import { type Ablation } from '../../kernels/graph/gpt2Graph.js';
+import { createEngine, type Engine, type EngineProvider } from '../engine/engine.js';
+import type { InspectResult } from '../../kernels/runtime/gpt2Inspector.js';
+
+export interface HeadlessRequest {
+  /** URL of the model folder, ending in `/`. */
+  modelBase: string;
+  /** URL of dist/ort/, ending in `/`. */
+  ortBase: string;
+  ids: number[];
+  prefer?: 'webgpu' | 'wasm';
+  attentionLayers?: number[];
+  traceLayer?: number;
+  ablation?: Ablation;
+  attention?: 'manual' | 'fused';
+}
+
+export interface HeadlessResult {
+  engine: EngineProvider;
+  provider: InspectResult['provider'];
+  ids: number[];
+  layers: number;
+  heads: number;
+  attentionLayers: number[];
+  attention: string[];
+  loss: number[];
+  top: InspectResult['top'];
+  truncated?: InspectResult['truncated'];
+  timingsMs: InspectResult['timingsMs'];
+}
+
+function base64(a: Float32Array): string {
+  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+const engines = new Map<string, Promise<Engine>>();
+
+async function engineFor(r: HeadlessRequest): Promise<Engine> {
+  const key = `${r.modelBase}|${r.prefer ?? 'webgpu'}`;
+  let e = engines.get(key);
+  if (!e) {
+    e = (async () => {
+      const model = await loadModelFolder(async (name) => {
+        const res = await fetch(r.modelBase + name);
+        return res.ok ? new Uint8Array(await res.arrayBuffer()) : undefined;
+      });
+      return createEngine(model, { ortBase: r.ortBase, prefer: r.prefer, log: (m) => console.warn(m) });
+    })();
+    engines.set(key, e);
+  }
+  return e;
+}
+
+async function inspectHeadless(r: HeadlessRequest): Promise<HeadlessResult> {
+  const engine = await engineFor(r);
+  const res = await engine.inspector.inspect(r.ids, { attentionLayers: r.attentionLayers, traceLayer: r.traceLayer, ablation: r.ablation, attention: r.attention });
+  const { nLayer, nHead } = engine.inspector.config;
+  return {
+    engine: engine.provider,
+    provider: res.provider,
+    ids: res.ids,
+    layers: nLayer,
+    heads: nHead,
+    attentionLayers: res.attentionLayers,
+    attention: res.attention.map(base64),
+    loss: Array.from(res.loss),
+    top: res.top,
+    truncated: res.truncated,
+    timingsMs: res.timingsMs,
+  };
+}
+
+(globalThis as { inspectHeadless?: typeof inspectHeadless }).inspectHeadless = inspectHeadless;
+document.title = 'attention-inspector headless';
