@@ -1,0 +1,153 @@
+// The GPT-2 forward pass (kernels/graph + kernels/runtime, ORT-web wasm in Node) against the plain
+// PyTorch reference fixtures (test/reference/make_forward_fixtures.py, float64) on seven varied inputs,
+// plus onnxruntime-node on the same graph as an independent runtime.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import * as ort from 'onnxruntime-web';
+import { buildGpt2Graph } from '../../kernels/graph/gpt2Graph.js';
+import type { LoadedModel } from '../../kernels/model/modelFolder.js';
+import { loadModelFolderFromDisk } from '../../kernels/model/nodeReader.js';
+import { toFloat32 } from '../../kernels/model/weightData.js';
+import { Gpt2Inspector } from '../../kernels/runtime/gpt2Inspector.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const FIXTURES = join(ROOT, 'test', 'fixtures', 'forward');
+
+interface Case {
+  name: string;
+  text: string;
+  ids: number[];
+  logitRows: number[];
+  loss: (number | null)[];
+  top: { ids: number[]; probs: number[] }[];
+}
+const { cases } = JSON.parse(readFileSync(join(FIXTURES, 'cases.json'), 'utf8')) as { cases: Case[] };
+
+function readNpy(file: string): { shape: number[]; data: Float32Array } {
+  const b = readFileSync(join(FIXTURES, file));
+  const len = b.readUInt16LE(8);
+  const header = b.subarray(10, 10 + len).toString('latin1');
+  assert.match(header, /'descr': '<f4'/);
+  const shape = (header.match(/'shape': \(([^)]*)\)/)?.[1] ?? '').split(',').filter((s) => s.trim()).map(Number);
+  const body = b.subarray(10 + len);
+  return { shape, data: new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)) };
+}
+
+function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) || (Number.isNaN(a[i] - b[i]) ? Infinity : 0));
+  return m;
+}
+
+let model: LoadedModel;
+let inspector: Gpt2Inspector;
+const worst = { attention: 0, logits: 0, loss: 0, topProbs: 0, fusedLogits: 0, ortNode: 0 };
+
+before(async () => {
+  ort.env.wasm.numThreads = 1;
+  model = await loadModelFolderFromDisk(join(ROOT, 'media', 'models', 'tinycode-4l8h-1k'));
+  inspector = await Gpt2Inspector.create({ model, ort, executionProvider: 'wasm' });
+});
+
+for (const c of cases) {
+  test(`forward pass matches the reference: ${c.name}`, async () => {
+    assert.deepEqual(model.tokenizer.encode(c.text).map((t) => t.id), c.ids, 'token ids differ from the Python BPE');
+    const { nLayer: L, nHead: H } = model.config;
+    const T = c.ids.length;
+    const r = await inspector.inspect(c.ids, { logits: true });
+    const ref = readNpy(`${c.name}.attention.npy`);
+    assert.deepEqual(ref.shape, [L, H, T, T]);
+    for (let l = 0; l < L; l++) {
+      const a = r.attention[l];
+      const d = maxAbs(a, ref.data.subarray(l * H * T * T, (l + 1) * H * T * T));
+      worst.attention = Math.max(worst.attention, d);
+      assert.ok(d <= 1e-5, `layer ${l}: attention max abs diff ${d}`);
+      for (let row = 0; row < H * T; row++) {
+        const i = row % T;
+        let sum = 0;
+        for (let j = 0; j < T; j++) {
+          const p = a[row * T + j];
+          if (j > i) assert.equal(p, 0, `layer ${l} row ${row}: weight above the diagonal`);
+          sum += p;
+        }
+        assert.ok(Math.abs(sum - 1) <= 1e-5, `layer ${l} row ${row} sums to ${sum}`);
+      }
+    }
+    const V = model.config.vocabSize;
+    const logits = readNpy(`${c.name}.logits.npy`);
+    c.logitRows.forEach((t, k) => {
+      const d = maxAbs(r.logits!.subarray(t * V, (t + 1) * V), logits.data.subarray(k * V, (k + 1) * V));
+      worst.logits = Math.max(worst.logits, d);
+      assert.ok(d <= 1e-4, `logits row ${t}: max abs diff ${d}`);
+    });
+    assert.ok(Number.isNaN(r.loss[T - 1]));
+    const lossDiff = maxAbs(r.loss.subarray(0, T - 1), c.loss.slice(0, T - 1) as number[]);
+    worst.loss = Math.max(worst.loss, lossDiff);
+    assert.ok(lossDiff <= 1e-4, `loss max abs diff ${lossDiff}`);
+    r.top.forEach((t, pos) => {
+      const want = c.top[pos];
+      const d = maxAbs(t.probs, want.probs);
+      worst.topProbs = Math.max(worst.topProbs, d);
+      assert.ok(d <= 1e-5, `top-5 probabilities at ${pos}: ${d}`);
+      // Ids must agree except where the reference itself has a near-tie.
+      t.ids.forEach((id, k) => {
+        const tie = (k > 0 && want.probs[k - 1] - want.probs[k] < 1e-5) || (k < 4 && want.probs[k] - want.probs[k + 1] < 1e-5);
+        if (!tie) assert.equal(id, want.ids[k], `top-5 ids at ${pos}`);
+      });
+    });
+    const fused = await inspector.inspect(c.ids, { attention: 'fused', attentionLayers: [], logits: true });
+    assert.equal(fused.provider.attention, 'fused');
+    assert.equal(fused.provider.fusedChecked, true);
+    const df = maxAbs(fused.logits!, r.logits!);
+    worst.fusedLogits = Math.max(worst.fusedLogits, df);
+    assert.ok(df <= 1e-4, `manual vs fused logits ${df}`);
+  });
+}
+
+test('onnxruntime-node on the same graph agrees with onnxruntime-web', async () => {
+  const ortNode = await import('onnxruntime-node');
+  const c = cases.find((x) => x.name === 'repeated')!;
+  const weight = (n: string) => toFloat32(model.weights.get(n)!);
+  const graph = buildGpt2Graph(model.config, weight, { attention: 'manual', attentionLayers: [0, 1, 2, 3], dtype: 'fp32' });
+  const session = await ortNode.InferenceSession.create(graph);
+  const input = new ortNode.Tensor('int64', BigInt64Array.from(c.ids, BigInt), [1, c.ids.length]);
+  const out = await session.run({ input_ids: input });
+  const web = await inspector.inspect(c.ids, { logits: true });
+  for (let l = 0; l < 4; l++) worst.ortNode = Math.max(worst.ortNode, maxAbs(out[`attn_${l}`].data as Float32Array, web.attention[l]));
+  worst.ortNode = Math.max(worst.ortNode, maxAbs(out.logits.data as Float32Array, web.logits!) / 10);
+  assert.ok(worst.ortNode <= 1e-5, `onnxruntime-node vs web: ${worst.ortNode}`);
+  await session.release();
+});
+
+test('shape trace, ablations and truncation', async () => {
+  const c = cases.find((x) => x.name === 'english')!;
+  const T = c.ids.length;
+  const { nHead: H, nEmbd: D } = model.config;
+  const dh = D / H;
+  const plain = await inspector.inspect(c.ids, { attentionLayers: [2], traceLayer: 2 });
+  const tr = plain.trace!;
+  assert.deepEqual(tr.layerInput.dims, [1, T, D]);
+  assert.deepEqual(tr.qHeads.dims, [1, H, T, dh]);
+  assert.deepEqual(tr.scaledScores.dims, [1, H, T, T]);
+  assert.deepEqual(tr.merged.dims, [1, T, D]);
+  for (const [name, t] of Object.entries(tr)) assert.equal(t.data.length, t.dims.reduce((a, b) => a * b), name);
+  assert.deepEqual(tr.probs.data, plain.attention[0]);
+  // Q per head is a reshape + transpose of Q.
+  assert.equal(tr.qHeads.data[(1 * T + 3) * dh + 5], tr.q.data[3 * D + 1 * dh + 5]);
+  const noMask = await inspector.inspect(c.ids, { attentionLayers: [2], traceLayer: 2, ablation: { noMask: true } });
+  assert.ok(noMask.attention[0][1] > 0, 'without the mask the first token attends to the second');
+  assert.deepEqual(noMask.trace!.maskedScores.data, noMask.trace!.scaledScores.data);
+  const noScale = await inspector.inspect(c.ids, { attentionLayers: [2], traceLayer: 2, ablation: { noScale: true } });
+  const s = noScale.trace!.scaledScores.data;
+  const k = 3 * T + 1;
+  assert.ok(Math.abs(s[k] * (1 / Math.sqrt(dh)) - tr.scaledScores.data[k]) < 1e-4);
+  const long = Array.from({ length: model.config.nPositions + 7 }, (_, i) => c.ids[i % T]);
+  const r = await inspector.inspect(long, { attentionLayers: [] });
+  assert.equal(r.ids.length, model.config.nPositions);
+  assert.equal(r.truncated?.originalLength, model.config.nPositions + 7);
+  assert.match(r.truncated!.message, /only the first 1024/);
+  console.log(`forward accuracy (max abs): ${JSON.stringify(worst)}`);
+});
