@@ -17,7 +17,9 @@ export type ModelFileErrorCode =
 
 /**
  * A defect in a model folder. The message is meant for a user: it names the file (and the tensor,
- * when there is one) and says what is wrong, without a stack trace's worth of detail.
+ * when there is one) and says what is wrong, in one line. A detail that starts with a verb reads as
+ * a sentence about the file or tensor ("config.json is missing from the model folder"), any other
+ * after a colon ("config.json: n_head must be …").
  */
 export class ModelFileError extends Error {
   readonly code: ModelFileErrorCode;
@@ -25,7 +27,8 @@ export class ModelFileError extends Error {
   readonly tensor?: string;
 
   constructor(code: ModelFileErrorCode, file: string, detail: string, tensor?: string) {
-    super(tensor === undefined ? `${file}: ${detail}` : `${file}, tensor "${tensor}": ${detail}`);
+    const subject = tensor === undefined ? file : `${file}, tensor "${tensor}"`;
+    super(PREDICATE.test(detail) ? `${subject} ${detail}` : `${subject}: ${detail}`);
     this.name = 'ModelFileError';
     this.code = code;
     this.file = file;
@@ -33,24 +36,29 @@ export class ModelFileError extends Error {
   }
 }
 
-/** Parses JSON from raw bytes (strict UTF-8), turning any failure into a 'bad-json' ModelFileError. */
-export function parseJsonBytes(bytes: Uint8Array, file: string): unknown {
-  let text: string;
+const PREDICATE = /^(is|has|claims|lacks|differs|could|must|uses)\b/;
+
+/** Decodes strict UTF-8, turning invalid bytes into a ModelFileError with the given code. */
+export function decodeUtf8(bytes: Uint8Array, file: string, code: ModelFileErrorCode): string {
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new ModelFileError('bad-json', file, 'is not valid UTF-8 text');
+    throw new ModelFileError(code, file, 'is not valid UTF-8 text');
   }
-  return parseJsonText(text, file);
 }
 
-/** Parses JSON text, turning a syntax error into a 'bad-json' ModelFileError. */
-export function parseJsonText(text: string, file: string): unknown {
+/** Parses JSON text, turning a syntax error into a ModelFileError with the given code. */
+export function parseJsonText(text: string, file: string, code: ModelFileErrorCode = 'bad-json'): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
-    throw new ModelFileError('bad-json', file, `is not valid JSON (${(e as Error).message})`);
+    throw new ModelFileError(code, file, `is not valid JSON (${(e as Error).message})`);
   }
+}
+
+/** Parses JSON from raw bytes (strict UTF-8); any failure is a ModelFileError with the given code. */
+export function parseJsonBytes(bytes: Uint8Array, file: string, code: ModelFileErrorCode = 'bad-json'): unknown {
+  return parseJsonText(decodeUtf8(bytes, file, code), file, code);
 }
 
 /** True for a plain JSON object (not null, not an array). */

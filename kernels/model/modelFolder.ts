@@ -1,6 +1,6 @@
 import { ByteLevelBpeTokenizer } from '../tokenizer/byteLevelBpe';
 import { parseGpt2Config } from './config';
-import { ModelFileError } from './errors';
+import { ModelFileError, decodeUtf8 } from './errors';
 import { canonicalGpt2Weights } from './gpt2Weights';
 import { parseSafetensors } from './safetensors';
 import type { Gpt2Config, Gpt2Weights, ModelFileReader } from './types';
@@ -87,13 +87,7 @@ export async function loadModelFolder(read: ModelFileReader, options: LoadOption
 async function loadTokenizer(
   readFile: ModelFileReader,
 ): Promise<{ tokenizer: ByteLevelBpeTokenizer; file: string }> {
-  const text = (b: Uint8Array, file: string): string => {
-    try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(b);
-    } catch {
-      throw new ModelFileError('bad-tokenizer', file, 'is not valid UTF-8 text');
-    }
-  };
+  const text = (b: Uint8Array, file: string): string => decodeUtf8(b, file, 'bad-tokenizer');
   const vocab = await readFile(MODEL_FILE_NAMES.vocab);
   const merges = await readFile(MODEL_FILE_NAMES.merges);
   if (vocab && merges) {

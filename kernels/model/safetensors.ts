@@ -1,4 +1,4 @@
-import { ModelFileError, isJsonObject, parseJsonText } from './errors';
+import { ModelFileError, isJsonObject, parseJsonBytes } from './errors';
 import type { WeightDType, WeightTensor } from './types';
 
 /** Bytes per element of each dtype this loader accepts. */
@@ -32,25 +32,14 @@ export function parseSafetensors(bytes: Uint8Array, file = 'model.safetensors'):
       'header-too-large',
       file,
       `claims a ${headerLength}-byte header but only ${available} bytes follow the length field` +
-        (headerLength <= BigInt(available) ? ` (the limit is ${MAX_HEADER_BYTES})` : ''),
+        (headerLength <= BigInt(available) ? ` (the limit is ${MAX_HEADER_BYTES})` : ' (is the file truncated or not safetensors?)'),
     );
   }
   const dataStart = 8 + Number(headerLength);
   const dataLength = bytes.length - dataStart;
 
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, dataStart));
-  } catch {
-    throw new ModelFileError('bad-header', file, 'header is not valid UTF-8');
-  }
-  let header: unknown;
-  try {
-    header = parseJsonText(text, file);
-  } catch (e) {
-    throw new ModelFileError('bad-header', file, `header is not valid JSON (${(e as Error).message})`);
-  }
-  if (!isJsonObject(header)) throw new ModelFileError('bad-header', file, 'header must be a JSON object');
+  const header = parseJsonBytes(bytes.subarray(8, dataStart), file, 'bad-header');
+  if (!isJsonObject(header)) throw new ModelFileError('bad-header', file, 'must start with a JSON object header');
 
   const entries: Entry[] = [];
   for (const [name, info] of Object.entries(header)) {
@@ -91,7 +80,7 @@ function parseEntry(name: string, info: unknown, dataLength: number, file: strin
   }
   const [begin, end] = offsets as [number, number];
   if (begin > end || end > dataLength) {
-    throw new ModelFileError('out-of-bounds', file, `data_offsets [${begin}, ${end}) lie outside the ${dataLength} data bytes`, name);
+    throw new ModelFileError('out-of-bounds', file, `data_offsets [${begin}, ${end}) lie outside the ${dataLength} data bytes${begin <= end ? ' (is the file truncated?)' : ''}`, name);
   }
 
   if (!Array.isArray(shape) || shape.length > 8 || !shape.every(isNonNegativeSafeInteger)) {

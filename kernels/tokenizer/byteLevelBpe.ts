@@ -95,7 +95,7 @@ export class ByteLevelBpeTokenizer {
 
   /** From GPT-2's `vocab.json` (token → id) and `merges.txt` (one "left right" pair per line, by rank). */
   static fromVocabAndMerges(vocabJson: string, mergesTxt: string): ByteLevelBpeTokenizer {
-    const vocab = parseVocab(parseTokenizerJson(vocabJson, 'vocab.json'), 'vocab.json');
+    const vocab = parseVocab(parseJsonText(vocabJson, 'vocab.json', 'bad-tokenizer'), 'vocab.json');
     const merges = parseMergesText(mergesTxt);
     checkMerges(merges, vocab, 'merges.txt');
     const special = new Map<string, number>();
@@ -110,7 +110,7 @@ export class ByteLevelBpeTokenizer {
     const bad = (detail: string): never => {
       throw new ModelFileError('bad-tokenizer', file, detail);
     };
-    const root = parseTokenizerJson(json, file);
+    const root = parseJsonText(json, file, 'bad-tokenizer');
     if (!isJsonObject(root)) bad('must hold a JSON object');
     const r = root as Record<string, unknown>;
     const model = r.model;
@@ -212,20 +212,12 @@ function tokenStringBytes(token: string): Uint8Array {
   return Uint8Array.from(out);
 }
 
-function parseTokenizerJson(text: string, file: string): unknown {
-  try {
-    return parseJsonText(text, file);
-  } catch (e) {
-    throw new ModelFileError('bad-tokenizer', file, (e as ModelFileError).message.slice(file.length + 2));
-  }
-}
-
 function isTokenId(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_TOKEN_ID;
 }
 
 function parseVocab(json: unknown, file: string): Map<string, number> {
-  if (!isJsonObject(json)) throw new ModelFileError('bad-tokenizer', file, 'vocabulary must be a JSON object of token → id');
+  if (!isJsonObject(json)) throw new ModelFileError('bad-tokenizer', file, 'must hold the vocabulary as a JSON object of token → id');
   const vocab = new Map<string, number>();
   const seen = new Set<number>();
   for (const [token, id] of Object.entries(json)) {
