@@ -3,7 +3,7 @@
   induction        `<eos> r r`, r = 50 random tokens; a query in the second copy → the token after
                    its earlier occurrence (chance ≈ 1/position)
   previous token   held-out text, query i → key i−1
-  brackets         a closing `)`, `]`, `}` token → its opening bracket token, at least 3 tokens back
+  brackets         a token holding a closing `)`, `]`, `}` → the token holding its opening bracket, ≥ 3 tokens back
   repeat loss      loss on the first and on the second copy of a repeated random sequence
 
     /usr/bin/python3 training/probes.py --model media/models/tinycode-4l8h-1k --val corpus/val.txt
@@ -57,22 +57,21 @@ def text_windows(tok, text, window, count):
 
 
 def bracket_pairs(tok, ids):
-    """(closing index, opening index) for single-bracket tokens matched by a stack, gap ≥ 3."""
-    stack, pairs = [], []
+    """(closing token, opening token) index pairs, brackets matched by a stack over the tokens' characters,
+    at least 3 tokens apart; a token such as `);` counts as holding its `)`."""
+    stack, pairs = [], set()
     for i, t in enumerate(ids):
-        text = tok.token_text(t)
-        exact = text.strip() if len(text.strip()) == 1 else None
-        for ch in text:
+        for ch in tok.token_text(t):
             if ch in OPEN:
-                stack.append((ch, i, exact == ch))
+                stack.append((ch, i))
             elif ch in CLOSE:
-                if not stack or OPEN[CLOSE.index(ch)] != stack[-1][0]:
-                    stack = []
+                if not stack or stack[-1][0] != OPEN[CLOSE.index(ch)]:
+                    stack = []  # unbalanced text: start afresh rather than pair wrong brackets
                     continue
-                _, j, opener_exact = stack.pop()
-                if exact == ch and opener_exact and i - j >= 3:
-                    pairs.append((i, j))
-    return pairs
+                _, j = stack.pop()
+                if i - j >= 3:
+                    pairs.add((i, j))
+    return sorted(pairs)
 
 
 def text_probes(model, tok, windows):
@@ -96,12 +95,16 @@ def best(scores):
     return {"score": round(float(scores[layer, head]), 3), "layer": int(layer), "head": int(head)}
 
 
-def run(model, tok, val_text, seed=0, window=None, count=8):
-    """All probe figures as a dict (the model card's numbers)."""
+def held_out_windows(model, tok, val_text, count=32):
+    """The text probes' input: `count` windows of up to 512 tokens (the context, when shorter)."""
+    return text_windows(tok, val_text, min(model.cfg.n_positions, 512), count)
+
+
+def run(model, tok, windows, seed=0):
+    """All probe figures as a dict (the model card's numbers); windows from held_out_windows."""
     rng = np.random.default_rng(seed)
-    window = window or min(model.cfg.n_positions, 512)
     induction, first, second = induction_and_repeat(model, rng, length=min(50, (model.cfg.n_positions - 1) // 2))
-    prev, bracket, n_pairs = text_probes(model, tok, text_windows(tok, val_text, window, count))
+    prev, bracket, n_pairs = text_probes(model, tok, windows)
     return {
         "induction": {**best(induction), "heads_above_0.6": [[int(l), int(h)] for l, h in zip(*np.nonzero(induction > 0.6))]},
         "previous_token": best(prev),
@@ -122,12 +125,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, help="exported folder (config.json, model.safetensors, vocab.json, merges.txt)")
     ap.add_argument("--val", required=True, help="held-out text (val.txt of build_corpus.py)")
-    ap.add_argument("--windows", type=int, default=8)
+    ap.add_argument("--windows", type=int, default=32)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     model = load_folder(args.model)
+    tok = Tokenizer(args.model)
     with open(args.val, encoding="utf-8") as f:
-        p = run(model, Tokenizer(args.model), f.read(), count=args.windows)
+        p = run(model, tok, held_out_windows(model, tok, f.read(), args.windows))
     print(json.dumps(p, indent=1) if args.json else summary(p))
 
 

@@ -205,6 +205,7 @@ def main():
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=s["lr"], betas=(0.9, 0.95))
     tok = bpe.Tokenizer(tok_dir)
+    windows = probes.held_out_windows(model, tok, val_text)
     history = []
     for step in range(s["steps"]):
         for g in opt.param_groups:
@@ -219,14 +220,14 @@ def main():
         if (step + 1) % s["eval_every"] == 0 or last:
             history.append((step + 1, val_loss(model, val_ids, s, device)))
             model.eval()
-            p = probes.run(model, tok, val_text)
+            p = probes.run(model, tok, windows)
             model.train()
             log(f"step {step + 1}: train {loss.item():.3f}, val {history[-1][1]:.3f}, lr {lr_at(step, s):.2e} | {probes.summary(p)}")
     model.eval()
     round_to_fp16(model)  # the exported weights are float16: report what ships
     export = os.path.join(args.work, "export")
     export_folder(model, export, os.path.join(tok_dir, "vocab.json"), os.path.join(tok_dir, "merges.txt"))
-    p = probes.run(model, tok, val_text)
+    p = probes.run(model, tok, windows)
     with open(os.path.join(args.work, "corpus", "manifest.json")) as f:
         manifest = json.load(f)
     command = " ".join(["/usr/bin/python3", "training/train.py"] + sys.argv[1:])
