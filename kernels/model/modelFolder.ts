@@ -73,7 +73,7 @@ export async function loadModelFolder(read: ModelFileReader, options: LoadOption
   }
   const weights = canonicalGpt2Weights(parseSafetensors(safetensors, MODEL_FILE_NAMES.weights), config, MODEL_FILE_NAMES.weights);
 
-  const tokenizer = await loadTokenizer(readFile);
+  const tokenizer = await loadFolderTokenizer(readFile);
   if (tokenizer.tokenizer.vocabSize > config.vocabSize) {
     throw new ModelFileError(
       'bad-tokenizer',
@@ -84,7 +84,11 @@ export async function loadModelFolder(read: ModelFileReader, options: LoadOption
   return { config, weights, tokenizer: tokenizer.tokenizer, totalBytes };
 }
 
-async function loadTokenizer(
+/**
+ * The tokenizer of a model folder, by the loader's rule: `vocab.json` + `merges.txt` when both are
+ * present, else `tokenizer.json`. `file` names the file it came from (for messages).
+ */
+export async function loadFolderTokenizer(
   readFile: ModelFileReader,
 ): Promise<{ tokenizer: ByteLevelBpeTokenizer; file: string }> {
   const text = (b: Uint8Array, file: string): string => decodeUtf8(b, file, 'bad-tokenizer');
