@@ -1,14 +1,15 @@
 // The training recipe's smoke run (training/train.py --smoke) on CPU: its exported folder must load through
-// the extension's own loader and tokenizer, and give the attention the trainer's PyTorch model computed.
+// the extension's own loader and tokenizer (kernels/model/nodeReader.ts) and give, through the extension's runner
+// (kernels/runtime/gpt2Inspector.ts, ORT-web wasm — what `attention-inspector inspect` runs), the attention the
+// trainer's PyTorch model computed on its float16-rounded weights.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { parseGpt2Config } from '../../kernels/model/config.js';
-import { canonicalGpt2Weights, expectedGpt2Shapes } from '../../kernels/model/gpt2Weights.js';
-import { parseSafetensors } from '../../kernels/model/safetensors.js';
-import { ByteLevelBpeTokenizer } from '../../kernels/tokenizer/byteLevelBpe.js';
+import * as ort from 'onnxruntime-web';
+import { loadModelFolderFromDisk } from '../../kernels/model/nodeReader.js';
+import { Gpt2Inspector } from '../../kernels/runtime/gpt2Inspector.js';
 
 const PYTHON = '/usr/bin/python3';
 const SAMPLE = [
@@ -36,7 +37,14 @@ function readNpyF32(path: string): { shape: number[]; data: Float32Array } {
   return { shape, data };
 }
 
-test('training smoke run: the exported folder loads and gives the trainer\'s attention', { skip: torchMissing(), timeout: 180_000 }, () => {
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) || (Number.isNaN(a[i] - b[i]) ? Infinity : 0));
+  return m;
+}
+
+test('training smoke run: the exported folder loads and gives the trainer\'s attention', { skip: torchMissing(), timeout: 180_000 }, async (t) => {
   mkdirSync('test-results', { recursive: true });
   const work = mkdtempSync(resolve('test-results', 'training-'));
   const textFile = join(work, 'input.ts');
@@ -48,23 +56,35 @@ test('training smoke run: the exported folder loads and gives the trainer\'s att
   assert.equal(train.status, 0, `smoke training failed:\n${train.stdout}\n${train.stderr}`);
   const model = join(work, 'export');
 
-  const config = parseGpt2Config(readFileSync(join(model, 'config.json')));
+  const loaded = await loadModelFolderFromDisk(model);
+  const { config } = loaded;
   assert.deepEqual(
     [config.nLayer, config.nHead, config.nEmbd, config.nPositions, config.vocabSize, config.eosTokenId],
     [2, 2, 32, 128, 300, 299],
   );
-  const weights = canonicalGpt2Weights(parseSafetensors(readFileSync(join(model, 'model.safetensors'))), config);
-  assert.equal(weights.size, expectedGpt2Shapes(config).size);
-  for (const t of weights.values()) assert.equal(t.dtype, 'F16');
+  for (const t of loaded.weights.values()) assert.equal(t.dtype, 'F16');
 
-  const tokenizer = ByteLevelBpeTokenizer.fromVocabAndMerges(
-    readFileSync(join(model, 'vocab.json'), 'utf8'),
-    readFileSync(join(model, 'merges.txt'), 'utf8'),
-  );
-  const ids = tokenizer.encode(SAMPLE).map((t) => t.id);
-  assert.deepEqual(ids, JSON.parse(readFileSync(join(work, 'torch_attention', 'ids.json'), 'utf8')));
+  const ids = loaded.tokenizer.encode(SAMPLE).map((t) => t.id);
+  assert.deepEqual(ids, JSON.parse(readFileSync(join(work, 'torch_attention', 'ids.json'), 'utf8')), 'token ids differ from the trainer\'s BPE');
 
   const torchAttention = readNpyF32(join(work, 'torch_attention', 'attention.npy'));
-  assert.deepEqual(torchAttention.shape, [config.nLayer, config.nHead, ids.length, ids.length]);
+  const T = ids.length;
+  assert.deepEqual(torchAttention.shape, [config.nLayer, config.nHead, T, T]);
+  ort.env.wasm.numThreads = 1;
+  const inspector = await Gpt2Inspector.create({ model: loaded, ort, executionProvider: 'wasm' });
+  try {
+    const r = await inspector.inspect(ids);
+    const layerSize = config.nHead * T * T;
+    let worst = 0;
+    for (let l = 0; l < config.nLayer; l++) {
+      const diff = maxAbsDiff(r.attention[l], torchAttention.data.subarray(l * layerSize, (l + 1) * layerSize));
+      assert.ok(diff <= 1e-4, `layer ${l}: attention differs from the trainer's by ${diff}`);
+      worst = Math.max(worst, diff);
+    }
+    t.diagnostic(`${T} tokens; attention max |runner − trainer| = ${worst.toExponential(2)}`);
+  } finally {
+    await inspector.release();
+  }
+  assert.match(readFileSync(join(model, 'README.md'), 'utf8'), /## Probes/);
   rmSync(work, { recursive: true });
 });
