@@ -28,6 +28,10 @@ export function parseGpt2Config(bytes: Uint8Array, file = 'config.json'): Gpt2Co
   if (json.model_type !== undefined && json.model_type !== 'gpt2') {
     bad(`model_type "${String(json.model_type)}" is not supported (only "gpt2")`);
   }
+  // Options that change the attention math away from GPT-2's; the graph implements only the default.
+  for (const [key, supported] of [['scale_attn_weights', true], ['scale_attn_by_inverse_layer_idx', false], ['add_cross_attention', false]] as const) {
+    if (json[key] !== undefined && json[key] !== supported) bad(`${key} ${JSON.stringify(json[key])} is not supported (only ${supported})`);
+  }
   const int = (key: keyof typeof LIMITS, value: unknown = json[key]): number => {
     if (value === undefined) bad(`${key} is missing`);
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > LIMITS[key]) {

@@ -119,6 +119,9 @@ test('config.json defects', async () => {
     { layer_norm_epsilon: -1 },
     { eos_token_id: 10_000 },
     { model_type: 'llama' },
+    { scale_attn_weights: false },
+    { scale_attn_by_inverse_layer_idx: true },
+    { add_cross_attention: true },
   ]) {
     const e = await expectLoadError(config(patch), 'bad-config', 'config.json');
     assert.ok(!e.message.includes('\n'));
