@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { ActiveModelSwitch, SettingsModelProvider } from './activeModel.js';
+import { registerBenchmarkView } from './benchmarkView.js';
 import { HostModelCache } from './hostModel.js';
 import { InspectionHovers } from './hovers.js';
 import { InspectCommand } from './inspectCommand.js';
@@ -23,6 +24,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const hovers = new InspectionHovers();
   context.subscriptions.push(log, settingsModel, activeModel, hovers);
   context.subscriptions.push(new InspectCommand(context, activeModel, hostModels, hovers, log));
+  context.subscriptions.push(registerBenchmarkView(context, log));
   context.subscriptions.push(activeModel.onDidChange((m) => log.info(`active model: ${m.label} (${m.folderUri.fsPath})`)));
   registerModels(context, activeModel, settingsModel, log).catch((e) => log.error(`model store unavailable: ${e instanceof Error ? e.message : String(e)}`));
   log.info(`activated; model ${activeModel.getActive().label}`);

@@ -5,9 +5,8 @@ import { FULL_SETTINGS, parseNumberList, QUICK_SETTINGS } from '../../kernels/be
 import { runBenchmark } from '../../kernels/bench/runBenchmark.js';
 import { rowCells, speedups, TABLE_HEADERS } from '../../kernels/bench/table.js';
 import type { BenchReport, BenchSettings } from '../../kernels/bench/types.js';
-import type { HostToBenchmark } from '../../kernels/bench/viewMessages.js';
 import { benchEnvironment } from './environment.js';
-import { inVsCode, post, save } from './host.js';
+import { announceReady, inVsCode, post, save } from './host.js';
 import { drawPlot } from './plot.js';
 
 declare global {
@@ -166,13 +165,13 @@ for (const b of document.querySelectorAll<HTMLButtonElement>('[data-export]')) {
     if (!report) return;
     const stamp = report.startedAt.replace(/[:.]/g, '-');
     const format = b.dataset.export as 'csv' | 'json' | 'png';
-    if (format === 'png') save('png', `attention-benchmark-${stamp}.png`, canvas.toDataURL('image/png').split(',')[1], true);
-    else save(format, `attention-benchmark-${stamp}.${format}`, format === 'csv' ? toCsv(report) : toJson(report), false);
+    const saved =
+      format === 'png'
+        ? save(`attention-benchmark-${stamp}.png`, 'image/png', canvas.toDataURL('image/png').split(',')[1], true)
+        : save(`attention-benchmark-${stamp}.${format}`, format === 'csv' ? 'text/csv' : 'application/json', format === 'csv' ? toCsv(report) : toJson(report), false);
+    void saved.then((outcome) => (status.textContent = outcome));
   });
 }
-window.addEventListener('message', (e: MessageEvent<HostToBenchmark>) => {
-  if (e.data?.type === 'run') form.requestSubmit();
-});
 window.addEventListener('resize', () => report && drawPlot(canvas, report.rows));
 
 writeSettings(QUICK_SETTINGS);
@@ -183,4 +182,4 @@ if (!inVsCode && auto) {
   writeSettings(settings);
   startRun(settings);
 }
-post({ type: 'ready' });
+announceReady();
