@@ -4,7 +4,7 @@
  * Without a GPU this is SwiftShader, the Vulkan-on-CPU driver shipped inside Debian's chromium.
  */
 import { existsSync } from 'node:fs';
-import { create, globals } from 'webgpu';
+import { createRequire } from 'node:module';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
@@ -22,6 +22,8 @@ export function preferSwiftShaderWhenUnset(): void {
 /** Installs the WebGPU globals (GPUBufferUsage, …) and navigator.gpu, and returns an adapter. */
 export async function nodeGpuAdapter(): Promise<GPUAdapter> {
   preferSwiftShaderWhenUnset();
+  // Loaded at run time, never bundled: the package finds its native dawn.node next to itself.
+  const { create, globals } = createRequire(__filename)('webgpu') as typeof import('webgpu');
   Object.assign(globalThis, globals);
   const gpu = create([]);
   if (!('navigator' in globalThis) || !globalThis.navigator) {
