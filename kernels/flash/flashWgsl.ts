@@ -110,6 +110,24 @@ export function flashAttentionWgsl(c: FlashShaderConfig): string {
     l[r] = sum;
   }`;
 
+  // The register-tile inner loops are written out with constant indices, so the per-thread arrays
+  // can live in registers instead of indexed (local) memory.
+  const range = (n: number) => [...Array(n).keys()];
+  const scoreStep = [
+    ...range(RQ).map((r) => `      let q${r} = qs[(rg * RQ + ${r}u) * QS + c];`),
+    ...range(KPT).flatMap((kk) => [
+      `      let k${kk} = ks[(tc + ${kk * TC}u) * QS + c];`,
+      ...range(RQ).map((r) => `      s[${r * KPT + kk}] += dot(q${r}, k${kk});`),
+    ]),
+  ].join('\n');
+  const valueStep = [
+    ...range(CPT).map((cc) => `      let v${cc} = vs[j * D4 + tc + ${cc * TC}u];`),
+    ...range(RQ).flatMap((r) => [
+      `      let p${r} = ps[(rg * RQ + ${r}u) * PS + j];`,
+      ...range(CPT).map((cc) => `      acc[${r * CPT + cc}] += p${r} * v${cc};`),
+    ]),
+  ].join('\n');
+
   return `${enables}
 // flash attention: headDim ${c.headDim}, ${c.rows} rows × ${c.keys} keys per tile, ${RQ} rows/thread, ${TC} threads/row group, ${c.precision}${c.subgroups ? ', subgroups' : ''}
 struct Params { seqLen: u32, causal: u32, scaleLog2: f32, pad: u32 }
@@ -178,12 +196,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     var s: array<f32, ${RQ * KPT}>;
     for (var i = 0u; i < RQ * KPT; i++) { s[i] = 0.0; }
     for (var c = 0u; c < D4; c++) {
-      var qv: array<vec4<f32>, ${RQ}>;
-      for (var r = 0u; r < RQ; r++) { qv[r] = qs[(rg * RQ + r) * QS + c]; }
-      for (var kk = 0u; kk < KPT; kk++) {
-        let kv = ks[(tc + kk * TC) * QS + c];
-        for (var r = 0u; r < RQ; r++) { s[r * KPT + kk] += dot(qv[r], kv); }
-      }
+${scoreStep}
     }
 
     var mx: array<f32, ${RQ}>;
@@ -213,12 +226,7 @@ ${reduceMax}
     workgroupBarrier();
 
     for (var j = 0u; j < BC; j++) {
-      var vv: array<vec4<f32>, ${CPT}>;
-      for (var cc = 0u; cc < CPT; cc++) { vv[cc] = vs[j * D4 + tc + cc * TC]; }
-      for (var r = 0u; r < RQ; r++) {
-        let p = ps[(rg * RQ + r) * PS + j];
-        for (var cc = 0u; cc < CPT; cc++) { acc[r * CPT + cc] += p * vv[cc]; }
-      }
+${valueStep}
     }
   }
 
