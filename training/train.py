@@ -6,7 +6,8 @@ Smoke run (a small corpus, a 300-token BPE, a tiny model, a few steps; about a m
     /usr/bin/python3 training/train.py --smoke --work /tmp/smoke
 
 Every stage keeps its output in --work and is skipped when that output already exists (corpus/,
-tokenizer/, train.bin/val.bin); the exported folder is --work/export.
+tokenizer/, train.bin/val.bin); training saves checkpoint.pt at every evaluation and an interrupted run
+started again with the same settings resumes from it; the exported folder is --work/export.
 """
 import argparse
 import contextlib
@@ -206,8 +207,17 @@ def main():
                             lr=s["lr"], betas=(0.9, 0.95))
     tok = bpe.Tokenizer(tok_dir)
     windows = probes.held_out_windows(model, tok, val_text)
-    history = []
-    for step in range(s["steps"]):
+    history, first = [], 0
+    checkpoint = os.path.join(args.work, "checkpoint.pt")
+    if os.path.exists(checkpoint):
+        state = torch.load(checkpoint, map_location=device)
+        if state["settings"] == s:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["opt"])
+            rng.bit_generator.state = state["rng"]
+            first, history = state["step"], state["history"]
+            log(f"resumed from {checkpoint} at step {first}")
+    for step in range(first, s["steps"]):
         for g in opt.param_groups:
             g["lr"] = lr_at(step, s)
         x, y = batch(train_ids, rng, s["batch"], s["context"], cfg.vocab_size, augment=True)
@@ -223,6 +233,9 @@ def main():
             p = probes.run(model, tok, windows)
             model.train()
             log(f"step {step + 1}: train {loss.item():.3f}, val {history[-1][1]:.3f}, lr {lr_at(step, s):.2e} | {probes.summary(p)}")
+            torch.save({"settings": s, "model": model.state_dict(), "opt": opt.state_dict(),
+                        "rng": rng.bit_generator.state, "step": step + 1, "history": history}, checkpoint + ".tmp")
+            os.replace(checkpoint + ".tmp", checkpoint)
     model.eval()
     round_to_fp16(model)  # the exported weights are float16: report what ships
     export = os.path.join(args.work, "export")
