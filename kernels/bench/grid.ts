@@ -15,6 +15,7 @@ export const QUICK_SETTINGS: BenchSettings = {
   budgetMs: 1000,
   minRuns: 3,
   maxRuns: 50,
+  interleave: true,
 };
 
 /** The full grid of the issue, for real GPUs. */
@@ -28,6 +29,7 @@ export const FULL_SETTINGS: BenchSettings = {
   budgetMs: 2000,
   minRuns: 5,
   maxRuns: 200,
+  interleave: false,
 };
 
 /** Cases in run order: by shape, then each kernel on each backend. `ours` is WebGPU only. */

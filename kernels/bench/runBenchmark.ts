@@ -1,14 +1,15 @@
 /// <reference types="@webgpu/types" />
 /**
- * Runs the grid: every case on the same inputs, timed by `measure`, and every output checked against
- * an fp32 reference computed once per shape (wasm manual fp32 where onnxruntime is available, else
- * the TS reference). A case that disagrees is `failed` and carries no speed.
+ * Runs the grid: every case on the same inputs, timed by `measure` (or, with `interleave`, all kernels
+ * of one shape in alternation), and every output checked against an fp32 reference computed once per
+ * shape (wasm manual fp32 where onnxruntime is available, else the TS reference). A case that
+ * disagrees is `failed` and carries no speed.
  */
-import { gpuFacts, type GpuFacts } from '../flash/gpuFacts.js';
+import { gpuFacts } from '../flash/gpuFacts.js';
 import { maxAbsDiff, randomInputs, referenceAttention } from '../flash/reference.js';
 import { tflops, tolerance } from './accounting.js';
 import { expandGrid } from './grid.js';
-import { measure } from './measure.js';
+import { measure, measureInterleaved } from './measure.js';
 import { oursRunner } from './oursRunner.js';
 import { ortRunner, type OrtEnvironment } from './ortRunner.js';
 import { type AttentionInputs, BenchCancelled, KernelUnavailable, type KernelRunner } from './runner.js';
@@ -27,6 +28,11 @@ export interface BenchEnvironment {
 export interface BenchHooks {
   signal?: AbortSignal;
   onProgress?: (done: number, total: number, row: BenchRow | undefined, running: BenchCase | undefined) => void;
+}
+
+interface Reference {
+  o: Float32Array;
+  name: string;
 }
 
 function shapeKey(c: BenchCase): string {
@@ -48,7 +54,7 @@ async function makeRunner(env: BenchEnvironment, c: BenchCase, inputs: Attention
 }
 
 /** The fp32 reference for a shape, and what it is. */
-async function referenceFor(env: BenchEnvironment, c: BenchCase, inputs: AttentionInputs): Promise<{ o: Float32Array; name: string }> {
+async function referenceFor(env: BenchEnvironment, c: BenchCase, inputs: AttentionInputs): Promise<Reference> {
   if (env.ort) {
     try {
       const r = await ortRunner(env.ort, { ...c, kernel: 'manual', backend: 'wasm', precision: 'fp32' }, inputs);
@@ -65,33 +71,76 @@ async function referenceFor(env: BenchEnvironment, c: BenchCase, inputs: Attenti
   return { o: referenceAttention(inputs.q, inputs.k, inputs.v, c), name: 'TS reference (fp64 accumulation)' };
 }
 
-async function runCase(env: BenchEnvironment, c: BenchCase, s: BenchSettings, inputs: AttentionInputs, ref: { o: Float32Array; name: string }, signal?: AbortSignal): Promise<BenchRow> {
-  const row: BenchRow = { ...c, status: 'ok', provider: '', runs: 0, outliers: 0, tolerance: tolerance(c.precision), reference: ref.name };
-  let runner: KernelRunner | undefined;
+function emptyRow(c: BenchCase, ref: Reference): BenchRow {
+  return { ...c, status: 'ok', provider: '', runs: 0, outliers: 0, tolerance: tolerance(c.precision), reference: ref.name };
+}
+
+function failRow(row: BenchRow, e: unknown): BenchRow {
+  if (e instanceof BenchCancelled) throw e;
+  row.status = e instanceof KernelUnavailable ? 'unavailable' : 'error';
+  row.note = errorText(e);
+  return row;
+}
+
+/** Fills in times and agreement; a disagreeing kernel is failed and gets no TFLOP/s. */
+async function finishRow(row: BenchRow, runner: KernelRunner, times: number[], ref: Reference): Promise<BenchRow> {
+  const sum = summarize(times);
+  row.runs = times.length;
+  Object.assign(row, sum);
+  row.maxAbsDiff = maxAbsDiff(await runner.output(), ref.o);
+  if (!(row.maxAbsDiff <= row.tolerance)) {
+    row.status = 'failed';
+    row.note = `disagrees with ${ref.name}: max |O − O_ref| = ${row.maxAbsDiff.toExponential(2)} > ${row.tolerance}`;
+  } else {
+    row.tflops = tflops(row, sum.medianMs);
+  }
+  return row;
+}
+
+async function prepare(env: BenchEnvironment, c: BenchCase, inputs: AttentionInputs, ref: Reference): Promise<{ row: BenchRow; runner?: KernelRunner }> {
+  const row = emptyRow(c, ref);
   try {
-    runner = await makeRunner(env, c, inputs);
-    row.provider = runner.provider;
-    row.timing = runner.timing;
-    row.extraBytes = runner.extraBytes;
-    const times = await measure(runner, s, signal);
-    const sum = summarize(times);
-    row.runs = times.length;
-    Object.assign(row, sum);
-    row.maxAbsDiff = maxAbsDiff(await runner.output(), ref.o);
-    if (!(row.maxAbsDiff <= row.tolerance)) {
-      row.status = 'failed';
-      row.note = `disagrees with ${ref.name}: max |O − O_ref| = ${row.maxAbsDiff.toExponential(2)} > ${row.tolerance}`;
-    } else {
-      row.tflops = tflops(c, sum.medianMs);
+    const runner = await makeRunner(env, c, inputs);
+    Object.assign(row, { provider: runner.provider, timing: runner.timing, extraBytes: runner.extraBytes });
+    return { row, runner };
+  } catch (e) {
+    return { row: failRow(row, e) };
+  }
+}
+
+async function runOne(env: BenchEnvironment, c: BenchCase, s: BenchSettings, inputs: AttentionInputs, ref: Reference, signal?: AbortSignal): Promise<BenchRow> {
+  const { row, runner } = await prepare(env, c, inputs, ref);
+  if (!runner) return row;
+  try {
+    return await finishRow(row, runner, await measure(runner, s, signal), ref);
+  } catch (e) {
+    return failRow(row, e);
+  } finally {
+    await runner.dispose();
+  }
+}
+
+/** All kernels of one shape prepared together and timed in alternation. */
+async function runInterleaved(env: BenchEnvironment, cases: BenchCase[], s: BenchSettings, inputs: AttentionInputs, ref: Reference, signal?: AbortSignal): Promise<BenchRow[]> {
+  const prepared = [];
+  for (const c of cases) prepared.push(await prepare(env, c, inputs, ref));
+  const live = prepared.filter((p): p is { row: BenchRow; runner: KernelRunner } => p.runner !== undefined);
+  try {
+    const times = await measureInterleaved(live.map((p) => p.runner), s, signal);
+    for (const [i, p] of live.entries()) {
+      try {
+        await finishRow(p.row, p.runner, times[i], ref);
+      } catch (e) {
+        failRow(p.row, e);
+      }
     }
   } catch (e) {
     if (e instanceof BenchCancelled) throw e;
-    row.status = e instanceof KernelUnavailable ? 'unavailable' : 'error';
-    row.note = errorText(e);
+    for (const p of live) failRow(p.row, e);
   } finally {
-    await runner?.dispose();
+    for (const p of live) await p.runner.dispose();
   }
-  return row;
+  return prepared.map((p) => p.row);
 }
 
 export async function runBenchmark(settings: BenchSettings, env: BenchEnvironment, hooks: BenchHooks = {}): Promise<BenchReport> {
@@ -99,29 +148,41 @@ export async function runBenchmark(settings: BenchSettings, env: BenchEnvironmen
   const report: BenchReport = {
     startedAt: new Date().toISOString(),
     settings,
-    adapter: env.gpu ? (gpuFacts(env.gpu.adapter, env.gpu.device) satisfies GpuFacts) : undefined,
+    adapter: env.gpu ? gpuFacts(env.gpu.adapter, env.gpu.device) : undefined,
     environment: env.description,
     rows: [],
   };
-  let key = '';
-  let inputs: AttentionInputs | undefined;
-  let ref: { o: Float32Array; name: string } | undefined;
+  // Cases come ordered by shape; each shape gets fresh inputs and one reference.
+  const groups: BenchCase[][] = [];
   for (const c of cases) {
-    hooks.onProgress?.(report.rows.length, cases.length, undefined, c);
-    if (hooks.signal?.aborted) break;
-    if (shapeKey(c) !== key) {
-      key = shapeKey(c);
-      const n = c.batch * c.heads * c.seqLen * c.headDim;
-      inputs = { q: randomInputs(n, 1), k: randomInputs(n, 2), v: randomInputs(n, 3) };
-      ref = await referenceFor(env, c, inputs);
+    const last = groups[groups.length - 1];
+    if (last && shapeKey(last[0]) === shapeKey(c)) last.push(c);
+    else groups.push([c]);
+  }
+  try {
+    for (const group of groups) {
+      if (hooks.signal?.aborted) break;
+      const c0 = group[0];
+      hooks.onProgress?.(report.rows.length, cases.length, undefined, c0);
+      const n = c0.batch * c0.heads * c0.seqLen * c0.headDim;
+      const inputs = { q: randomInputs(n, 1), k: randomInputs(n, 2), v: randomInputs(n, 3) };
+      const ref = await referenceFor(env, c0, inputs);
+      if (settings.interleave) {
+        for (const row of await runInterleaved(env, group, settings, inputs, ref, hooks.signal)) {
+          report.rows.push(row);
+          hooks.onProgress?.(report.rows.length, cases.length, row, undefined);
+        }
+        continue;
+      }
+      for (const c of group) {
+        if (c !== c0) hooks.onProgress?.(report.rows.length, cases.length, undefined, c);
+        const row = await runOne(env, c, settings, inputs, ref, hooks.signal);
+        report.rows.push(row);
+        hooks.onProgress?.(report.rows.length, cases.length, row, undefined);
+      }
     }
-    try {
-      report.rows.push(await runCase(env, c, settings, inputs!, ref!, hooks.signal));
-    } catch (e) {
-      if (!(e instanceof BenchCancelled)) throw e;
-      break;
-    }
-    hooks.onProgress?.(report.rows.length, cases.length, report.rows[report.rows.length - 1], undefined);
+  } catch (e) {
+    if (!(e instanceof BenchCancelled)) throw e;
   }
   return report;
 }

@@ -36,6 +36,11 @@ export interface BenchSettings {
   budgetMs: number;
   minRuns: number;
   maxRuns: number;
+  /**
+   * Time the kernels of one shape in alternation (one run of each per round, budget × kernels in all),
+   * so that outside load falls on all alike and their ratio stays fair. Holds all their buffers at once.
+   */
+  interleave: boolean;
 }
 
 /** How a time was taken: GPU timestamps, queue completion, or wall clock around a CPU run. */

@@ -57,6 +57,7 @@ export function benchmarkHtml(o: BenchmarkHtmlOptions): string {
     <label>Batch <input name="batches" value="1"></label>
     <label>Head size <input name="headDim" value="64" inputmode="numeric"></label>
     <label><input type="checkbox" name="causal" checked> causal</label>
+    <label><input type="checkbox" name="interleave" checked> time kernels in alternation (fair ratios under load)</label>
     <label>Time budget per case (ms) <input name="budgetMs" value="1000" inputmode="numeric"></label>
     <p id="grid-help" class="help">Comma-separated lists. <button type="button" id="full-grid">Full grid</button> <button type="button" id="quick-grid">Quick grid</button></p>
     <div class="actions">

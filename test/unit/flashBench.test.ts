@@ -1,7 +1,7 @@
 // The benchmark method without a browser: statistics, accounting, grid, export, and a tiny run of
 // `ours` on Dawn for Node in which every row carries an agreement figure.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import { attentionFlops, scoreMatrixBytes } from '../../kernels/bench/accounting.js';
 import { toCsv } from '../../kernels/bench/export.js';
 import { expandGrid, parseNumberList, QUICK_SETTINGS, SettingsError } from '../../kernels/bench/grid.js';
@@ -12,6 +12,13 @@ import type { BenchRow } from '../../kernels/bench/types.js';
 import { requestKernelDevice } from '../../kernels/flash/gpuFacts.js';
 import { nodeGpuAdapter } from '../../kernels/flash/nodeGpu.js';
 import { parseBenchArgs } from '../../cli/bench.js';
+
+// One device for the file: Dawn for Node aborts at exit when several were made and destroyed.
+let gpu: { adapter: GPUAdapter; device: GPUDevice };
+before(async () => {
+  const adapter = await nodeGpuAdapter();
+  gpu = { adapter, device: await requestKernelDevice(adapter) };
+});
 
 test('summary: median, spread and outliers', () => {
   const s = summarize([10, 11, 9, 10, 10, 50]);
@@ -44,11 +51,9 @@ test('a failed row never shows a time', () => {
 });
 
 test('tiny run of ours on Dawn: every row has an agreement figure, CSV has every row', async () => {
-  const adapter = await nodeGpuAdapter();
-  const device = await requestKernelDevice(adapter);
   const settings = { ...QUICK_SETTINGS, kernels: ['ours' as const], backends: ['webgpu' as const], seqLens: [1, 33], heads: [2], warmup: 0, budgetMs: 0, minRuns: 2, maxRuns: 2 };
   const progress: number[] = [];
-  const report = await runBenchmark(settings, { gpu: { adapter, device }, description: 'test' }, { onProgress: (done) => progress.push(done) });
+  const report = await runBenchmark(settings, { gpu, description: 'test' }, { onProgress: (done) => progress.push(done) });
   assert.equal(report.rows.length, 2);
   for (const r of report.rows) {
     assert.equal(r.status, 'ok', r.note);
@@ -59,15 +64,17 @@ test('tiny run of ours on Dawn: every row has an agreement figure, CSV has every
   assert.equal(report.adapter?.architecture !== undefined, true);
   assert.equal(toCsv(report).trim().split('\n').length, 3);
   assert.ok(progress.includes(2));
-  device.destroy();
+});
+
+test('interleaved timing gives every kernel of a shape its runs', async () => {
+  const settings = { ...QUICK_SETTINGS, kernels: ['ours' as const, 'manual' as const], backends: ['webgpu' as const], seqLens: [5], heads: [1], warmup: 1, budgetMs: 0, minRuns: 3, maxRuns: 3, interleave: true };
+  const report = await runBenchmark(settings, { gpu, description: 'test' });
+  assert.deepEqual(report.rows.map((r) => [r.kernel, r.status, r.runs]), [['ours', 'ok', 3], ['manual', 'unavailable', 0]]);
 });
 
 test('cancel stops the run', async () => {
-  const adapter = await nodeGpuAdapter();
-  const device = await requestKernelDevice(adapter);
   const controller = new AbortController();
   controller.abort();
-  const report = await runBenchmark({ ...QUICK_SETTINGS, kernels: ['ours'], backends: ['webgpu'], seqLens: [8] }, { gpu: { adapter, device }, description: 'test' }, { signal: controller.signal });
+  const report = await runBenchmark({ ...QUICK_SETTINGS, kernels: ['ours'], backends: ['webgpu'], seqLens: [8] }, { gpu, description: 'test' }, { signal: controller.signal });
   assert.equal(report.rows.length, 0);
-  device.destroy();
 });

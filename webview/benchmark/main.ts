@@ -53,6 +53,7 @@ function readSettings(): BenchSettings {
     batches: parseNumberList(field('batches').value, 'Batch'),
     headDim: parseNumberList(field('headDim').value, 'Head size')[0],
     causal: field('causal').checked,
+    interleave: field('interleave').checked,
     budgetMs: parseNumberList(field('budgetMs').value, 'Time budget')[0],
   };
 }
@@ -66,6 +67,7 @@ function writeSettings(s: BenchSettings): void {
   field('batches').value = s.batches.join(',');
   field('headDim').value = String(s.headDim);
   field('causal').checked = s.causal;
+  field('interleave').checked = s.interleave;
   field('budgetMs').value = String(s.budgetMs);
 }
 
