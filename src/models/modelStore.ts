@@ -62,6 +62,8 @@ const STAGING = '.staging';
 export class ModelStore {
   private entries = new Map<string, ModelEntry>();
   private readonly inFlight = new Map<string, Promise<ModelEntry>>();
+  /** Ids removed here, so a manifest merge does not bring them back. */
+  private readonly removed = new Set<string>();
   private manifestWrite: Promise<void> = Promise.resolve();
 
   constructor(readonly root: string, private readonly validate: ModelValidator, private readonly log: (line: string) => void = () => {}) {}
@@ -69,25 +71,15 @@ export class ModelStore {
   /** Reads the manifest, removes staging leftovers and folders no entry owns, drops entries whose folder is gone. */
   async open(): Promise<void> {
     await fsp.mkdir(path.join(this.root, MODELS), { recursive: true });
-    await fsp.rm(path.join(this.root, STAGING), { recursive: true, force: true });
+    await this.removeDeadStaging();
     for (const f of await fsp.readdir(this.root)) {
       if (f.startsWith(`${MANIFEST}.tmp`)) await fsp.rm(path.join(this.root, f), { force: true });
     }
-    let manifest: ManifestFile = { version: 1, models: [] };
-    try {
-      manifest = JSON.parse(await fsp.readFile(path.join(this.root, MANIFEST), 'utf8')) as ManifestFile;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.log(`Model manifest unreadable, starting empty: ${(e as Error).message}`);
-    }
     this.entries.clear();
-    for (const m of manifest.models ?? []) {
-      try {
-        const folder = resolveInside(path.join(this.root, MODELS), m.id);
-        await fsp.access(path.join(folder, 'model.safetensors'));
-        this.entries.set(m.id, { ...m, folder });
-      } catch {
-        this.log(`Dropped model "${m.id}" from the manifest: its files are missing or its id is unsafe.`);
-      }
+    for (const m of (await this.readManifest()).models ?? []) {
+      const folder = safeFolder(this.root, m.id);
+      if (folder && (await exists(path.join(folder, 'model.safetensors')))) this.entries.set(m.id, { ...m, folder });
+      else this.log(`Dropped model "${m.id}" from the manifest: its files are missing or its id is unsafe.`);
     }
     for (const dir of await fsp.readdir(path.join(this.root, MODELS))) {
       if (!this.entries.has(dir)) {
@@ -96,6 +88,30 @@ export class ModelStore {
       }
     }
     await this.saveManifest();
+  }
+
+  /**
+   * Staging folders are named `<id>-<pid>-<random>`; those of processes that are gone are leftovers.
+   * Another window's extension host (same global storage) may be downloading into its own right now.
+   */
+  private async removeDeadStaging(): Promise<void> {
+    const staging = path.join(this.root, STAGING);
+    const dirs = await fsp.readdir(staging).catch(() => [] as string[]);
+    for (const dir of dirs) {
+      const pid = Number(/-(\d+)-[0-9a-f]+$/.exec(dir)?.[1]);
+      if (pid && pid !== process.pid && processAlive(pid)) continue;
+      await fsp.rm(path.join(staging, dir), { recursive: true, force: true });
+      this.log(`Removed leftover temporary files .staging/${dir}.`);
+    }
+  }
+
+  private async readManifest(): Promise<Partial<ManifestFile>> {
+    try {
+      return JSON.parse(await fsp.readFile(path.join(this.root, MANIFEST), 'utf8')) as ManifestFile;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.log(`Model manifest unreadable, starting empty: ${(e as Error).message}`);
+      return {};
+    }
   }
 
   list(): ModelEntry[] {
@@ -190,6 +206,7 @@ export class ModelStore {
     const entry = this.entries.get(id);
     if (!entry) return;
     this.entries.delete(id);
+    this.removed.add(id);
     await this.saveManifest();
     await fsp.rm(entry.folder, { recursive: true, force: true });
   }
@@ -205,7 +222,7 @@ export class ModelStore {
    * with one rename and records it. Any failure removes the staging folder, so nothing partial is registered.
    */
   private async stageAndRegister(id: string, fill: (staging: string) => Promise<Pick<ModelEntry, 'label' | 'source' | 'sha256s' | 'origin'>>): Promise<ModelEntry> {
-    const staging = resolveInside(path.join(this.root, STAGING), `${id}-${randomBytes(4).toString('hex')}`);
+    const staging = resolveInside(path.join(this.root, STAGING), `${id}-${process.pid}-${randomBytes(4).toString('hex')}`);
     await fsp.mkdir(staging, { recursive: true });
     try {
       const filled = await fill(staging);
@@ -217,6 +234,7 @@ export class ModelStore {
       for (const f of await fsp.readdir(folder)) size += (await fsp.stat(path.join(folder, f))).size;
       const entry: ModelEntry = { id, ...filled, folder, size, dtype, addedAt: new Date().toISOString() };
       this.entries.set(id, entry);
+      this.removed.delete(id);
       await this.saveManifest();
       return entry;
     } catch (e) {
@@ -225,9 +243,17 @@ export class ModelStore {
     }
   }
 
-  /** Writes the manifest to a temporary file and renames it over the old one; writes are serialized. */
+  /**
+   * Writes the manifest to a temporary file and renames it over the old one; writes are serialized.
+   * Entries another window added meanwhile (same global storage) are adopted rather than overwritten.
+   */
   private saveManifest(): Promise<void> {
     const write = async () => {
+      for (const m of (await this.readManifest()).models ?? []) {
+        if (this.entries.has(m.id) || this.removed.has(m.id)) continue;
+        const folder = safeFolder(this.root, m.id);
+        if (folder && (await exists(path.join(folder, 'model.safetensors')))) this.entries.set(m.id, { ...m, folder });
+      }
       const manifest: ManifestFile = { version: 1, models: this.list().map((e) => ({ ...e, folder: `${MODELS}/${e.id}` })) };
       const tmp = path.join(this.root, `${MANIFEST}.tmp-${randomBytes(4).toString('hex')}`);
       await fsp.writeFile(tmp, JSON.stringify(manifest, null, 2));
@@ -236,4 +262,26 @@ export class ModelStore {
     this.manifestWrite = this.manifestWrite.then(write, write);
     return this.manifestWrite;
   }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The folder of a store id, or undefined when the id (e.g. from a tampered manifest) would leave the store. */
+function safeFolder(root: string, id: string): string | undefined {
+  try {
+    return resolveInside(path.join(root, MODELS), id);
+  } catch {
+    return undefined;
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fsp.access(p).then(() => true, () => false);
 }

@@ -111,8 +111,21 @@ test('open removes staging leftovers, temporary manifests and unregistered folde
   await writeFile(path.join(root, 'manifest.json.tmp-dead'), '{');
   const reopened = await openStore();
   assert.deepEqual(reopened.list().map((e) => e.id), [kept.id]);
-  assert.deepEqual((await readdir(root)).sort(), ['manifest.json', 'models']);
+  assert.deepEqual((await readdir(root)).sort(), ['.staging', 'manifest.json', 'models']);
+  assert.deepEqual(await readdir(path.join(root, '.staging')), []);
   assert.deepEqual(await readdir(path.join(root, 'models')), [kept.id]);
+});
+
+test('two windows sharing the storage keep each other\'s models and in-progress downloads', async () => {
+  const a = await openStore();
+  const b = await openStore();
+  await a.importFolder(await writeFolder(path.join(sandbox, 'from-a'), FILES));
+  await b.importFolder(await writeFolder(path.join(sandbox, 'from-b'), FILES));
+  const busy = path.join(root, '.staging', `gpt2-${process.ppid}-abcd1234`);
+  await writeFolder(busy, new Map([['model.safetensors.partial', new Uint8Array(10)]]));
+  const c = await openStore();
+  assert.deepEqual(c.list().map((e) => e.id).sort(), ['from-a', 'from-b']);
+  assert.deepEqual(await readdir(busy), ['model.safetensors.partial'], 'a live process\'s staging folder is left alone');
 });
 
 test('remove deletes the files and the entry together', async () => {
