@@ -160,8 +160,8 @@ export function buildGpt2Graph(config: Gpt2Config, weight: WeightSource, o: Gpt2
   }
 
   const wteT = b.initializer('wte_t', floatTensor([D, V], transpose2d(weight('wte.weight'), V, D), dt));
-  const logitsRaw = b.op('MatMul', [layerNorm(x, 'ln_f'), wteT]);
-  const logits = dt === 'fp16' ? b.op('Cast', [logitsRaw], { to: 1 }, 'logits') : b.op('Identity', [logitsRaw], undefined, 'logits');
+  const final = layerNorm(x, 'ln_f');
+  const logits = dt === 'fp16' ? b.op('Cast', [b.op('MatMul', [final, wteT])], { to: 1 }, 'logits') : b.op('MatMul', [final, wteT], undefined, 'logits');
   b.output('logits', 'float32', ['B', 'T', V]);
   const logProbs = b.op('LogSoftmax', [logits], { axis: -1 });
 
