@@ -141,7 +141,7 @@ export class ModelStore {
     checkSafeName(spec.id);
     const files = [...spec.files, ...spec.optionalFiles];
     for (const f of files) checkSafeName(f);
-    await checkFreeSpace(this.root, spec.sizeBytes ?? 0);
+    await checkFreeSpace(this.root, spec.sizeBytes || (await this.remoteWeightsSize(spec, mirror, o.signal)));
     return this.stageAndRegister(spec.id, async (staging) => {
       const sha256s: Record<string, string> = {};
       let doneBytes = 0;
@@ -168,6 +168,12 @@ export class ModelStore {
       }
       return { label: spec.label, source: 'download', sha256s, origin: `${mirror.replace(/\/+$/, '')}/${spec.repo}` };
     });
+  }
+
+  /** The weights' size as the hub states it (X-Linked-Size of the 302), for repositories outside the catalog; 0 when unknown. */
+  private async remoteWeightsSize(spec: DownloadSpec, mirror: string, signal?: AbortSignal): Promise<number> {
+    const res = await fetch(resolveUrl(mirror, spec.repo, 'model.safetensors'), { method: 'HEAD', redirect: 'manual', signal }).catch(() => undefined);
+    return Number(res?.headers.get('x-linked-size')) || 0;
   }
 
   /** A repository without model.safetensors but with pytorch_model.bin gets the explanation, not a bare 404. */

@@ -15,6 +15,7 @@ const FILES = makeTinyGpt2Files();
 const SPEC: DownloadSpec = {
   id: 'tiny', label: 'Tiny GPT-2', repo: 'fixture/tiny-gpt2',
   files: ['config.json', 'model.safetensors', 'vocab.json', 'merges.txt'], optionalFiles: ['tokenizer.json'],
+  sizeBytes: [...FILES.values()].reduce((n, b) => n + b.length, 0),
 };
 const FAST = { backoffMs: 10, stallTimeoutMs: 20_000, maxAttempts: 4 };
 const tally = { injected: 0, survived: 0, corrupted: 0 };
@@ -86,7 +87,7 @@ test('a connection dropped mid-file resumes with Range and completes verified', 
 });
 
 test('a 404 gives a clear error and registers nothing', async () => {
-  await faultCase({ status: { code: 404, times: 1 } }, async ({ store, hub }) => {
+  await faultCase({ status: { code: 404, times: 100 } }, async ({ store, hub }) => {
     await assert.rejects(store.download(SPEC, hub.baseUrl, FAST), /Not found \(404\)/);
     assert.deepEqual(store.list(), []);
   });
@@ -168,6 +169,13 @@ test('a name trying ../ is refused and nothing is written outside the store', as
   });
   tally.injected += fired;
   tally.survived += fired;
+});
+
+test('outside the catalog, the free-space check learns the size from the hub\'s X-Linked-Size', async () => {
+  await faultCase(undefined, async ({ store, hub }) => {
+    await store.download({ ...SPEC, sizeBytes: 0 }, hub.baseUrl, FAST);
+    assert.equal(hub.requests[0], 'HEAD /fixture/tiny-gpt2/resolve/main/model.safetensors');
+  });
 });
 
 test('the same model requested twice at once downloads once', async () => {
