@@ -1,5 +1,6 @@
 // Builds small, valid GPT-2 model folders in memory for the loader tests (not a test file itself).
 import { BYTE_TO_CHAR } from '../../kernels/tokenizer/byteMap';
+import { parseGpt2Config } from '../../kernels/model/config';
 import { expectedGpt2Shapes } from '../../kernels/model/gpt2Weights';
 import { writeSafetensors } from '../../kernels/model/safetensors';
 import { float32BitsToFloat16Bits } from '../../kernels/model/weightData';
@@ -78,18 +79,7 @@ export function tinyTensors(config: Gpt2Config, dtype: WeightDType, seed: number
 }
 
 export function tinyGpt2Config(): Gpt2Config {
-  return {
-    nLayer: 2,
-    nHead: 2,
-    nEmbd: 8,
-    nPositions: 16,
-    vocabSize: TINY_CONFIG.vocab_size,
-    nInner: 32,
-    layerNormEpsilon: 1e-5,
-    activation: 'gelu_new',
-    bosTokenId: TINY_CONFIG.bos_token_id,
-    eosTokenId: TINY_CONFIG.eos_token_id,
-  };
+  return parseGpt2Config(new TextEncoder().encode(JSON.stringify(TINY_CONFIG)));
 }
 
 export function tinyGpt2Folder(options: TinyOptions = {}): Folder {
