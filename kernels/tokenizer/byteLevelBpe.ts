@@ -75,7 +75,7 @@ export class ByteLevelBpeTokenizer {
             ],
           },
           post_processor: null,
-          decoder: { type: 'ByteLevel' },
+          decoder: null, // decode() works on the bytes directly
           added_tokens: [...v.special].map(([content, id]) => ({
             id,
             content,
@@ -137,12 +137,19 @@ export class ByteLevelBpeTokenizer {
     const special = new Map<string, number>();
     const added = r.added_tokens ?? [];
     if (!Array.isArray(added)) bad('added_tokens must be a list');
+    const tokenOfId = new Map([...vocab].map(([token, id]) => [id, token]));
+    const usedSpecialIds = new Set<number>();
     for (const t of added as unknown[]) {
       if (!isJsonObject(t) || typeof t.content !== 'string' || t.content === '' || !isTokenId(t.id)) {
         bad('each added token needs a non-empty content and an integer id');
       }
       const tok = t as { content: string; id: number };
+      const owner = tokenOfId.get(tok.id);
+      if ((owner !== undefined && owner !== tok.content) || special.has(tok.content) || usedSpecialIds.has(tok.id)) {
+        bad(`added token ${JSON.stringify(tok.content).slice(0, 40)} has id ${tok.id}, which another token already has`);
+      }
       special.set(tok.content, tok.id);
+      usedSpecialIds.add(tok.id);
     }
     return new ByteLevelBpeTokenizer({ vocab, merges, special }, file);
   }

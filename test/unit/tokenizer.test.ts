@@ -151,6 +151,8 @@ test('broken tokenizer files are bad-tokenizer errors naming the file', () => {
   bad(tj({ pre_tokenizer: { type: 'Metaspace' } }), 'tokenizer.json', /ByteLevel/);
   bad(tj({ pre_tokenizer: { type: 'ByteLevel', add_prefix_space: true } }), 'tokenizer.json', /add_prefix_space/);
   bad(tj({ added_tokens: [{ id: 'x', content: 'y' }] }), 'tokenizer.json', /added token/);
+  bad(tj({ added_tokens: [{ id: 3, content: '<|x|>' }] }), 'tokenizer.json', /id 3, which another token already has/);
+  bad(tj({ added_tokens: [{ id: 300, content: '<|x|>' }, { id: 300, content: '<|y|>' }] }), 'tokenizer.json', /id 300/);
   bad(() => ByteLevelBpeTokenizer.fromTokenizerJson('nope'), 'tokenizer.json', /not valid JSON/);
 });
 
