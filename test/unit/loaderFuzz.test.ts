@@ -157,7 +157,7 @@ function mutateTokenizerText(r: Rng, name: string, bytes: Uint8Array): Uint8Arra
     case 3: return enc(JSON.stringify(r.pick([[], null, 3, 'vocab', { a: { b: 1 } }])));
     case 4: json.normalizer = r.pick([{ type: 'NFC' }, 3, null]); break;
     case 5: json.pre_tokenizer = r.pick([{ type: 'Whitespace' }, { type: 'ByteLevel', add_prefix_space: true }, null, 'x']); break;
-    case 6: json.added_tokens = r.pick([[{ id: -1, content: 'x' }], [{ id: 3, content: '' }], 'x', [{ id: 9999, content: '<|big|>' }], [null]]); break;
+    case 6: json.added_tokens = r.pick([[{ id: -1, content: 'x' }], [{ id: 3, content: '' }], 'x', [{ id: 9999, content: '<|big|>' }], [{ id: 3, content: '<|x|>' }], [null]]); break;
     default: (json.model as Record<string, unknown>).merges = r.pick([['a b c'], [['a']], 'x', [3], ['x y'], [['Ġ', 't']]]); break;
   }
   return enc(JSON.stringify(json));
@@ -233,8 +233,10 @@ async function runCase(folder: Folder, label: string, tally: Tally): Promise<voi
     assert.equal(m.weights.size, shapes.size, label);
     for (const [name, shape] of shapes) assert.deepEqual(m.weights.get(name)!.shape, shape, `${label}: ${name}`);
     assert.ok(m.tokenizer.vocabSize <= m.config.vocabSize, label);
-    const tokens = m.tokenizer.encode('the cat\n  é');
-    assert.equal(tokens.at(-1)!.end, 11, label);
+    const sample = 'the cat\n  é<|endoftext|>👍 in';
+    const tokens = m.tokenizer.encode(sample);
+    assert.equal(tokens.at(-1)!.end, sample.length, label);
+    assert.equal(m.tokenizer.decode(tokens.map((t) => t.id)), sample, label);
     tally.loaded++;
   } catch (e) {
     if (!(e instanceof ModelFileError)) {
