@@ -58,21 +58,9 @@ export async function loadModelFolder(read: ModelFileReader, options: LoadOption
 
   const config = parseGpt2Config(await required(MODEL_FILE_NAMES.config), MODEL_FILE_NAMES.config);
 
-  const safetensors = await readFile(MODEL_FILE_NAMES.weights);
-  if (!safetensors) {
-    const pickle = await findPickle(read, options.listing);
-    if (pickle) {
-      throw new ModelFileError(
-        'pickle-checkpoint',
-        pickle,
-        'is a PyTorch pickle checkpoint; loading it would run code it contains, so it is refused. ' +
-          'Convert the model to model.safetensors (e.g. save_pretrained(..., safe_serialization=True)).',
-      );
-    }
-    throw new ModelFileError('missing-file', MODEL_FILE_NAMES.weights, 'is missing from the model folder');
-  }
-  const weights = canonicalGpt2Weights(parseSafetensors(safetensors, MODEL_FILE_NAMES.weights), config, MODEL_FILE_NAMES.weights);
+  if (options.listing && !options.listing.includes(MODEL_FILE_NAMES.weights)) await refuseMissingWeights(read, options.listing);
 
+  // The small tokenizer files first: a broken one fails before a large weights file is read.
   const tokenizer = await loadFolderTokenizer(readFile);
   if (tokenizer.tokenizer.vocabSize > config.vocabSize) {
     throw new ModelFileError(
@@ -81,6 +69,9 @@ export async function loadModelFolder(read: ModelFileReader, options: LoadOption
       `has token ids up to ${tokenizer.tokenizer.vocabSize - 1}, beyond config.json's vocab_size ${config.vocabSize}`,
     );
   }
+
+  const safetensors = (await readFile(MODEL_FILE_NAMES.weights)) ?? (await refuseMissingWeights(read, options.listing));
+  const weights = canonicalGpt2Weights(parseSafetensors(safetensors, MODEL_FILE_NAMES.weights), config, MODEL_FILE_NAMES.weights);
   return { config, weights, tokenizer: tokenizer.tokenizer, totalBytes };
 }
 
@@ -107,8 +98,21 @@ export async function loadFolderTokenizer(
   throw new ModelFileError('missing-file', missing, `is missing from the model folder (and there is no ${MODEL_FILE_NAMES.tokenizer})`);
 }
 
-async function findPickle(read: ModelFileReader, listing: readonly string[] | undefined): Promise<string | undefined> {
-  if (listing) return findPickleCheckpoints(listing)[0];
+/** Throws for a folder without model.safetensors: 'pickle-checkpoint' when it has one, else 'missing-file'. */
+async function refuseMissingWeights(read: ModelFileReader, listing: readonly string[] | undefined): Promise<never> {
+  const pickle = listing ? findPickleCheckpoints(listing)[0] : await probePickle(read);
+  if (pickle) {
+    throw new ModelFileError(
+      'pickle-checkpoint',
+      pickle,
+      'is a PyTorch pickle checkpoint; loading it would run code it contains, so it is refused. ' +
+        'Convert the model to model.safetensors (e.g. save_pretrained(..., safe_serialization=True)).',
+    );
+  }
+  throw new ModelFileError('missing-file', MODEL_FILE_NAMES.weights, 'is missing from the model folder');
+}
+
+async function probePickle(read: ModelFileReader): Promise<string | undefined> {
   for (const name of PROBED_PICKLE_NAMES) if (await read(name)) return name;
   return undefined;
 }

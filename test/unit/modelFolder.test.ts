@@ -134,7 +134,7 @@ test('config.json defects', async () => {
   await expectLoadError(config({ n_layer: 3 }), 'missing-tensor', 'model.safetensors', 'h.2.ln_1.weight');
   await expectLoadError(config({ n_layer: 1 }), 'unexpected-tensor', 'model.safetensors', 'transformer.h.1.ln_1.weight');
   await expectLoadError(config({ vocab_size: 300, eos_token_id: 1 }), 'bad-shape', 'model.safetensors', 'transformer.wte.weight');
-  await expectLoadError(config({ vocab_size: 200, bos_token_id: 1, eos_token_id: 1 }), 'bad-shape', 'model.safetensors', 'transformer.wte.weight');
+  await expectLoadError(config({ vocab_size: 200, bos_token_id: 1, eos_token_id: 1 }), 'bad-tokenizer', 'vocab.json');
 });
 
 test('tensor-level defects name the tensor', async () => {
