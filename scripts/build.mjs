@@ -2,17 +2,20 @@
 // wasm binaries next to the webview bundles (webviews may load nothing from the network).
 import * as esbuild from 'esbuild';
 import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const production = process.argv.includes('--production');
+// `--outdir DIR` builds elsewhere than dist/ (packaging builds into a staging folder of its own).
+const outArg = process.argv.indexOf('--outdir');
+const out = resolve(root, outArg > 0 ? process.argv[outArg + 1] : 'dist');
 const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root };
 
 const targets = [
-  { entryPoints: { extension: 'src/extension.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'] },
-  { entryPoints: { cli: 'cli/main.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', banner: { js: '#!/usr/bin/env node' }, external: ['playwright-core'] },
-  { entryPoints: { inspector: 'webview/inspector/main.ts', benchmark: 'webview/benchmark/main.ts', headless: 'webview/headless/main.ts' }, outdir: 'dist/webview', platform: 'browser', format: 'esm', target: 'es2022' },
+  { entryPoints: { extension: 'src/extension.ts' }, outdir: out, platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'] },
+  { entryPoints: { cli: 'cli/main.ts' }, outdir: out, platform: 'node', format: 'cjs', target: 'node20', banner: { js: '#!/usr/bin/env node' }, external: ['playwright-core'] },
+  { entryPoints: { inspector: 'webview/inspector/main.ts', benchmark: 'webview/benchmark/main.ts', headless: 'webview/headless/main.ts' }, outdir: join(out, 'webview'), platform: 'browser', format: 'esm', target: 'es2022' },
 ];
 
 // Planned entry points that do not exist yet are skipped while the tree is being built up.
@@ -22,7 +25,7 @@ const present = targets
 await Promise.all(present.map((t) => esbuild.build({ ...common, ...t })));
 
 const ortDist = join(root, 'node_modules/onnxruntime-web/dist');
-const ortOut = join(root, 'dist/ort');
+const ortOut = join(out, 'ort');
 mkdirSync(ortOut, { recursive: true });
 for (const f of readdirSync(ortDist).filter((f) => f.endsWith('.wasm') || /^ort-wasm.*\.mjs$/.test(f))) {
   cpSync(join(ortDist, f), join(ortOut, f));
