@@ -256,7 +256,9 @@ function writeBody(res: http.IncomingMessage, file: string, start: number, measu
 
 /** Downloads `url` to `finalPath` through `tempPath` (same folder, so the final rename is atomic). */
 export async function downloadFile(url: string, tempPath: string, finalPath: string, options: DownloadOptions = {}): Promise<DownloadResult> {
-  const o = { ...DEFAULTS, ...options };
+  // Options given as `undefined` (passed through by callers) keep their defaults.
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as DownloadOptions;
+  const o = { ...DEFAULTS, ...given };
   const known: RemoteFacts = {};
   const meter = new RateMeter();
   let resumes = 0;

@@ -171,9 +171,9 @@ test('a name trying ../ is refused and nothing is written outside the store', as
   tally.survived += fired;
 });
 
-test('outside the catalog, the free-space check learns the size from the hub\'s X-Linked-Size', async () => {
+test('outside the catalog, the free-space check learns the size from the hub\'s X-Linked-Size (options left at defaults)', async () => {
   await faultCase(undefined, async ({ store, hub }) => {
-    await store.download({ ...SPEC, sizeBytes: 0 }, hub.baseUrl, FAST);
+    await store.download({ ...SPEC, sizeBytes: 0 }, hub.baseUrl, { backoffMs: undefined, maxAttempts: undefined, stallTimeoutMs: undefined });
     assert.equal(hub.requests[0], 'HEAD /fixture/tiny-gpt2/resolve/main/model.safetensors');
   });
 });
