@@ -43,14 +43,15 @@ def induction_and_repeat(model, rng, length=50, trials=16):
         q = np.arange(length + 1, 2 * length + 1)
         scores.append(att[:, :, q, q - length + 1].mean(axis=-1))
         losses = F.cross_entropy(logits[:-1], torch.tensor(ids[1:], device=logits.device), reduction="none").cpu().numpy()
-        # losses[i] predicts ids[i + 1]; ids[1..length] is the first copy, ids[length + 1..] the second.
+        # losses[i] predicts ids[i + 1]; the first copy is ids[1..length] (its first token, which follows only
+        # <eos>, is left out), the second ids[length + 1..].
         first.append(losses[1:length].mean())
         second.append(losses[length:].mean())
     return np.mean(scores, axis=0), float(np.mean(first)), float(np.mean(second))
 
 
 def text_windows(tok, text, window, count):
-    """Up to `count` windows of held-out text, starting at evenly spaced documents."""
+    """Up to `count` windows of `window` tokens, evenly spaced through the first 2 M characters of held-out text."""
     ids = tok.encode(text[:2_000_000])
     step = max(window, len(ids) // max(count, 1))
     return [ids[s:s + window] for s in range(0, max(len(ids) - window, 0) + 1, step)][:count]
