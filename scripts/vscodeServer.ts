@@ -13,7 +13,7 @@
  * processes never install at once. See shared/guides/real-vscode.md for the facts behind the flags.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,19 +112,25 @@ export function vsixPath(): string {
  */
 export function packageVsix(log: Log = quiet): string {
   const out = vsixPath();
-  const stage = join(TOOLS_DIR, 'vsix-stage');
-  rmSync(stage, { recursive: true, force: true });
-  mkdirSync(stage, { recursive: true });
-  log('building (production)');
-  run(process.execPath, [join(REPO_ROOT, 'scripts', 'build.mjs'), '--production', '--outdir', join(stage, 'dist')], { what: 'production build' });
-  for (const f of ['package.json', 'README.md', 'LICENSE', '.vscodeignore', 'media']) {
-    if (existsSync(join(REPO_ROOT, f))) cpSync(join(REPO_ROOT, f), join(stage, f), { recursive: true });
+  // A stage of its own per call, and an atomic rename at the end: packaging runs beside test runs.
+  mkdirSync(TOOLS_DIR, { recursive: true });
+  const stage = mkdtempSync(join(TOOLS_DIR, 'vsix-stage-'));
+  try {
+    log('building (production)');
+    run(process.execPath, [join(REPO_ROOT, 'scripts', 'build.mjs'), '--production', '--outdir', join(stage, 'dist')], { what: 'production build' });
+    for (const f of ['package.json', 'README.md', 'LICENSE', '.vscodeignore', 'media']) {
+      if (existsSync(join(REPO_ROOT, f))) cpSync(join(REPO_ROOT, f), join(stage, f), { recursive: true });
+    }
+    log(`packaging ${out}`);
+    const tmp = join(stage, 'out.vsix');
+    run(process.execPath, [join(REPO_ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links', '--out', tmp], {
+      cwd: stage,
+      what: 'vsce package',
+    });
+    renameSync(tmp, out);
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
   }
-  log(`packaging ${out}`);
-  run(process.execPath, [join(REPO_ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links', '--out', out], {
-    cwd: stage,
-    what: 'vsce package',
-  });
   return out;
 }
 

@@ -9,7 +9,7 @@
  *     await wb.quickOpen('attention.ts');
  *     await wb.selectText('export function softmax');                 // or selectLines(4, 9) / selectRange(...)
  *     await wb.runCommand('Inspect Attention');
- *     const panel = wb.webview('Attention');                          // FrameLocator inside the webview
+ *     const panel = await wb.webview('Attention Inspector');          // FrameLocator inside the webview
  *     const hover = await wb.hover(5, 10);                            // text of .monaco-hover
  *     await wb.screenshot('inspect');                                 // test-results/e2e/inspect.png
  *   });
@@ -57,7 +57,7 @@ function newestMtime(path: string): number {
 export function ensureVsix(): string {
   const out = vsixPath();
   const built = statSync(out, { throwIfNoEntry: false })?.mtimeMs ?? 0;
-  const sources = Math.max(...['src', 'webview', 'kernels', 'media', 'package.json', 'scripts/build.mjs'].map((p) => newestMtime(join(REPO_ROOT, p))));
+  const sources = Math.max(...['src', 'webview', 'kernels', 'media', 'package.json', 'README.md', '.vscodeignore', 'scripts/build.mjs'].map((p) => newestMtime(join(REPO_ROOT, p))));
   return built > sources ? out : packageVsix();
 }
 
@@ -196,15 +196,17 @@ export class Workbench {
     await item.filter({ hasText: new RegExp(`Ln ${line}, Col ${column}\\b`) }).waitFor();
   }
 
-  /** Runs a command palette entry by its title (category prefixes match too). */
-  async runCommand(title: string): Promise<void> {
+  /** Runs a command palette entry by its title (category prefixes match too); returns `Date.now()` at the Enter. */
+  async runCommand(title: string): Promise<number> {
     await this.page.keyboard.press('F1');
     const input = this.page.locator('.quick-input-widget input');
     await input.waitFor();
     await input.fill(`>${title}`);
     await this.page.locator(`.quick-input-list .monaco-list-row[aria-label*="${cssString(title)}"]`).first().waitFor();
+    const at = Date.now();
     await this.page.keyboard.press('Enter');
     await this.page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+    return at;
   }
 
   /** Titles of the command palette entries matching `filter`. */
@@ -221,18 +223,36 @@ export class Workbench {
   }
 
   /**
-   * The content frame of a webview (editor panel or sidebar view) whose tab or view header carries
-   * `title`. VS Code nests two iframes: the outer host frame and the `active-frame` with the page.
+   * The content frame of a webview (editor panel or sidebar view) whose editor tab or view header
+   * carries `title`, once it is shown. VS Code's webview iframes carry no title: the one whose centre
+   * lies inside that tab's editor area or that view's body is the one. Inside it VS Code nests a
+   * second iframe, `active-frame`, which holds the page.
    */
-  webview(title: string): FrameLocator {
-    const host = this.page.locator(`iframe.webview.ready[title="${cssString(title)}"]`);
-    return host.contentFrame().frameLocator('iframe#active-frame');
-  }
-
-  /** All webview content frames that are ready, in DOM order (for when titles are unknown). */
-  webviews(): FrameLocator[] {
-    const n = 8;
-    return Array.from({ length: n }, (_, i) => this.page.locator('iframe.webview.ready').nth(i).contentFrame().frameLocator('iframe#active-frame'));
+  async webview(title: string, timeoutMs = UI_TIMEOUT): Promise<FrameLocator> {
+    const name = await this.page.waitForFunction((title) => {
+      const frames = [...document.querySelectorAll<HTMLIFrameElement>('iframe.webview.ready')];
+      const areas: Element[] = [];
+      for (const group of document.querySelectorAll('.editor-group-container')) {
+        const label = group.querySelector('.tab.active')?.getAttribute('aria-label') ?? '';
+        if (label.startsWith(title)) areas.push(group.querySelector('.editor-container') ?? group);
+      }
+      for (const pane of document.querySelectorAll('.pane')) {
+        const header = pane.querySelector('.pane-header');
+        if (header && (header.textContent ?? '').toLowerCase().includes(title.toLowerCase())) areas.push(pane.querySelector('.pane-body') ?? pane);
+      }
+      for (const area of areas) {
+        const r = area.getBoundingClientRect();
+        const frame = frames.find((f) => {
+          const b = f.getBoundingClientRect();
+          const x = b.x + b.width / 2;
+          const y = b.y + b.height / 2;
+          return b.width > 0 && x >= r.left && x <= r.right && y >= r.top && y <= r.bottom;
+        });
+        if (frame) return frame.name;
+      }
+      return false;
+    }, title, { timeout: timeoutMs });
+    return this.page.frameLocator(`iframe.webview.ready[name="${cssString(String(await name.jsonValue()))}"]`).frameLocator('iframe#active-frame');
   }
 
   /**
