@@ -22,6 +22,7 @@ export const BENCH_USAGE = `attention-inspector bench [options]
   --head-dim 64                     head size
   --no-causal                       full (bidirectional) attention instead of causal
   --budget MS --warmup N --min-runs N --max-runs N   timing method
+  --no-timestamps                   time ours by queue completion too (as onnxruntime is timed)
   --[no-]interleave                 time the kernels of one shape in alternation (default on, off for --full)
   --full                            the full grid (T 128…4096, heads 4/8/16, batch 1/8, fp32/fp16)
   --runtime node|chromium           where to run (default node: Dawn for Node)
@@ -57,6 +58,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       case '--no-causal': s.causal = false; break;
       case '--interleave': s.interleave = true; break;
       case '--no-interleave': s.interleave = false; break;
+      case '--no-timestamps': s.timestamps = false; break;
       case '--causal': s.causal = true; break;
       case '--budget': s.budgetMs = one('--budget'); break;
       case '--warmup': s.warmup = Number(value()); break;

@@ -16,6 +16,7 @@ export const QUICK_SETTINGS: BenchSettings = {
   minRuns: 3,
   maxRuns: 50,
   interleave: true,
+  timestamps: true,
 };
 
 /** The full grid of the issue, for real GPUs. */

@@ -4,13 +4,13 @@ import { FlashAttention, type FlashBuffers } from '../flash/flashAttention.js';
 import { KernelUnavailable, type AttentionInputs, type KernelRunner, now } from './runner.js';
 import type { BenchCase } from './types.js';
 
-export async function oursRunner(device: GPUDevice, c: BenchCase, inputs: AttentionInputs): Promise<KernelRunner> {
+export async function oursRunner(device: GPUDevice, c: BenchCase, inputs: AttentionInputs, useTimestamps = true): Promise<KernelRunner> {
   if (c.precision === 'fp16' && !device.features.has('shader-f16')) throw new KernelUnavailable('adapter has no shader-f16');
   const fa = await FlashAttention.create(device, c, c.precision);
   const b: FlashBuffers = { q: fa.upload(inputs.q, 'q'), k: fa.upload(inputs.k, 'k'), v: fa.upload(inputs.v, 'v'), o: fa.outputBuffer() };
   const t = fa.tiles;
   const provider = `WGSL flash ${t.rows}x${t.keys}, ${t.rowsPerThread} rows x ${t.threadsPerRow} threads${t.subgroups ? ', subgroups' : ''}`;
-  const stamps = device.features.has('timestamp-query') ? timestamps(device) : undefined;
+  const stamps = useTimestamps && device.features.has('timestamp-query') ? timestamps(device) : undefined;
 
   return {
     provider,

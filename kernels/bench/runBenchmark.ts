@@ -43,10 +43,10 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-async function makeRunner(env: BenchEnvironment, c: BenchCase, inputs: AttentionInputs): Promise<KernelRunner> {
+async function makeRunner(env: BenchEnvironment, c: BenchCase, s: BenchSettings, inputs: AttentionInputs): Promise<KernelRunner> {
   if (c.kernel === 'ours') {
     if (!env.gpu) throw new KernelUnavailable('no WebGPU adapter');
-    return oursRunner(env.gpu.device, c, inputs);
+    return oursRunner(env.gpu.device, c, inputs, s.timestamps);
   }
   if (!env.ort) throw new KernelUnavailable('onnxruntime-web not loaded');
   if (c.backend === 'webgpu' && !env.gpu) throw new KernelUnavailable('no WebGPU adapter');
@@ -97,10 +97,10 @@ async function finishRow(row: BenchRow, runner: KernelRunner, times: number[], r
   return row;
 }
 
-async function prepare(env: BenchEnvironment, c: BenchCase, inputs: AttentionInputs, ref: Reference): Promise<{ row: BenchRow; runner?: KernelRunner }> {
+async function prepare(env: BenchEnvironment, c: BenchCase, s: BenchSettings, inputs: AttentionInputs, ref: Reference): Promise<{ row: BenchRow; runner?: KernelRunner }> {
   const row = emptyRow(c, ref);
   try {
-    const runner = await makeRunner(env, c, inputs);
+    const runner = await makeRunner(env, c, s, inputs);
     Object.assign(row, { provider: runner.provider, timing: runner.timing, extraBytes: runner.extraBytes });
     return { row, runner };
   } catch (e) {
@@ -109,7 +109,7 @@ async function prepare(env: BenchEnvironment, c: BenchCase, inputs: AttentionInp
 }
 
 async function runOne(env: BenchEnvironment, c: BenchCase, s: BenchSettings, inputs: AttentionInputs, ref: Reference, signal?: AbortSignal): Promise<BenchRow> {
-  const { row, runner } = await prepare(env, c, inputs, ref);
+  const { row, runner } = await prepare(env, c, s, inputs, ref);
   if (!runner) return row;
   try {
     return await finishRow(row, runner, await measure(runner, s, signal), ref);
@@ -123,7 +123,7 @@ async function runOne(env: BenchEnvironment, c: BenchCase, s: BenchSettings, inp
 /** All kernels of one shape prepared together and timed in alternation. */
 async function runInterleaved(env: BenchEnvironment, cases: BenchCase[], s: BenchSettings, inputs: AttentionInputs, ref: Reference, signal?: AbortSignal): Promise<BenchRow[]> {
   const prepared = [];
-  for (const c of cases) prepared.push(await prepare(env, c, inputs, ref));
+  for (const c of cases) prepared.push(await prepare(env, c, s, inputs, ref));
   const live = prepared.filter((p): p is { row: BenchRow; runner: KernelRunner } => p.runner !== undefined);
   try {
     const times = await measureInterleaved(live.map((p) => p.runner), s, signal);

@@ -41,6 +41,8 @@ export interface BenchSettings {
    * so that outside load falls on all alike and their ratio stays fair. Holds all their buffers at once.
    */
   interleave: boolean;
+  /** GPU timestamp queries for `ours` where the device has them; off: queue completion, as for onnxruntime. */
+  timestamps: boolean;
 }
 
 /** How a time was taken: GPU timestamps, queue completion, or wall clock around a CPU run. */
