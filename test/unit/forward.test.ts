@@ -151,3 +151,20 @@ test('shape trace, ablations and truncation', async () => {
   assert.match(r.truncated!.message, /only the first 1024/);
   console.log(`forward accuracy (max abs): ${JSON.stringify(worst)}`);
 });
+
+test('fp16 weights and compute stay close to the reference', async () => {
+  const c = cases.find((x) => x.name === 'python')!;
+  const { nLayer: L, nHead: H } = model.config;
+  const T = c.ids.length;
+  const half = await Gpt2Inspector.create({ model, ort, executionProvider: 'wasm', dtype: 'fp16' });
+  const r = await half.inspect(c.ids);
+  const ref = readNpy(`${c.name}.attention.npy`);
+  for (let l = 0; l < L; l++) {
+    const a = r.attention[l];
+    assert.ok(a instanceof Float32Array);
+    const d = maxAbs(a, ref.data.subarray(l * H * T * T, (l + 1) * H * T * T));
+    assert.ok(d <= 5e-3, `fp16 layer ${l}: ${d}`);
+    for (let row = 0; row < H * T; row++) for (let j = (row % T) + 1; j < T; j++) assert.equal(a[row * T + j], 0);
+  }
+  await half.release();
+});
