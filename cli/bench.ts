@@ -120,6 +120,10 @@ function projectRoot(): string {
 }
 
 export async function runBenchCommand(argv: string[], log: (line: string) => void = (l) => process.stderr.write(l + '\n')): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(BENCH_USAGE + '\n');
+    return 0;
+  }
   let args: BenchArgs;
   try {
     args = parseBenchArgs(argv);
