@@ -4,7 +4,8 @@
  * - tokens.json: `{ model, backend, provider, layers, heads, tokens: [{ id, text, start, end, loss, top }], truncated? }`
  *   (start/end in UTF-16 code units of the file's text after UTF-8 decoding, a leading BOM removed;
  *   `loss` = −ln p(next token), null at the last token; `top` = the 5 most likely next tokens);
- * - attention.npy: float32, NumPy .npy v1.0, shape (L, H, T, T).
+ * - attention.npy: float32, NumPy .npy v1.0, shape (L, H, T, T);
+ * - attention-layer{l}.png: heatmaps of each layer's heads (cli/heatmapPng.ts).
  * Text longer than the model's context is an error unless `--truncate` is given (then only the first
  * nPositions tokens are inspected and tokens.json says so).
  */
@@ -17,6 +18,7 @@ import { loadModelFolderFromDisk } from '../kernels/model/nodeReader.js';
 import type { Token } from '../kernels/tokenizer/byteLevelBpe.js';
 import { Gpt2Inspector } from '../kernels/runtime/gpt2Inspector.js';
 import { UsageError } from './errors.js';
+import { layerHeatmap } from './heatmapPng.js';
 import { loadWasmOrt } from './wasmOrt.js';
 
 export const INSPECT_USAGE = `attention-inspector inspect --text-file FILE [options]
@@ -149,6 +151,7 @@ export async function runInspectCommand(argv: string[], log: (line: string) => v
   };
   await writeFile(join(args.out, 'tokens.json'), JSON.stringify(json, null, 1) + '\n');
   await writeFile(join(args.out, 'attention.npy'), float32Npy(attention, [nLayer, nHead, T, T]));
-  log(`${T} tokens, ${nLayer} layers × ${nHead} heads on ${out.provider}: wrote ${join(args.out, 'tokens.json')} and attention.npy`);
+  for (let l = 0; l < nLayer; l++) await writeFile(join(args.out, `attention-layer${l}.png`), layerHeatmap(out.attention[l], nHead, T));
+  log(`${T} tokens, ${nLayer} layers × ${nHead} heads on ${out.provider}: wrote tokens.json, attention.npy and attention-layer*.png to ${args.out}`);
   return 0;
 }

@@ -62,6 +62,11 @@ test('inspect writes tokens.json and attention.npy matching the reference', () =
   let worst = 0;
   got.data.forEach((x, i) => (worst = Math.max(worst, Math.abs(x - want.data[i]))));
   assert.ok(worst <= 1e-5, `attention.npy vs reference: ${worst}`);
+  const png = readFileSync(join(dir, 'out', 'attention-layer3.png'));
+  assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
+  const cell = T * Math.max(1, Math.floor(128 / T));
+  assert.equal(png.readUInt32BE(16), 4 * cell + 3 * 4);
+  assert.equal(png.readUInt32BE(20), 2 * cell + 4);
 });
 
 test('a broken model folder exits 2 with one error line', () => {

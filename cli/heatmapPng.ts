@@ -1,0 +1,65 @@
+/**
+ * PNG heatmaps of attention (Node only: zlib). One image per layer, heads tiled in rows of four; each
+ * cell is query row × key column, colour by √p (so weak weights stay visible), from dark blue to yellow.
+ */
+import { deflateSync } from 'node:zlib';
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function chunk(type: string, data: Uint8Array): Buffer {
+  const out = Buffer.alloc(12 + data.length);
+  out.writeUInt32BE(data.length, 0);
+  out.write(type, 4, 'latin1');
+  out.set(data, 8);
+  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
+  return out;
+}
+
+/** An 8-bit RGB PNG. */
+export function encodePng(width: number, height: number, rgb: Uint8Array): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  const raw = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y++) raw.set(rgb.subarray(y * width * 3, (y + 1) * width * 3), y * (width * 3 + 1) + 1);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array())]);
+}
+
+const LOW = [13, 8, 135];
+const HIGH = [240, 249, 33];
+const GAP = 4;
+const COLUMNS = 4;
+
+/** The heatmap of one layer's attention (H·T·T, row-major head, query, key). */
+export function layerHeatmap(attention: Float32Array, heads: number, T: number): Buffer {
+  const scale = Math.max(1, Math.floor(128 / T));
+  const cell = T * scale;
+  const cols = Math.min(COLUMNS, heads);
+  const rows = Math.ceil(heads / cols);
+  const width = cols * cell + (cols - 1) * GAP;
+  const height = rows * cell + (rows - 1) * GAP;
+  const rgb = new Uint8Array(width * height * 3).fill(255);
+  for (let h = 0; h < heads; h++) {
+    const x0 = (h % cols) * (cell + GAP);
+    const y0 = Math.floor(h / cols) * (cell + GAP);
+    for (let y = 0; y < cell; y++) {
+      for (let x = 0; x < cell; x++) {
+        const p = Math.sqrt(Math.min(1, Math.max(0, attention[(h * T + Math.floor(y / scale)) * T + Math.floor(x / scale)])));
+        const o = ((y0 + y) * width + x0 + x) * 3;
+        for (let c = 0; c < 3; c++) rgb[o + c] = Math.round(LOW[c] + (HIGH[c] - LOW[c]) * p);
+      }
+    }
+  }
+  return encodePng(width, height, rgb);
+}
