@@ -1,15 +1,13 @@
 // The training recipe's smoke run (training/train.py --smoke) on CPU: its exported folder must load through
-// the extension's own loader and tokenizer (kernels/model/nodeReader.ts) and give, through the extension's runner
-// (kernels/runtime/gpt2Inspector.ts, ORT-web wasm — what `attention-inspector inspect` runs), the attention the
-// trainer's PyTorch model computed on its float16-rounded weights.
+// the extension's own loader and tokenizer (kernels/model/nodeReader.ts) and give, through the extension's
+// command line (`attention-inspector inspect`, ORT-web wasm), the attention the trainer's PyTorch model computed
+// on its float16-rounded weights.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import * as ort from 'onnxruntime-web';
 import { loadModelFolderFromDisk } from '../../kernels/model/nodeReader.js';
-import { Gpt2Inspector } from '../../kernels/runtime/gpt2Inspector.js';
 
 const PYTHON = '/usr/bin/python3';
 const SAMPLE = [
@@ -62,29 +60,27 @@ test('training smoke run: the exported folder loads and gives the trainer\'s att
     [config.nLayer, config.nHead, config.nEmbd, config.nPositions, config.vocabSize, config.eosTokenId],
     [2, 2, 32, 128, 300, 299],
   );
-  for (const t of loaded.weights.values()) assert.equal(t.dtype, 'F16');
+  for (const w of loaded.weights.values()) assert.equal(w.dtype, 'F16');
 
-  const ids = loaded.tokenizer.encode(SAMPLE).map((t) => t.id);
+  const ids = loaded.tokenizer.encode(SAMPLE).map((token) => token.id);
   assert.deepEqual(ids, JSON.parse(readFileSync(join(work, 'torch_attention', 'ids.json'), 'utf8')), 'token ids differ from the trainer\'s BPE');
 
   const torchAttention = readNpyF32(join(work, 'torch_attention', 'attention.npy'));
   const T = ids.length;
   assert.deepEqual(torchAttention.shape, [config.nLayer, config.nHead, T, T]);
-  ort.env.wasm.numThreads = 1;
-  const inspector = await Gpt2Inspector.create({ model: loaded, ort, executionProvider: 'wasm' });
-  try {
-    const r = await inspector.inspect(ids);
-    const layerSize = config.nHead * T * T;
-    let worst = 0;
-    for (let l = 0; l < config.nLayer; l++) {
-      const diff = maxAbsDiff(r.attention[l], torchAttention.data.subarray(l * layerSize, (l + 1) * layerSize));
-      assert.ok(diff <= 1e-4, `layer ${l}: attention differs from the trainer's by ${diff}`);
-      worst = Math.max(worst, diff);
-    }
-    t.diagnostic(`${T} tokens; attention max |runner − trainer| = ${worst.toExponential(2)}`);
-  } finally {
-    await inspector.release();
-  }
+  // The extension's command line, from source so the test needs no build: `attention-inspector inspect`.
+  const cliOut = join(work, 'cli');
+  const cli = spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'inspect', '--model', model, '--text-file', textFile, '--out', cliOut], {
+    encoding: 'utf8',
+  });
+  assert.equal(cli.status, 0, `attention-inspector inspect failed:\n${cli.stdout}\n${cli.stderr}`);
+  const cliTokens = JSON.parse(readFileSync(join(cliOut, 'tokens.json'), 'utf8')) as { tokens: { id: number }[] };
+  assert.deepEqual(cliTokens.tokens.map((x) => x.id), ids);
+  const cliAttention = readNpyF32(join(cliOut, 'attention.npy'));
+  assert.deepEqual(cliAttention.shape, torchAttention.shape);
+  const diff = maxAbsDiff(cliAttention.data, torchAttention.data);
+  t.diagnostic(`${T} tokens; attention max |CLI − trainer| = ${diff.toExponential(2)}`);
+  assert.ok(diff <= 1e-4, `attention differs from the trainer's by ${diff}`);
   assert.match(readFileSync(join(model, 'README.md'), 'utf8'), /## Probes/);
   rmSync(work, { recursive: true });
 });
