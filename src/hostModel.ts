@@ -30,14 +30,15 @@ async function loadHostModel(folder: vscode.Uri): Promise<HostModel> {
   const configBytes = await readOptional(folder, MODEL_FILE_NAMES.config);
   if (!configBytes) throw new ModelFileError('missing-file', MODEL_FILE_NAMES.config, `${folder.fsPath} has no ${MODEL_FILE_NAMES.config}`);
   const config = parseGpt2Config(configBytes);
-  const tokenizerJson = await readOptional(folder, MODEL_FILE_NAMES.tokenizer);
+  // Same preference as the full loader (kernels/model/modelFolder.ts): vocab.json + merges.txt, else tokenizer.json.
+  const vocab = await readOptional(folder, MODEL_FILE_NAMES.vocab);
+  const merges = await readOptional(folder, MODEL_FILE_NAMES.merges);
   let tokenizer: ByteLevelBpeTokenizer;
-  if (tokenizerJson) tokenizer = ByteLevelBpeTokenizer.fromTokenizerJson(text(tokenizerJson));
+  if (vocab && merges) tokenizer = ByteLevelBpeTokenizer.fromVocabAndMerges(text(vocab), text(merges));
   else {
-    const vocab = await readOptional(folder, MODEL_FILE_NAMES.vocab);
-    const merges = await readOptional(folder, MODEL_FILE_NAMES.merges);
-    if (!vocab || !merges) throw new ModelFileError('missing-file', vocab ? MODEL_FILE_NAMES.merges : MODEL_FILE_NAMES.vocab, `${folder.fsPath} has neither tokenizer.json nor vocab.json + merges.txt`);
-    tokenizer = ByteLevelBpeTokenizer.fromVocabAndMerges(text(vocab), text(merges));
+    const tokenizerJson = await readOptional(folder, MODEL_FILE_NAMES.tokenizer);
+    if (!tokenizerJson) throw new ModelFileError('missing-file', MODEL_FILE_NAMES.tokenizer, `${folder.fsPath} has neither vocab.json + merges.txt nor tokenizer.json`);
+    tokenizer = ByteLevelBpeTokenizer.fromTokenizerJson(text(tokenizerJson));
   }
   return { encode: (t) => tokenizer.encode(t), context: config.nPositions };
 }

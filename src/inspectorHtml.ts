@@ -2,7 +2,8 @@
  * The inspector panel's HTML, shared by the VS Code panel and the standalone page the browser tests
  * serve. Strict CSP: nothing from the network; scripts by nonce; 'wasm-unsafe-eval' only because
  * onnxruntime compiles WebAssembly; fetches (model files, ORT's wasm) only from the webview's own origin.
- * No vscode import: the tests build the same page.
+ * No vscode import: the tests build the same page. The `csp-nonce` meta lets the toolkit (FAST) give
+ * its probing <style> element the nonce instead of tripping the CSP.
  */
 
 export interface InspectorHtmlOptions {
@@ -36,6 +37,7 @@ export function inspectorHtml(o: InspectorHtmlOptions): string {
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${attr(inspectorCsp(o.cspSource, o.nonce))}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta property="csp-nonce" content="${attr(o.nonce)}">
 <link rel="stylesheet" href="${attr(o.styleUri)}">
 <title>Attention Inspector</title>
 </head>

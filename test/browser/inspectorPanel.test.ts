@@ -1,0 +1,144 @@
+// The inspector panel page in headless Chromium, on WebGPU (SwiftShader) and on wasm: it runs the
+// embedded model, and the heatmap it draws matches the independent PyTorch reference
+// (test/fixtures/inspector/sample.json): each confident row's brightest pixel is the reference's
+// strongest key, and colours decode back to the reference weights. Also: badge, loss, hover summary,
+// keyboard, a second inspection reusing the page, cancel, and the empty-selection message.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import type { HoverSummary, RunFacts, WebviewToHost } from '../../src/protocol.js';
+import { launchChromium, openPage, REPO_ROOT, saveScreenshot, startStaticServer, type ChromiumMode, type CollectingPage, type StaticServer } from './harness.js';
+import { canvasPixels, embeddedTokenizer, inspectorTestPage, posted, requestFor, send, waitForPost } from './inspectorPage.js';
+
+interface FixtureHead {
+  layer: number;
+  head: number;
+  argmax: number[];
+  max: number[];
+  margin: number[];
+}
+const fixture = JSON.parse(readFileSync(join(REPO_ROOT, 'test/fixtures/inspector/sample.json'), 'utf8')) as { text: string; ids: number[]; loss: (number | null)[]; heads: FixtureHead[] };
+
+const isResult = (id: number) => (m: WebviewToHost): m is { type: 'result'; requestId: number; facts: RunFacts } => m.type === 'result' && m.requestId === id;
+const isSummary = (id: number) => (m: WebviewToHost): m is { type: 'hoverSummary'; requestId: number; summary: HoverSummary } => m.type === 'hoverSummary' && m.requestId === id;
+
+/** Decodes heatmap pixels back to weights through the legend bar (the same colour table, 0 → 1). */
+async function decodedWeights(page: CollectingPage): Promise<{ T: number; w: Float64Array }> {
+  const legend = await canvasPixels(page, '.legend-bar');
+  const ramp = Array.from({ length: legend.width }, (_, x) => legend.data.slice(x * 4, x * 4 + 3));
+  const img = await canvasPixels(page, '.big-heatmap canvas.image');
+  const w = new Float64Array(img.width * img.height);
+  for (let p = 0; p < w.length; p++) {
+    const px = img.data.slice(p * 4, p * 4 + 3);
+    let best = 0;
+    let bestD = Infinity;
+    ramp.forEach((c, x) => {
+      const d = (c[0]! - px[0]!) ** 2 + (c[1]! - px[1]!) ** 2 + (c[2]! - px[2]!) ** 2;
+      if (d < bestD) [best, bestD] = [x, d];
+    });
+    w[p] = best / (legend.width - 1);
+  }
+  return { T: img.width, w };
+}
+
+for (const mode of ['webgpu', 'wasm'] as ChromiumMode[]) {
+  describe(`inspector panel on ${mode}`, () => {
+    let server: StaticServer;
+    let browser: Browser;
+    let page: CollectingPage;
+
+    before(async () => {
+      server = await startStaticServer({ pages: { '/inspector.html': inspectorTestPage } });
+      browser = await launchChromium(mode);
+      page = await openPage(browser, server.url('/inspector.html'));
+      await waitForPost(page, (m): m is WebviewToHost => m.type === 'ready', 30_000);
+    });
+    after(async () => {
+      await browser?.close();
+      await server?.close();
+    });
+
+    test('runs the embedded model and draws the reference attention', { timeout: 240_000 }, async () => {
+      assert.deepEqual(embeddedTokenizer().encode(fixture.text).map((t) => t.id), fixture.ids, 'host tokenizer = reference BPE');
+      await send(page, requestFor(server.origin, fixture.text, 1));
+      const { facts } = await waitForPost(page, isResult(1), 200_000);
+      assert.equal(facts.provider, mode === 'webgpu' ? 'webgpu' : 'wasm');
+      assert.equal(facts.tokens, fixture.ids.length);
+      const badge = await page.locator('.badge.provider').textContent();
+      assert.match(badge ?? '', mode === 'webgpu' ? /^WebGPU · .*swiftshader/i : /^wasm · CPU/);
+      assert.ok(Number(await page.locator('body').getAttribute('data-first-heatmap-ms')) > 0);
+
+      // Choose the head whose rows are most often confidently peaked in the reference, through the grid.
+      const head = [...fixture.heads].sort((a, b) => b.margin.filter((m) => m > 0.1).length - a.margin.filter((m) => m > 0.1).length)[0]!;
+      await page.locator(`.cell[data-layer="${head.layer}"][data-head="${head.head}"]`).click();
+      assert.match((await page.locator('#focus-title').textContent()) ?? '', new RegExp(`layer ${head.layer}, head ${head.head}$`));
+      const { T, w } = await decodedWeights(page);
+      assert.equal(T, fixture.ids.length);
+      let checked = 0;
+      for (let i = 0; i < T; i++) {
+        const row = w.subarray(i * T, (i + 1) * T);
+        assert.ok(Math.abs(row[head.argmax[i]!]! - head.max[i]!) <= 0.02, `row ${i}: drawn ${row[head.argmax[i]!]} vs reference ${head.max[i]}`);
+        for (let j = i + 1; j < T; j++) assert.equal(row[j], 0, `row ${i} key ${j} lies above the diagonal and must be empty`);
+        if (head.margin[i]! > 0.05) {
+          const brightest = row.indexOf(Math.max(...row));
+          assert.equal(brightest, head.argmax[i], `row ${i}: brightest pixel at key ${brightest}, reference ${head.argmax[i]}`);
+          checked++;
+        }
+      }
+      assert.ok(checked >= 10, `only ${checked} confident rows`);
+
+      const { summary } = await waitForPost(page, isSummary(1));
+      assert.equal(summary.tokens.length, T);
+      for (let i = 1; i < T; i++) {
+        const ref = fixture.loss[i - 1]!;
+        assert.ok(Math.abs(summary.tokens[i]!.loss! - ref) < 2e-3, `loss of token ${i}: ${summary.tokens[i]!.loss} vs ${ref}`);
+      }
+      assert.equal(summary.tokens[0]!.loss, undefined);
+      await saveScreenshot(page, `inspector-${mode}`);
+      assert.deepEqual(page.errors, []);
+    });
+
+    test('keyboard reads out cells and pins rows; tokens pin too', async () => {
+      await page.locator('.big-heatmap .overlay').focus();
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('ArrowDown');
+      assert.match((await page.locator('.readout').textContent()) ?? '', /^query “.*” #2 → key “.*” #0: \d\.\d{4}$/);
+      await page.keyboard.press('Enter');
+      assert.match((await page.locator('.pin-info h3').textContent()) ?? '', /^Query .* #2 attends to$/);
+      await page.keyboard.press('Escape');
+      await page.locator('.token').nth(5).click({ modifiers: ['Shift'] });
+      assert.match((await page.locator('.pin-info h3').textContent()) ?? '', /^Key .* #5 is attended by$/);
+      assert.equal(await page.locator('.token.pinned').count(), 1);
+    });
+
+    test('shape trace and ablations show the real sizes and what changes', { timeout: 120_000 }, async () => {
+      const T = fixture.ids.length;
+      const trace = (await page.locator('.trace-table').textContent()) ?? '';
+      assert.ok(trace.includes(`(B=1, T=${T}, D=256)`) && trace.includes(`(B=1, T=${T}, H=8, dh=32)`) && trace.includes(`(B=1, H=8, T=${T}, T=${T})`), trace);
+      assert.match(trace, /row sums 1\.0000\d\d … 1\.0000\d\d|row sums 0\.9999\d\d/);
+      assert.ok(((await page.locator('.equivalence').textContent()) ?? '').includes('197,376'));
+      await page.locator('.ablation-table').waitFor({ timeout: 100_000 });
+      const mean = await page.locator('.ablation-table tr.mean td').allTextContents();
+      const [base, noScale, noMask, future] = mean.map(Number);
+      assert.ok(noScale! < base!, `no 1/√dh sharpens rows: ${noScale} < ${base}`);
+      assert.ok(noMask! > base! && future! > 0.05, `no mask spreads weight onto the future: ${noMask}, ${future}`);
+    });
+
+    test('a new inspection supersedes the one in flight and reuses the page; empty text gets a message', { timeout: 200_000 }, async () => {
+      const before = (await posted(page)).length;
+      // All three in one task, as the host would post them back to back.
+      const burst = [requestFor(server.origin, 'let x = 1;\nlet y = x + x;\n', 2), { type: 'cancel' as const, requestId: 2 }, requestFor(server.origin, 'print("hello")', 3)];
+      await page.evaluate((ms) => ms.forEach((m) => window.postMessage(m, '*')), burst);
+      await waitForPost(page, isResult(3), 150_000);
+      const later = (await posted(page)).slice(before);
+      assert.ok(!later.some((m) => m.type === 'result' && m.requestId === 2), 'the cancelled inspection posts no result');
+      assert.equal(await page.locator('.token').count(), embeddedTokenizer().encode('print("hello")').length);
+      await send(page, { type: 'message', requestId: 4, kind: 'empty', text: 'The current line is empty: nothing to inspect.' });
+      await page.locator('.message.empty').waitFor();
+      assert.equal(await page.locator('.body').isHidden(), true);
+      assert.deepEqual(page.errors, []);
+    });
+  });
+}
