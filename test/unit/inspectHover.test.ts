@@ -1,0 +1,48 @@
+// Editor hover wording and the compact per-token summary the panel posts for it.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { hoverMarkdown, OUT_OF_DATE_MARKDOWN, visibleToken } from '../../src/hoverText.js';
+import type { TokenInfo } from '../../src/protocol.js';
+import { hoverSummary } from '../../webview/inspector/hoverSummary.js';
+
+const tokens: TokenInfo[] = ['def', ' f', '(', 'x', ')', ':\n'].map((text, i) => ({ id: 100 + i, text, start: i * 2, end: i * 2 + text.length, line: 0, character: i * 2 }));
+
+/** One layer, two heads, T = 6: head 0 previous-token, head 1 first-token. */
+function attention(): Float32Array {
+  const T = 6;
+  const a = new Float32Array(2 * T * T);
+  for (let i = 0; i < T; i++) {
+    a[i * T + Math.max(0, i - 1)] = i === 0 ? 1 : 0.8;
+    if (i > 0) a[i * T + i] = 0.2;
+    a[T * T + i * T] = i === 0 ? 1 : 0.9;
+    if (i > 0) a[T * T + i * T + i] = 0.1;
+  }
+  return a;
+}
+
+test('summary: attended tokens of the chosen head, strongest heads, loss of predicting the token, next-token guesses', () => {
+  const a = attention();
+  const loss = Float32Array.from([1.5, 2.5, 0.5, 3, 0.25, NaN]);
+  const top = Array.from({ length: 6 }, () => ({ ids: [7, 8], probs: [0.6, 0.3] }));
+  const s = hoverSummary({ attention: [a], H: 2, T: 6, layer: 0, head: 0, chosen: a.subarray(0, 36), loss, top, tokenText: (id) => `t${id}`, k: 2 });
+  assert.equal(s.tokens.length, 6);
+  assert.deepEqual(s.tokens[3]!.attends, [{ index: 2, weight: Math.fround(0.8) }, { index: 3, weight: Math.fround(0.2) }]);
+  assert.deepEqual(s.tokens[3]!.heads.map((h) => [h.head, h.index]), [[1, 0], [0, 2]]);
+  assert.equal(s.tokens[3]!.loss, 0.5, 'loss of token 3 is nll[2]');
+  assert.equal(s.tokens[0]!.loss, undefined);
+  assert.deepEqual(s.tokens[0]!.heads, [], 'the first token has nothing earlier to attend to');
+  assert.deepEqual(s.tokens[5]!.predictions, [{ text: 't7', p: 0.6 }, { text: 't8', p: 0.3 }]);
+});
+
+test('hover markdown names token, id, position, attention, heads and loss; whitespace shown', () => {
+  const a = attention();
+  const s = hoverSummary({ attention: [a], H: 2, T: 6, layer: 0, head: 0, chosen: a.subarray(0, 36), loss: new Float32Array(6).fill(1), top: [], tokenText: String, k: 2 });
+  const md = hoverMarkdown({ tokens, index: 1, layer: 0, head: 0, summary: s.tokens[1], modelLabel: 'tiny' });
+  assert.match(md, /token `·f` id 101, position 1 of 6 \(line 1, col 3\)/);
+  assert.match(md, /Loss 1\.00 nats/);
+  assert.match(md, /Attends most to \(L0H0\): `def` #0 0\.800/);
+  assert.match(md, /Strongest heads: L0H1 → `def` 0\.90/);
+  assert.equal(visibleToken(':\n\t`'), '`:↵→ˋ`');
+  assert.match(hoverMarkdown({ tokens, index: 0, layer: 0, head: -1, modelLabel: 'tiny' }), /still being computed/);
+  assert.match(OUT_OF_DATE_MARKDOWN, /out of date/);
+});
