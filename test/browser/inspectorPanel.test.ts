@@ -4,7 +4,7 @@
 // strongest key, and colours decode back to the reference weights. Also: badge, loss, hover summary,
 // keyboard, a second inspection reusing the page, cancel, and the empty-selection message.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
@@ -142,3 +142,35 @@ for (const mode of ['webgpu', 'wasm'] as ChromiumMode[]) {
     });
   });
 }
+
+describe('inspector panel at T = 1024 (wasm)', () => {
+  test('draws the full context without a DOM element per cell', { timeout: 300_000 }, async () => {
+    const server = await startStaticServer({ pages: { '/inspector.html': inspectorTestPage } });
+    const browser = await launchChromium('wasm');
+    try {
+      const page = await openPage(browser, server.url('/inspector.html'));
+      await waitForPost(page, (m): m is WebviewToHost => m.type === 'ready', 30_000);
+      const line = 'for (let i = 0; i < n; i++) { total += values[i] * weights[i]; }\n';
+      const text = line.repeat(80);
+      const req = requestFor(server.origin, text, 1);
+      req.tokens = req.tokens.slice(0, 1024);
+      assert.equal(req.tokens.length, 1024);
+      await send(page, req);
+      const { facts } = await waitForPost(page, isResult(1), 280_000);
+      assert.equal(facts.tokens, 1024);
+      const img = await page.evaluate(() => {
+        const c = document.querySelector<HTMLCanvasElement>('.big-heatmap canvas.image')!;
+        return { w: c.width, thumbs: [...document.querySelectorAll<HTMLCanvasElement>('canvas.thumb')].map((t) => t.width), elements: document.querySelectorAll('*').length };
+      });
+      assert.ok(img.w >= 256 && img.w < 1024, `big heatmap max-pooled to its on-screen size, got ${img.w}`);
+      assert.ok(img.thumbs.every((w) => w === 64), 'thumbnails are downsampled');
+      assert.ok(img.elements < 20_000, `${img.elements} elements on the page`);
+      writeFileSync(join(REPO_ROOT, 'test-results', 'browser', 'inspector-t1024-facts.json'), JSON.stringify(facts, null, 1));
+      await saveScreenshot(page, 'inspector-wasm-t1024');
+      assert.deepEqual(page.errors, []);
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  });
+});

@@ -59,7 +59,9 @@ export class BigHeatmap {
     }
     this.T = T;
     this.accent = accent;
-    drawHeatmap(this.image, m, T, MAX_SIDE, toUnit, lut);
+    // One image pixel per screen pixel at most: larger maps are max-pooled here rather than thinned by the browser.
+    const shown = Math.round(this.element.clientWidth * (window.devicePixelRatio || 1));
+    drawHeatmap(this.image, m, T, shown > 0 ? Math.min(MAX_SIDE, shown) : MAX_SIDE, toUnit, lut);
     this.image.setAttribute('aria-label', label);
     this.drawOverlay();
   }

@@ -132,7 +132,7 @@ class InspectorPanelView {
     );
     const controls = el('div', { class: 'controls' }, this.layerSelect.element, this.headSelect.element, this.scaleSelect.element, el('span', { class: 'spacer' }), exports);
     const legend = el('div', { class: 'legend', ariaHidden: 'true' }, el('span', {}, '0'), el('canvas', { class: 'legend-bar', width: 128, height: 8 }), el('span', {}, '1'));
-    const focus = section('Chosen head', 'focus', controls, el('div', { class: 'focus-body' }, this.heatmap.element, el('div', { class: 'side' }, this.readout, legend, this.pinInfo)));
+    const focus = section('Chosen head', 'focus', controls, el('div', { class: 'focus-body' }, this.heatmap.element, el('div', { class: 'side' }, this.readout, legend, el('p', { class: 'hint' }, 'Rows are queries (first token at the top), columns are keys (first token at the left).'), this.pinInfo)));
     const grid = section('Layers × heads', 'grid', this.gridEl, el('p', { class: 'hint' }, 'Labels: prev = previous-token, induct = induction, dup = duplicate-token, first = first-token head (score ≥ 0.4).'));
     this.body.append(
       this.noticesEl,
