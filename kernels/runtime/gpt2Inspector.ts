@@ -34,6 +34,8 @@ export interface ProviderInfo {
   attention: AttentionKind;
   /** Set once the fused path was probed: true when it agreed with manual, false when it did not (manual used). */
   fusedChecked?: boolean;
+  /** What the probe found: the max abs logit difference, or the error fused attention raised. */
+  fusedProbe?: string;
 }
 
 export interface InspectOptions {
@@ -98,7 +100,7 @@ const now = (): number => globalThis.performance.now();
 export class Gpt2Inspector {
   private readonly sessions = new Map<string, Promise<Ort.InferenceSession>>();
   private readonly fp32 = new Map<string, Float32Array>();
-  private fusedOk: Promise<boolean> | undefined;
+  private fusedOk: Promise<{ ok: boolean; detail: string }> | undefined;
   readonly config: Gpt2Config;
 
   private constructor(private readonly o: InspectorCreateOptions) {
@@ -160,26 +162,23 @@ export class Gpt2Inspector {
     return out;
   }
 
-  /** Whether the fused path agrees with manual on this provider (probed once). */
-  checkFused(): Promise<boolean> {
+  /** Whether the fused path agrees with manual on this provider (probed once), and what was seen. */
+  checkFused(): Promise<{ ok: boolean; detail: string }> {
     this.fusedOk ??= (async () => {
       const ids = Array.from({ length: PROBE_LENGTH }, (_, i) => (i * 7919 + 13) % this.config.vocabSize);
       const t = { graph: 0, session: 0, run: 0 };
-      const [m, f] = await Promise.all(
-        (['manual', 'fused'] as const).map(async (attention) => {
-          try {
-            const out = await this.runGraph(ids, { attention, attentionLayers: [] }, ['logits'], t);
-            return out.logits.data as Float32Array;
-          } catch {
-            return undefined;
-          }
-        }),
-      );
-      if (!m || !f) return false;
+      const logits = async (attention: AttentionKind) => (await this.runGraph(ids, { attention, attentionLayers: [] }, ['logits'], t)).logits.data as Float32Array;
+      const m = await logits('manual');
+      let f: Float32Array;
+      try {
+        f = await logits('fused');
+      } catch (e) {
+        return { ok: false, detail: `fused attention failed: ${(e as Error).message.split('\n')[0]}` };
+      }
       const tol = (this.o.dtype ?? 'fp32') === 'fp16' ? 5e-2 : 1e-3;
       let worst = 0;
       for (let i = 0; i < m.length; i++) worst = Math.max(worst, Math.abs(m[i] - f[i]) || (Number.isNaN(f[i]) ? Infinity : 0));
-      return worst <= tol;
+      return { ok: worst <= tol, detail: `fused vs manual logits on a ${PROBE_LENGTH}-token probe: max abs diff ${worst.toExponential(2)} (tolerance ${tol})` };
     })();
     return this.fusedOk;
   }
@@ -203,8 +202,9 @@ export class Gpt2Inspector {
         : undefined;
     let attention: AttentionKind = options.attention ?? 'manual';
     let fusedChecked: boolean | undefined;
+    let fusedProbe: string | undefined;
     if (attention === 'fused') {
-      fusedChecked = await this.checkFused();
+      ({ ok: fusedChecked, detail: fusedProbe } = await this.checkFused());
       if (!fusedChecked) attention = 'manual';
     }
     const fetches = ['nll', 'top_logprobs', 'top_ids', ...attentionLayers.map(attentionOutput)];
@@ -238,7 +238,7 @@ export class Gpt2Inspector {
       top,
       logits: options.logits ? (out.logits.data as Float32Array) : undefined,
       truncated,
-      provider: { name: this.o.executionProvider, adapter: this.o.adapter, attention, fusedChecked },
+      provider: { name: this.o.executionProvider, adapter: this.o.adapter, attention, fusedChecked, fusedProbe },
       timingsMs: { ...timings, total: now() - t0 },
     };
     for (const t of Object.values(out)) t.dispose();

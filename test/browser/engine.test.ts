@@ -14,13 +14,16 @@ const IDS = [464, 2068, 7586, 21831, 18045, 625, 262, 16931, 3290, 13, 464, 2068
 
 let server: StaticServer;
 let expected: Float32Array[];
+let expectedLoss: Float32Array;
 
 before(async () => {
   server = await startStaticServer({ pages: { '/headless.html': PAGE } });
   ort.env.wasm.numThreads = 1;
   const model = await loadModelFolderFromDisk(join(REPO_ROOT, 'media/models/tinycode-4l8h-1k'));
   const inspector = await Gpt2Inspector.create({ model, ort, executionProvider: 'wasm' });
-  expected = (await inspector.inspect(IDS)).attention;
+  const r = await inspector.inspect(IDS);
+  expected = r.attention;
+  expectedLoss = r.loss;
   await inspector.release();
 });
 after(() => server?.close());
@@ -46,6 +49,13 @@ for (const mode of ['webgpu', 'wasm'] as ChromiumMode[]) {
       let worst = 0;
       r.attention.forEach((a, l) => decode(a).forEach((x, i) => (worst = Math.max(worst, Math.abs(x - expected[l][i])))));
       assert.ok(worst < 1e-4, `max abs diff ${worst}`);
+      // Fused attention: probed against manual on this provider first, then used (or refused).
+      const f = await page.evaluate((q) => (globalThis as unknown as { inspectHeadless: (q: HeadlessRequest) => Promise<HeadlessResult> }).inspectHeadless(q), { ...req, attention: 'fused' as const, attentionLayers: [] });
+      assert.equal(f.provider.fusedChecked, true, f.provider.fusedProbe);
+      assert.equal(f.provider.attention, 'fused');
+      let lossDiff = 0;
+      f.loss.slice(0, -1).forEach((x, i) => (lossDiff = Math.max(lossDiff, Math.abs(x - expectedLoss[i]))));
+      assert.ok(lossDiff < 1e-3, `fused loss vs wasm manual: ${lossDiff}`);
       assert.deepEqual(page.errors, []);
     } finally {
       await browser.close();
