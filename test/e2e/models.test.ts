@@ -66,3 +66,15 @@ e2eTest('Set Active Model moves the active mark to the downloaded model', () => 
   await wb!.screenshot('models-set-active');
   assert.match(wb!.extensionLogs(), /active model: fixture\/tiny-gpt2/);
 });
+
+e2eTest('the panel inspects with the downloaded model (weights from global storage through the webview URI)', () => wb, async () => {
+  await wb!.quickOpen('attention.ts');
+  await wb!.selectText('export function softmax(row: number[]): number[] {');
+  await wb!.runCommand('Inspect Attention');
+  const panel = await wb!.webview('Attention Inspector');
+  await panel.locator('body[data-inspected="1"]').waitFor({ timeout: 240_000 });
+  await panel.locator('.head-grid canvas.thumb').first().waitFor();
+  // The fixture GPT-2 has 2 layers × 2 heads, so 2 × (2 heads + their average) thumbnails.
+  assert.equal(await panel.locator('.head-grid canvas.thumb').count(), 2 * 3);
+  await wb!.screenshot('models-inspect-with-downloaded');
+});
