@@ -16,6 +16,7 @@
  * The fused attention path is checked against manual on a small probe when first used, per inspector
  * (one provider); if they disagree the inspector uses manual and says `fusedChecked: false`.
  * Sessions are cached per graph variant (attention layers, trace layer, ablation, attention kind).
+ * Concurrent inspect() calls are allowed; their session runs are serialised.
  */
 import type * as Ort from 'onnxruntime-web';
 import { type Ablation, attentionOutput, buildGpt2Graph, TOP_K, TRACE_DIMS, TRACE_NAMES, type TraceName, traceOutput } from '../graph/gpt2Graph.js';
@@ -101,6 +102,8 @@ export class Gpt2Inspector {
   private readonly sessions = new Map<string, Promise<Ort.InferenceSession>>();
   private readonly fp32 = new Map<string, Float32Array>();
   private fusedOk: Promise<{ ok: boolean; detail: string }> | undefined;
+  /** Runs go one at a time: overlapping session.run calls fail on WebGPU. */
+  private queue: Promise<unknown> = Promise.resolve();
   readonly config: Gpt2Config;
 
   private constructor(private readonly o: InspectorCreateOptions) {
@@ -155,9 +158,14 @@ export class Gpt2Inspector {
     const opts = { attention: g.attention, attentionLayers: [...g.attentionLayers], traceLayer: g.traceLayer, ablation, dtype };
     const session = await this.session(JSON.stringify(opts), () => buildGpt2Graph(this.config, this.weight, opts), timings);
     const input = new this.o.ort.Tensor('int64', BigInt64Array.from(ids, (i) => BigInt(i)), [1, ids.length]);
-    const t0 = now();
-    const out = await session.run({ input_ids: input }, fetches);
-    timings.run = now() - t0;
+    const run = this.queue.then(async () => {
+      const t0 = now();
+      const out = await session.run({ input_ids: input }, fetches);
+      timings.run = now() - t0;
+      return out;
+    });
+    this.queue = run.catch(() => undefined);
+    const out = await run;
     input.dispose();
     return out;
   }
