@@ -52,13 +52,13 @@ export function benchmarkHtml(o: BenchmarkHtmlOptions): string {
       <label><input type="checkbox" name="precision" value="fp32" checked> fp32</label>
       <label><input type="checkbox" name="precision" value="fp16"> fp16</label>
     </fieldset>
-    <label>Sequence lengths <input name="seqLens" value="128,256,512" aria-describedby="grid-help"></label>
+    <label>Sequence lengths <input name="seqLens" value="64,256" aria-describedby="grid-help"></label>
     <label>Heads <input name="heads" value="8"></label>
     <label>Batch <input name="batches" value="1"></label>
     <label>Head size <input name="headDim" value="64" inputmode="numeric"></label>
     <label><input type="checkbox" name="causal" checked> causal</label>
     <label><input type="checkbox" name="interleave" checked> time kernels in alternation (fair ratios under load)</label>
-    <label>Time budget per case (ms) <input name="budgetMs" value="1000" inputmode="numeric"></label>
+    <label>Time budget per case (ms) <input name="budgetMs" value="300" inputmode="numeric"></label>
     <p id="grid-help" class="help">Comma-separated lists. <button type="button" id="full-grid">Full grid</button> <button type="button" id="quick-grid">Quick grid</button></p>
     <div class="actions">
       <button type="submit" id="run">Run benchmark</button>
