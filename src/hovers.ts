@@ -25,7 +25,7 @@ export class InspectionHovers implements vscode.HoverProvider, vscode.Disposable
 
   constructor() {
     this.disposables = [
-      vscode.languages.registerHoverProvider({ pattern: '**' }, this),
+      vscode.languages.registerHoverProvider('*', this),
       vscode.workspace.onDidChangeTextDocument((e) => this.onEdit(e)),
       vscode.workspace.onDidCloseTextDocument((d) => this.byDocument.delete(d.uri.toString())),
     ];

@@ -120,7 +120,7 @@ export class InspectCommand implements vscode.Disposable {
     }
     const requestId = this.nextId();
     this.latest = requestId;
-    panel.webview.options = { enableScripts: true, localResourceRoots: [this.context.extensionUri, model.folderUri] };
+    panel.setRoots(this.context.extensionUri, [model.folderUri]);
     const { modelId, ...rest } = r;
     this.log.debug(`restoring an inspection of ${modelId}`);
     panel.inspect({

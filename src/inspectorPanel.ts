@@ -34,7 +34,7 @@ export class InspectorPanel implements vscode.Disposable {
     const panel = vscode.window.createWebviewPanel(INSPECTOR_VIEW_TYPE, 'Attention Inspector', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
       enableScripts: true,
       retainContextWhenHidden: true,
-      localResourceRoots: [extensionUri, ...roots],
+      localResourceRoots: [extensionUri, ...roots.filter((r) => !r.toString().startsWith(`${extensionUri.toString()}/`))],
     });
     return new InspectorPanel(panel, extensionUri, log, events);
   }
@@ -70,11 +70,16 @@ export class InspectorPanel implements vscode.Disposable {
     return this.panel.webview;
   }
 
-  private setRoots(extensionUri: vscode.Uri, roots: vscode.Uri[]): void {
-    const wanted = [extensionUri, ...roots].map((u) => u.toString());
-    const have = (this.panel.webview.options.localResourceRoots ?? []).map((u) => u.toString());
-    if (wanted.every((w) => have.includes(w))) return;
+  /**
+   * Makes sure the page may load from `roots` (a model folder outside the extension). Changing the roots
+   * reloads the page, so messages wait for its next `ready`.
+   */
+  setRoots(extensionUri: vscode.Uri, roots: vscode.Uri[]): void {
+    const have = this.panel.webview.options.localResourceRoots ?? [];
+    const covered = (u: vscode.Uri) => have.some((r) => u.toString() === r.toString() || u.toString().startsWith(`${r.toString()}/`));
+    if (roots.every(covered)) return;
     this.panel.webview.options = { ...this.panel.webview.options, localResourceRoots: [extensionUri, ...roots] };
+    this.render();
   }
 
   private render(): void {
