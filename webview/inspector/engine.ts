@@ -7,6 +7,7 @@
  */
 import * as ort from 'onnxruntime-web/webgpu';
 import { prepareOrtWebGpu } from '../../kernels/bench/ortDevice.js';
+import { OnnxGraphBuilder } from '../../kernels/graph/onnxBuilder.js';
 import { loadModelFolder, type LoadedModel } from '../../kernels/model/modelFolder.js';
 import { Gpt2Inspector, type InspectResult } from '../../kernels/runtime/gpt2Inspector.js';
 import type { Ablation } from '../../kernels/graph/gpt2Graph.js';
@@ -51,10 +52,22 @@ async function webGpuAdapter(): Promise<{ words: string } | { reason: string }> 
   return { words: [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter' };
 }
 
+/**
+ * Starts onnxruntime (fetching and compiling its wasm, and on WebGPU the device) with a one-node graph,
+ * so that this overlaps the model download instead of following it on a cold start.
+ */
+async function warmUpOrt(provider: 'webgpu' | 'wasm'): Promise<void> {
+  const b = new OnnxGraphBuilder();
+  b.node('Identity', [b.input('x', 'float32', [1])], { outputs: [b.output('y', 'float32', [1])] });
+  const session = await ort.InferenceSession.create(b.build('warm-up'), { executionProviders: [provider] });
+  await session.release();
+}
+
 async function create(baseUri: string, ortBase: string, backend: BackendChoice): Promise<Engine> {
   ort.env.wasm.wasmPaths = ortBase;
   ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
-  const model = await loadModelFolder(fetchReader(baseUri));
+  const loading = loadModelFolder(fetchReader(baseUri));
+  loading.catch(() => undefined); // its failure is reported by the Promise.all below, not as unhandled
   let provider: 'webgpu' | 'wasm' = 'wasm';
   let adapter = `CPU (wasm, ${ort.env.wasm.numThreads} thread${ort.env.wasm.numThreads === 1 ? '' : 's'})`;
   let fallbackReason: string | undefined;
@@ -70,6 +83,7 @@ async function create(baseUri: string, ortBase: string, backend: BackendChoice):
       fallbackReason = gpu.reason;
     }
   }
+  const [model] = await Promise.all([loading, warmUpOrt(provider)]);
   const runner = await Gpt2Inspector.create({ model, ort, executionProvider: provider, adapter });
   let queue: Promise<unknown> = Promise.resolve();
   return {
