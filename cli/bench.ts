@@ -133,7 +133,7 @@ export async function runBenchCommand(argv: string[], log: (line: string) => voi
   }
   let report: BenchReport;
   if (args.runtime === 'chromium') {
-    const { runInChromium } = await import('../kernels/bench/nodeChromium.js');
+    const { runInChromium } = await import('./chromium.js');
     report = await runInChromium(projectRoot(), args.settings, log);
   } else {
     const env = await nodeEnvironment(args.settings, log);

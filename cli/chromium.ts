@@ -9,8 +9,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import type { BenchReport, BenchSettings } from './types.js';
-import { benchmarkHtml } from './viewHtml.js';
+import type { BenchReport, BenchSettings } from '../kernels/bench/types.js';
+import { benchmarkHtml } from '../src/benchmarkHtml.js';
 
 export const CHROMIUM_WEBGPU_ARGS = [
   '--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader',

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
-import { launchWebGpuChromium } from '../kernels/bench/nodeChromium.js';
+import { launchWebGpuChromium } from './chromium.js';
 import type { HeadlessRequest, HeadlessResult } from '../webview/headless/main.js';
 import { UsageError } from './errors.js';
 

@@ -3,8 +3,8 @@
  * (webview/benchmark) with ORT's wasm from dist/ort; exports go through a save dialog.
  */
 import * as vscode from 'vscode';
-import { benchmarkHtml } from '../kernels/bench/viewHtml.js';
-import { makeNonce } from './inspectorHtml.js';
+import { benchmarkHtml } from './benchmarkHtml.js';
+import { makeNonce } from './webviewHtml.js';
 import { isWebviewToHost, type HostToWebview, type WebviewToHost } from './protocol.js';
 
 export const BENCHMARK_VIEW_ID = 'attentionInspector.benchmark';

@@ -3,7 +3,8 @@
  * (serializer), talking the protocol of src/protocol.ts. Messages wait until the page says `ready`.
  */
 import * as vscode from 'vscode';
-import { inspectorHtml, makeNonce } from './inspectorHtml.js';
+import { inspectorHtml } from './inspectorHtml.js';
+import { makeNonce } from './webviewHtml.js';
 import { isWebviewToHost, PROTOCOL_VERSION, type HostToWebview, type HoverSummary, type InspectRequest, type InspectorState, type RunFacts } from './protocol.js';
 
 export const INSPECTOR_VIEW_TYPE = 'attentionInspector.inspector';

@@ -2,7 +2,7 @@
 import { parseSafetensors } from '../../kernels/model/safetensors.js';
 import type { WeightTensor } from '../../kernels/model/types.js';
 import { toFloat16Bits } from '../../kernels/model/weightData.js';
-import { encodeSafetensors } from './safetensorsFile.js';
+import { writeSafetensors } from '../../kernels/model/safetensors.js';
 
 export function convertSafetensorsToF16(bytes: Uint8Array): { bytes: Uint8Array; converted: number } {
   const out = new Map<string, WeightTensor>();
@@ -13,5 +13,5 @@ export function convertSafetensorsToF16(bytes: Uint8Array): { bytes: Uint8Array;
     out.set(name, { dtype: 'F16', shape: t.shape, data: new Uint8Array(half.buffer, half.byteOffset, half.byteLength) });
     converted++;
   }
-  return { bytes: encodeSafetensors(out, { format: 'pt' }), converted };
+  return { bytes: writeSafetensors(out, { format: 'pt' }), converted };
 }

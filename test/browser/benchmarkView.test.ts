@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { QUICK_SETTINGS } from '../../kernels/bench/grid.js';
-import { launchWebGpuChromium, runPageBenchmark, serveBenchmarkPage } from '../../kernels/bench/nodeChromium.js';
+import { launchWebGpuChromium, runPageBenchmark, serveBenchmarkPage } from '../../cli/chromium.js';
 
 let server: Server;
 let origin: string;

@@ -22,7 +22,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM_WEBGPU_ARGS } from '../../kernels/bench/nodeChromium.js';
+import { CHROMIUM_WEBGPU_ARGS } from '../../cli/chromium.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 

@@ -19,12 +19,12 @@
  * it is newer than dist/ and package.json). Waits are generous (a fresh 2-core machine is slow);
  * nothing here asserts on time.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { chromium, type BrowserContext, type FrameLocator, type Locator, type Page } from 'playwright-core';
-import { CHROMIUM_WEBGPU_ARGS } from '../../kernels/bench/nodeChromium.js';
+import { CHROMIUM_WEBGPU_ARGS } from '../../cli/chromium.js';
 import { packageVsix, REPO_ROOT, startVsCodeServer, vsixPath, type VsCodeServer } from '../../scripts/vscodeServer.js';
 
 export const SAMPLES = join(REPO_ROOT, 'samples');
@@ -37,7 +37,7 @@ const isMac = process.platform === 'darwin';
 const EXTENSION_ID = 'attention-inspector.attention-inspector';
 
 export interface WorkbenchOptions {
-  /** Folder opened in VS Code (default samples/). */
+  /** Folder opened in VS Code (default samples/); a fresh copy of it is opened, so tests never change the original. */
   workspace?: string;
   /** Chromium with WebGPU on SwiftShader (slow; correctness only) instead of --disable-gpu. */
   webgpu?: boolean;
@@ -71,7 +71,8 @@ export class Workbench {
     readonly context: BrowserContext,
     readonly page: Page,
     readonly workspace: string,
-    private readonly profileDir: string,
+    /** Holds the workspace copy and Chromium's profile. */
+    private readonly scratch: string,
   ) {
     page.on('console', (m) => this.consoleLines.push(`[${m.type()}] ${m.text()}`));
     page.on('pageerror', (e) => this.consoleLines.push(`[pageerror] ${e.message}`));
@@ -79,9 +80,14 @@ export class Workbench {
 
   /** Packages (if needed) and installs the extension, starts code-server and Chromium, opens the workspace. */
   static async start(name: string, options: WorkbenchOptions = {}): Promise<Workbench> {
-    const workspace = resolve(options.workspace ?? SAMPLES);
-    const server = await startVsCodeServer({ workspace, vsix: ensureVsix(), settings: options.settings });
-    const profileDir = mkdtempSync(join(tmpdir(), 'attn-e2e-chromium-'));
+    const source = resolve(options.workspace ?? SAMPLES);
+    const scratch = mkdtempSync(join(tmpdir(), 'attn-e2e-'));
+    const workspace = join(scratch, basename(source));
+    cpSync(source, workspace, { recursive: true });
+    // No word wrap (Markdown wraps by default): Shift+End must reach the end of the line, not of its first row.
+    const settings = { 'editor.wordWrap': 'off', '[markdown]': { 'editor.wordWrap': 'off' }, ...options.settings };
+    const server = await startVsCodeServer({ workspace, vsix: ensureVsix(), settings });
+    const profileDir = join(scratch, 'chromium-profile');
     let context: BrowserContext | undefined;
     try {
       context = await chromium.launchPersistentContext(profileDir, {
@@ -92,13 +98,13 @@ export class Workbench {
       });
       const page = context.pages()[0] ?? (await context.newPage());
       page.setDefaultTimeout(UI_TIMEOUT);
-      const wb = new Workbench(name, server, context, page, workspace, profileDir);
+      const wb = new Workbench(name, server, context, page, workspace, scratch);
       await wb.open();
       return wb;
     } catch (e) {
       await context?.close().catch(() => {});
       await server.stop();
-      rmSync(profileDir, { recursive: true, force: true });
+      rmSync(scratch, { recursive: true, force: true });
       throw e;
     }
   }
@@ -112,8 +118,10 @@ export class Workbench {
     await this.page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 120_000 });
   }
 
-  /** Quick Open (Ctrl+P) a file by name and waits for its editor to be active. */
+  /** Quick Open (Ctrl+P) a file by name in the first editor group and waits for its editor to be active. */
   async quickOpen(fileName: string): Promise<void> {
+    // A panel beside (the inspector) may hold the focus; files open in the main group.
+    await this.page.keyboard.press(isMac ? 'Meta+1' : 'Control+1');
     await this.page.keyboard.press(isMac ? 'Meta+p' : 'Control+p');
     const input = this.page.locator('.quick-input-widget input');
     await input.waitFor();
@@ -138,7 +146,9 @@ export class Workbench {
     return this.page.locator('.editor-group-container.active .monaco-editor').first();
   }
 
+  /** Focuses the text editor of the first editor group (clicking a panel beside moves the focus there). */
   async focusEditor(): Promise<void> {
+    await this.page.keyboard.press(isMac ? 'Meta+1' : 'Control+1');
     await this.activeEditor().locator('.view-lines').click({ position: { x: 2, y: 2 } });
   }
 
@@ -334,7 +344,7 @@ export class Workbench {
   async close(): Promise<void> {
     await this.context.close().catch(() => {});
     await this.server.stop();
-    rmSync(this.profileDir, { recursive: true, force: true });
+    rmSync(this.scratch, { recursive: true, force: true });
     if (!this.failed) rmSync(this.server.dataDir, { recursive: true, force: true });
   }
 }

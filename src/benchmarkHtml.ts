@@ -1,0 +1,77 @@
+/**
+ * The benchmark view's HTML, shared by the VS Code view (src/benchmarkView.ts) and the standalone page
+ * the CLI and browser tests serve (CSP in webviewHtml.ts).
+ */
+import { escapeAttr, webviewCsp } from './webviewHtml.js';
+
+export interface BenchmarkHtmlOptions {
+  /** Origin(s) allowed for scripts, styles and fetches (VS Code: `webview.cspSource`). */
+  cspSource: string;
+  nonce: string;
+  scriptUri: string;
+  styleUri: string;
+  /** Folder holding onnxruntime-web's .wasm/.mjs files, ending in '/'. */
+  ortBase: string;
+}
+
+export function benchmarkHtml(o: BenchmarkHtmlOptions): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${escapeAttr(webviewCsp(o.cspSource, o.nonce))}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="${escapeAttr(o.styleUri)}">
+<title>Attention benchmark</title>
+</head>
+<body data-ort-base="${escapeAttr(o.ortBase)}">
+<main id="app" aria-label="Attention benchmark">
+  <form id="settings" aria-label="Benchmark settings">
+    <fieldset><legend>Kernels</legend>
+      <label><input type="checkbox" name="kernel" value="ours" checked> ours (WGSL flash)</label>
+      <label><input type="checkbox" name="kernel" value="manual" checked> manual (ONNX)</label>
+      <label><input type="checkbox" name="kernel" value="ort-fused" checked> ort-fused</label>
+    </fieldset>
+    <fieldset><legend>Backends</legend>
+      <label><input type="checkbox" name="backend" value="webgpu" checked> WebGPU</label>
+      <label><input type="checkbox" name="backend" value="wasm" checked> wasm (CPU)</label>
+    </fieldset>
+    <fieldset><legend>Precision</legend>
+      <label><input type="checkbox" name="precision" value="fp32" checked> fp32</label>
+      <label><input type="checkbox" name="precision" value="fp16"> fp16</label>
+    </fieldset>
+    <label>Sequence lengths <input name="seqLens" value="64,256" aria-describedby="grid-help"></label>
+    <label>Heads <input name="heads" value="8"></label>
+    <label>Batch <input name="batches" value="1"></label>
+    <label>Head size <input name="headDim" value="64" inputmode="numeric"></label>
+    <label><input type="checkbox" name="causal" checked> causal</label>
+    <label><input type="checkbox" name="interleave" checked> time kernels in alternation (fair ratios under load)</label>
+    <label>Time budget per case (ms) <input name="budgetMs" value="300" inputmode="numeric"></label>
+    <p id="grid-help" class="help">Comma-separated lists. <button type="button" id="full-grid">Full grid</button> <button type="button" id="quick-grid">Quick grid</button></p>
+    <div class="actions">
+      <button type="submit" id="run">Run benchmark</button>
+      <button type="button" id="cancel" disabled>Cancel</button>
+    </div>
+  </form>
+  <div id="progress-row" hidden>
+    <progress id="progress" max="1" value="0" aria-label="Benchmark progress"></progress>
+    <span id="status" role="status" aria-live="polite"></span>
+  </div>
+  <section aria-label="Adapter"><h2>Adapter</h2><dl id="adapter"></dl></section>
+  <section aria-label="Results">
+    <h2>Results</h2>
+    <div class="actions">
+      <button type="button" data-export="csv" disabled>Export CSV</button>
+      <button type="button" data-export="json" disabled>Export JSON</button>
+      <button type="button" data-export="png" disabled>Export PNG</button>
+    </div>
+    <div class="table-wrap"><table id="results" aria-label="Benchmark results"><thead></thead><tbody></tbody></table></div>
+    <p id="ratios" role="note"></p>
+    <canvas id="plot" width="640" height="400" role="img" aria-label="Time against sequence length, log-log"></canvas>
+  </section>
+</main>
+<script type="module" nonce="${escapeAttr(o.nonce)}" src="${escapeAttr(o.scriptUri)}"></script>
+</body>
+</html>
+`;
+}
