@@ -50,7 +50,7 @@ export async function inspectInChromium(modelDir: string, ids: number[], log: (l
       const bytes = Buffer.from(b64, 'base64');
       return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
     });
-    const provider = r.engine.adapter ? `${r.engine.description}, adapter ${r.engine.adapter}` : r.engine.description;
+    const provider = r.engine.name === 'webgpu' ? `${r.engine.description}, adapter ${r.engine.adapter}` : r.engine.description;
     return { provider, backend: r.engine.name, attention, loss: r.loss.map((x) => x ?? NaN), top: r.top };
   } finally {
     await browser.close();

@@ -10,15 +10,19 @@
  *   // r: InspectResult (kernels/runtime/gpt2Inspector.ts): attention, trace, loss, top, provider, timingsMs
  *   await engine.dispose();
  *
- * `model` is a LoadedModel (kernels/model/modelFolder.ts) or anything with its `config` and `weights`.
+ * `model` is a LoadedModel (kernels/model/modelFolder.ts) or anything with its `config` and `weights`,
+ * or a promise of one: ORT starts (wasm compiled, WebGPU device made) while the model is still loading,
+ * which is most of a cold start.
  * WebGPU: the native `onnxruntime-web/webgpu` provider; on adapters whose subgroups are narrower than 32
  * (SwiftShader) the subgroup features are hidden from ORT first (kernels/bench/ortDevice.ts), since the
  * native EP's fused attention is silently wrong there. The session is smoke-tested on a few tokens; if
- * WebGPU is missing or anything fails, the engine falls back to wasm and says why (`fallbackReason`).
+ * WebGPU is missing or anything fails, the engine falls back to wasm and says why (`fallbackReason`),
+ * unless `fallback: false` asks for WebGPU or an error.
  * fp16 weights need `shader-f16`; without it the engine uses fp32.
  */
 import * as ort from 'onnxruntime-web/webgpu';
 import { prepareOrtWebGpu } from '../../kernels/bench/ortDevice.js';
+import { OnnxGraphBuilder } from '../../kernels/graph/onnxBuilder.js';
 import type { FloatDType } from '../../kernels/graph/tensors.js';
 import { Gpt2Inspector, type InspectorModel } from '../../kernels/runtime/gpt2Inspector.js';
 
@@ -29,6 +33,8 @@ export interface EngineOptions {
   prefer?: 'webgpu' | 'wasm';
   /** Weight dtype wanted (default fp32). */
   dtype?: FloatDType;
+  /** Fall back to wasm when WebGPU cannot be used (default true); false makes that an error. */
+  fallback?: boolean;
   log?: (message: string) => void;
 }
 
@@ -36,7 +42,7 @@ export interface EngineProvider {
   name: 'webgpu' | 'wasm';
   /** In words, e.g. `onnxruntime-web 1.30.0 WebGPU (native EP), subgroups hidden (size 4)`. */
   description: string;
-  /** `vendor / architecture` of the WebGPU adapter. */
+  /** `vendor / architecture` of the WebGPU adapter, or the CPU and its threads for wasm. */
   adapter?: string;
   /** Why WebGPU was not used, when it was preferred. */
   fallbackReason?: string;
@@ -54,39 +60,73 @@ function engineFor(inspector: Gpt2Inspector, provider: EngineProvider): Engine {
   return { inspector, provider, dispose: () => inspector.release() };
 }
 
-async function webgpuEngine(model: InspectorModel, o: EngineOptions): Promise<Engine> {
+interface WebGpuReady {
+  adapter: string;
+  description: string;
+  hasF16: boolean;
+}
+
+let ortWebGpu: Promise<string> | undefined;
+
+/** A one-node session: makes ORT fetch and compile its wasm, and on WebGPU create its device. */
+async function warmUpOrt(provider: 'webgpu' | 'wasm'): Promise<void> {
+  const b = new OnnxGraphBuilder();
+  b.node('Identity', [b.input('x', 'float32', [1])], { outputs: [b.output('y', 'float32', [1])] });
+  const session = await ort.InferenceSession.create(b.build('warm-up'), { executionProviders: [provider] });
+  await session.release();
+}
+
+async function startWebGpu(): Promise<WebGpuReady> {
   if (!globalThis.navigator?.gpu) throw new Error('WebGPU is not available in this browser');
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) throw new Error('no WebGPU adapter');
   const words = [adapter.info.vendor, adapter.info.architecture].filter(Boolean).join(' / ') || 'unknown adapter';
-  const description = await prepareOrtWebGpu(ort, 'native EP');
-  const dtype = o.dtype === 'fp16' && !adapter.features.has('shader-f16') ? 'fp32' : (o.dtype ?? 'fp32');
+  // Once per page: it wraps navigator.gpu.requestAdapter.
+  ortWebGpu ??= prepareOrtWebGpu(ort, 'native EP');
+  const description = await ortWebGpu;
+  await warmUpOrt('webgpu');
+  return { adapter: words, description, hasF16: adapter.features.has('shader-f16') };
+}
+
+async function webgpuEngine(model: InspectorModel, gpu: WebGpuReady, o: EngineOptions): Promise<Engine> {
+  const dtype = o.dtype === 'fp16' && !gpu.hasF16 ? 'fp32' : (o.dtype ?? 'fp32');
   if (dtype !== (o.dtype ?? 'fp32')) o.log?.(`the adapter has no shader-f16: using fp32 weights`);
-  const inspector = await Gpt2Inspector.create({ model, ort, executionProvider: 'webgpu', adapter: words, dtype });
+  const inspector = await Gpt2Inspector.create({ model, ort, executionProvider: 'webgpu', adapter: gpu.adapter, dtype });
   try {
     await inspector.inspect(SMOKE_IDS, { attentionLayers: [0] });
   } catch (e) {
     await inspector.release();
     throw e;
   }
-  return engineFor(inspector, { name: 'webgpu', description, adapter: words });
+  return engineFor(inspector, { name: 'webgpu', description: gpu.description, adapter: gpu.adapter });
 }
 
 async function wasmEngine(model: InspectorModel, o: EngineOptions, fallbackReason?: string): Promise<Engine> {
   const inspector = await Gpt2Inspector.create({ model, ort, executionProvider: 'wasm', dtype: o.dtype });
   const threads = ort.env.wasm.numThreads ?? 1;
-  return engineFor(inspector, { name: 'wasm', description: `onnxruntime-web ${ort.env.versions.web} wasm, ${threads} thread(s)`, fallbackReason });
+  const cpu = `CPU, ${threads} thread${threads === 1 ? '' : 's'}`;
+  return engineFor(inspector, { name: 'wasm', description: `onnxruntime-web ${ort.env.versions.web} wasm, ${cpu}`, adapter: cpu, fallbackReason });
 }
 
-export async function createEngine(model: InspectorModel, o: EngineOptions = {}): Promise<Engine> {
+export async function createEngine(model: InspectorModel | Promise<InspectorModel>, o: EngineOptions = {}): Promise<Engine> {
   if (o.ortBase) ort.env.wasm.wasmPaths = o.ortBase;
   ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
-  if ((o.prefer ?? 'webgpu') === 'wasm') return wasmEngine(model, o);
+  const prefer = o.prefer ?? 'webgpu';
+  // Started before the model is awaited, so that both overlap; a model error wins over a WebGPU one.
+  const gpu = prefer === 'webgpu' ? startWebGpu() : undefined;
+  gpu?.catch(() => undefined);
+  const wasmWarm = prefer === 'wasm' ? warmUpOrt('wasm') : undefined;
+  const loaded = await model;
+  if (!gpu) {
+    await wasmWarm;
+    return wasmEngine(loaded, o);
+  }
   try {
-    return await webgpuEngine(model, o);
+    return await webgpuEngine(loaded, await gpu, o);
   } catch (e) {
     const reason = `WebGPU could not be used: ${(e as Error).message}`;
+    if (o.fallback === false) throw new Error(reason);
     o.log?.(`${reason}; falling back to wasm`);
-    return wasmEngine(model, o, reason);
+    return wasmEngine(loaded, o, reason);
   }
 }
