@@ -6,8 +6,7 @@
 import * as vscode from 'vscode';
 import { parseGpt2Config } from '../kernels/model/config.js';
 import { ModelFileError } from '../kernels/model/errors.js';
-import { MODEL_FILE_NAMES } from '../kernels/model/modelFolder.js';
-import { ByteLevelBpeTokenizer } from '../kernels/tokenizer/byteLevelBpe.js';
+import { loadFolderTokenizer, MODEL_FILE_NAMES } from '../kernels/model/modelFolder.js';
 import type { RawToken } from './inspectSelection.js';
 
 export interface HostModel {
@@ -26,20 +25,11 @@ async function readOptional(folder: vscode.Uri, name: string): Promise<Uint8Arra
 }
 
 async function loadHostModel(folder: vscode.Uri): Promise<HostModel> {
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  const configBytes = await readOptional(folder, MODEL_FILE_NAMES.config);
+  const read = (name: string) => readOptional(folder, name);
+  const configBytes = await read(MODEL_FILE_NAMES.config);
   if (!configBytes) throw new ModelFileError('missing-file', MODEL_FILE_NAMES.config, `${folder.fsPath} has no ${MODEL_FILE_NAMES.config}`);
   const config = parseGpt2Config(configBytes);
-  // Same preference as the full loader (kernels/model/modelFolder.ts): vocab.json + merges.txt, else tokenizer.json.
-  const vocab = await readOptional(folder, MODEL_FILE_NAMES.vocab);
-  const merges = await readOptional(folder, MODEL_FILE_NAMES.merges);
-  let tokenizer: ByteLevelBpeTokenizer;
-  if (vocab && merges) tokenizer = ByteLevelBpeTokenizer.fromVocabAndMerges(text(vocab), text(merges));
-  else {
-    const tokenizerJson = await readOptional(folder, MODEL_FILE_NAMES.tokenizer);
-    if (!tokenizerJson) throw new ModelFileError('missing-file', MODEL_FILE_NAMES.tokenizer, `${folder.fsPath} has neither vocab.json + merges.txt nor tokenizer.json`);
-    tokenizer = ByteLevelBpeTokenizer.fromTokenizerJson(text(tokenizerJson));
-  }
+  const { tokenizer } = await loadFolderTokenizer(read);
   return { encode: (t) => tokenizer.encode(t), context: config.nPositions };
 }
 
