@@ -1,7 +1,7 @@
 // Bundles the extension host, the command line and the webviews, and copies the onnxruntime-web
 // wasm binaries next to the webview bundles (webviews may load nothing from the network).
 import * as esbuild from 'esbuild';
-import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,11 +18,7 @@ const targets = [
   { entryPoints: { inspector: 'webview/inspector/main.ts', benchmark: 'webview/benchmark/main.ts', headless: 'webview/headless/main.ts' }, outdir: join(out, 'webview'), platform: 'browser', format: 'esm', target: 'es2022' },
 ];
 
-// Planned entry points that do not exist yet are skipped while the tree is being built up.
-const present = targets
-  .map((t) => ({ ...t, entryPoints: Object.fromEntries(Object.entries(t.entryPoints).filter(([, p]) => existsSync(join(root, p)))) }))
-  .filter((t) => Object.keys(t.entryPoints).length > 0);
-await Promise.all(present.map((t) => esbuild.build({ ...common, ...t })));
+await Promise.all(targets.map((t) => esbuild.build({ ...common, ...t })));
 
 const ortDist = join(root, 'node_modules/onnxruntime-web/dist');
 const ortOut = join(out, 'ort');
