@@ -1,31 +1,20 @@
 /**
  * The benchmark view's HTML, shared by the VS Code view (src/benchmarkView.ts) and the standalone page
- * the CLI and browser tests serve (CSP in webviewHtml.ts).
+ * the CLI and browser tests serve (page shell and CSP in webviewHtml.ts).
  */
-import { escapeAttr, webviewCsp } from './webviewHtml.js';
+import { webviewPage, type WebviewPageOptions } from './webviewHtml.js';
 
-export interface BenchmarkHtmlOptions {
-  /** Origin(s) allowed for scripts, styles and fetches (VS Code: `webview.cspSource`). */
-  cspSource: string;
-  nonce: string;
-  scriptUri: string;
-  styleUri: string;
+export interface BenchmarkHtmlOptions extends WebviewPageOptions {
   /** Folder holding onnxruntime-web's .wasm/.mjs files, ending in '/'. */
   ortBase: string;
 }
 
 export function benchmarkHtml(o: BenchmarkHtmlOptions): string {
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${escapeAttr(webviewCsp(o.cspSource, o.nonce))}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="${escapeAttr(o.styleUri)}">
-<title>Attention benchmark</title>
-</head>
-<body data-ort-base="${escapeAttr(o.ortBase)}">
-<main id="app" aria-label="Attention benchmark">
+  return webviewPage({
+    ...o,
+    title: 'Attention benchmark',
+    bodyAttributes: { 'data-ort-base': o.ortBase },
+    body: `<main id="app" aria-label="Attention benchmark">
   <form id="settings" aria-label="Benchmark settings">
     <fieldset><legend>Kernels</legend>
       <label><input type="checkbox" name="kernel" value="ours" checked> ours (WGSL flash)</label>
@@ -69,9 +58,6 @@ export function benchmarkHtml(o: BenchmarkHtmlOptions): string {
     <p id="ratios" role="note"></p>
     <canvas id="plot" width="640" height="400" role="img" aria-label="Time against sequence length, log-log"></canvas>
   </section>
-</main>
-<script type="module" nonce="${escapeAttr(o.nonce)}" src="${escapeAttr(o.scriptUri)}"></script>
-</body>
-</html>
-`;
+</main>`,
+  });
 }

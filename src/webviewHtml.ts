@@ -30,3 +30,33 @@ export function makeNonce(): string {
   for (let i = 0; i < 32; i++) s += chars[Math.floor(Math.random() * chars.length)];
   return s;
 }
+
+/** The page files and security values a webview page is built from. */
+export interface WebviewPageOptions {
+  /** Origin(s) allowed for scripts, styles, images and fetches (VS Code: `webview.cspSource`). */
+  cspSource: string;
+  nonce: string;
+  scriptUri: string;
+  styleUri: string;
+}
+
+/** A whole page: CSP, the `csp-nonce` meta the toolkit reads, the stylesheet, `body`, the module script. */
+export function webviewPage(o: WebviewPageOptions & { title: string; bodyAttributes?: Record<string, string>; body: string }): string {
+  const attrs = Object.entries(o.bodyAttributes ?? {}).map(([k, v]) => ` ${k}="${escapeAttr(v)}"`).join('');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${escapeAttr(webviewCsp(o.cspSource, o.nonce))}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta property="csp-nonce" content="${escapeAttr(o.nonce)}">
+<link rel="stylesheet" href="${escapeAttr(o.styleUri)}">
+<title>${o.title}</title>
+</head>
+<body${attrs}>
+${o.body}
+<script type="module" nonce="${escapeAttr(o.nonce)}" src="${escapeAttr(o.scriptUri)}"></script>
+</body>
+</html>
+`;
+}
