@@ -3,7 +3,8 @@
  * probabilities and writes
  * - tokens.json: `{ model, backend, provider, layers, heads, tokens: [{ id, text, start, end, loss, top }], truncated? }`
  *   (start/end in UTF-16 code units of the file's text after UTF-8 decoding, a leading BOM removed;
- *   `loss` = −ln p(next token), null at the last token; `top` = the 5 most likely next tokens);
+ *   `loss` = −ln p(this token | the tokens before it), null at the first token, as the panel and hovers show it;
+ *   `top` = the 5 most likely next tokens);
  * - attention.npy: float32, NumPy .npy v1.0, shape (L, H, T, T);
  * - attention-layer{l}.png: heatmaps of each layer's heads (cli/heatmapPng.ts).
  * Text longer than the model's context is an error unless `--truncate` is given (then only the first
@@ -105,7 +106,8 @@ async function runWasm(model: LoadedModel, ids: number[]): Promise<InspectOutput
 }
 
 function tokenEntry(model: LoadedModel, t: Token, i: number, out: InspectOutput) {
-  const loss = out.loss[i];
+  // The runner's loss[i] is that of predicting token i + 1.
+  const loss = i > 0 ? out.loss[i - 1] : NaN;
   return {
     id: t.id,
     text: t.text,

@@ -103,9 +103,8 @@ e2eTest('select, Inspect Attention, heatmaps drawn; attention equals the CLI; ho
   t.diagnostic(`hover at 10:${column}: ${hover.split('\n')[0]}`);
   assert.match(hover, /Attention Inspector — token/);
   assert.ok(hover.includes(`id ${token.id}, position ${index} of ${cliTokens.length}`), `the hover does not name token #${index} (id ${token.id}):\n${hover}`);
-  // The hover gives the loss of predicting this token; tokens.json gives, at each position, the loss of
-  // predicting the next one (beside its `top` predictions).
-  const loss = cliTokens[index - 1]!.loss!;
+  // Both give the loss of predicting this token from the ones before it.
+  const loss = token.loss!;
   assert.ok(hover.includes(`Loss ${loss.toFixed(2)} nats`), `the hover's loss is not the CLI's ${loss.toFixed(2)}:\n${hover}`);
   assert.match(hover, /Attends most to \(L\d+H\d+\)/);
   await wb!.screenshot('inspect-hover');
