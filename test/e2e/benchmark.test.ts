@@ -1,0 +1,44 @@
+// The Benchmark view in the Attention Inspector side bar, in a real VS Code with WebGPU on SwiftShader:
+// it renders, a small run completes, and every result carries its agreement with the reference.
+import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
+import { e2eTest, Workbench } from './harness.js';
+
+let wb: Workbench | undefined;
+
+before(async () => {
+  wb = await Workbench.start('benchmark', { webgpu: true });
+});
+after(async () => {
+  await wb?.close();
+});
+
+e2eTest('the Benchmark view runs a small grid and checks every result', () => wb, async () => {
+  await wb!.page.locator('.activitybar .action-item a[aria-label^="Attention Inspector"]').click();
+  const view = await wb!.webview('Benchmark');
+  await view.locator('#run').waitFor();
+  await view.locator('input[name="seqLens"]').fill('32');
+  await view.locator('input[name="heads"]').fill('2');
+  await view.locator('input[name="budgetMs"]').fill('100');
+  await view.locator('#run').click();
+  await view.locator('#status', { hasText: /^Done: \d+ results/ }).waitFor({ timeout: 240_000 });
+
+  const rows = view.locator('#results tbody tr');
+  const count = await rows.count();
+  assert.ok(count >= 2, `only ${count} result rows`);
+  for (let i = 0; i < count; i++) {
+    const row = rows.nth(i);
+    const cls = (await row.getAttribute('class')) ?? '';
+    // A row that did not run says why; one that ran is ok or failed, never fast-and-wrong.
+    if (!/status-(ok|failed)/.test(cls)) assert.ok(await row.getAttribute('title'), `row ${i} (${cls}) gives no reason`);
+  }
+  assert.ok((await view.locator('#results tbody tr.status-ok').count()) > 0, 'no kernel agreed with the reference');
+  const adapter = (await view.locator('#adapter').textContent()) ?? '';
+  if (/swiftshader/i.test(adapter)) {
+    const ours = view.locator('#results tbody tr', { hasText: 'ours' });
+    assert.ok((await ours.count()) > 0, 'ours did not run on the WebGPU adapter');
+    assert.equal(await view.locator('#results tbody tr.status-failed', { hasText: 'ours' }).count(), 0, 'ours disagreed with the reference');
+  }
+  await view.locator('#results').scrollIntoViewIfNeeded();
+  await wb!.screenshot('benchmark-view');
+});
