@@ -120,7 +120,8 @@ export class Workbench {
 
   /** Quick Open (Ctrl+P) a file by name in the first editor group and waits for its editor to be active. */
   async quickOpen(fileName: string): Promise<void> {
-    // A panel beside (the inspector) may hold the focus; files open in the main group.
+    // Files open in the main group.
+    await this.focusWorkbench();
     await this.page.keyboard.press(isMac ? 'Meta+1' : 'Control+1');
     await this.page.keyboard.press(isMac ? 'Meta+p' : 'Control+p');
     const input = this.page.locator('.quick-input-widget input');
@@ -146,8 +147,17 @@ export class Workbench {
     return this.page.locator('.editor-group-container.active .monaco-editor').first();
   }
 
+  /**
+   * Takes the keyboard focus out of a webview: while a panel's iframe holds it, workbench shortcuts
+   * (Ctrl+1, Ctrl+P) go to the page inside it and may never reach VS Code.
+   */
+  private async focusWorkbench(): Promise<void> {
+    await this.page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  }
+
   /** Focuses the text editor of the first editor group (clicking a panel beside moves the focus there). */
   async focusEditor(): Promise<void> {
+    await this.focusWorkbench();
     await this.page.keyboard.press(isMac ? 'Meta+1' : 'Control+1');
     await this.activeEditor().locator('.view-lines').click({ position: { x: 2, y: 2 } });
   }
