@@ -1,13 +1,13 @@
 /**
- * Node only (never imported by webview code): serves the benchmark page from dist/ on 127.0.0.1 and
- * drives it in headless Chromium with WebGPU on (SwiftShader without a GPU). Used by the CLI
- * (`--runtime chromium`) and the browser tests.
+ * Node only (never imported by webview code): serves the CLI's pages (the benchmark page, the headless
+ * inspect page) from dist/ on 127.0.0.1 and drives them in headless Chromium with WebGPU on (SwiftShader
+ * without a GPU). Used by the CLI (`bench --runtime chromium`, `inspect --backend webgpu`) and the browser tests.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join, normalize } from 'node:path';
+import { extname, join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { BenchReport, BenchSettings } from '../kernels/bench/types.js';
 import { benchmarkHtml } from '../src/benchmarkHtml.js';
@@ -18,29 +18,30 @@ export const CHROMIUM_WEBGPU_ARGS = [
   '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
 ];
 
-const TYPES: Record<string, string> = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.map': 'application/json' };
+const TYPES: Record<string, string> = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.json': 'application/json', '.map': 'application/json' };
 
 export class ChromiumBenchError extends Error {
   override name = 'ChromiumBenchError';
 }
 
-/** Serves `/` (the page), `/webview/*` and `/ort/*` from dist/, `/media/benchmark.css`. */
-export async function serveBenchmarkPage(root: string): Promise<{ server: Server; origin: string }> {
-  const dist = join(root, 'dist');
-  if (!existsSync(join(dist, 'webview', 'benchmark.js'))) throw new ChromiumBenchError(`${dist}/webview/benchmark.js is missing: run npm run build first`);
+/**
+ * Serves `page` at `/` and, under each URL prefix of `folders`, the files of that folder (single names
+ * only: no sub-folders, nothing outside it) on 127.0.0.1.
+ */
+export async function servePage(page: (origin: string) => string, folders: Record<string, string>): Promise<{ server: Server; origin: string }> {
   const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
-    const origin = `http://${req.headers.host}`;
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     if (path === '/') {
-      const html = benchmarkHtml({ cspSource: origin, nonce: randomBytes(16).toString('base64'), scriptUri: '/webview/benchmark.js', styleUri: '/media/benchmark.css', ortBase: '/ort/' });
-      res.writeHead(200, { 'content-type': 'text/html' }).end(html);
+      res.writeHead(200, { 'content-type': 'text/html' }).end(page(`http://${req.headers.host}`));
       return;
     }
     if (path === '/favicon.ico') {
       res.writeHead(204).end();
       return;
     }
-    const file = path === '/media/benchmark.css' ? join(root, 'media', 'benchmark.css') : /^\/(webview|ort)\/[\w.-]+$/.test(path) ? join(dist, path) : undefined;
+    const prefix = Object.keys(folders).find((p) => path.startsWith(p));
+    const name = prefix && path.slice(prefix.length);
+    const file = name && /^[\w.-]+$/.test(name) && !/^\.+$/.test(name) ? join(folders[prefix], name) : undefined;
     if (!file || !existsSync(file)) {
       res.writeHead(404).end();
       return;
@@ -49,6 +50,15 @@ export async function serveBenchmarkPage(root: string): Promise<{ server: Server
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/** The benchmark page with `/webview/*` and `/ort/*` from dist/ and its stylesheet from media/. */
+export async function serveBenchmarkPage(root: string): Promise<{ server: Server; origin: string }> {
+  const dist = join(root, 'dist');
+  if (!existsSync(join(dist, 'webview', 'benchmark.js'))) throw new ChromiumBenchError(`${dist}/webview/benchmark.js is missing: run npm run build first`);
+  const page = (origin: string) =>
+    benchmarkHtml({ cspSource: origin, nonce: randomBytes(16).toString('base64'), scriptUri: '/webview/benchmark.js', styleUri: '/media/benchmark.css', ortBase: '/ort/' });
+  return servePage(page, { '/webview/': join(dist, 'webview'), '/ort/': join(dist, 'ort'), '/media/': join(root, 'media') });
 }
 
 export async function launchWebGpuChromium(): Promise<Browser> {

@@ -5,6 +5,7 @@
  *   await page.evaluate((r) => window.inspectHeadless(r), { modelBase, ortBase, ids, prefer, attentionLayers })
  *   → HeadlessResult (attention per layer as base64 of little-endian float32, H·T·T each)
  */
+import { fetchFolderReader } from '../../kernels/model/fetchReader.js';
 import { loadModelFolder } from '../../kernels/model/modelFolder.js';
 import { type Ablation } from '../../kernels/graph/gpt2Graph.js';
 import { createEngine, type Engine, type EngineProvider } from '../engine/engine.js';
@@ -51,10 +52,7 @@ async function engineFor(r: HeadlessRequest): Promise<Engine> {
   let e = engines.get(key);
   if (!e) {
     e = (async () => {
-      const model = await loadModelFolder(async (name) => {
-        const res = await fetch(r.modelBase + name);
-        return res.ok ? new Uint8Array(await res.arrayBuffer()) : undefined;
-      });
+      const model = await loadModelFolder(fetchFolderReader(r.modelBase));
       return createEngine(model, { ortBase: r.ortBase, prefer: r.prefer, log: (m) => console.warn(m) });
     })();
     engines.set(key, e);

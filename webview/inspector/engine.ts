@@ -5,6 +5,7 @@
  * engine (webview/engine: WebGPU with a wasm fallback). One engine per model and backend choice, kept
  * across inspections (warm runs skip loading and session creation); runs are queued and cancellable.
  */
+import { fetchFolderReader } from '../../kernels/model/fetchReader.js';
 import { loadModelFolder, type LoadedModel } from '../../kernels/model/modelFolder.js';
 import type { InspectResult } from '../../kernels/runtime/gpt2Inspector.js';
 import { createEngine } from '../engine/engine.js';
@@ -31,17 +32,8 @@ export class Cancelled extends Error {
 
 const nextTask = () => new Promise((r) => setTimeout(r, 0));
 
-function fetchReader(baseUri: string): (name: string) => Promise<Uint8Array | undefined> {
-  return async (name) => {
-    const r = await fetch(baseUri + name);
-    if (r.status === 404) return undefined;
-    if (!r.ok) throw new Error(`could not read ${name} from the model folder (HTTP ${r.status})`);
-    return new Uint8Array(await r.arrayBuffer());
-  };
-}
-
 async function create(baseUri: string, ortBase: string, backend: BackendChoice): Promise<Engine> {
-  const loading = loadModelFolder(fetchReader(baseUri));
+  const loading = loadModelFolder(fetchFolderReader(baseUri));
   const runner = await createEngine(loading, { ortBase, prefer: backend === 'wasm' ? 'wasm' : 'webgpu', fallback: backend !== 'webgpu' }).catch(
     async (e: unknown) => {
       await loading; // a broken model folder is the error to show
