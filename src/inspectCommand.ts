@@ -4,12 +4,12 @@
  * which runs the model. A new inspection supersedes the one in flight.
  */
 import * as vscode from 'vscode';
-import type { ActiveModelProvider } from './activeModel.js';
+import type { ActiveModel, ActiveModelProvider } from './activeModel.js';
 import type { InspectionHovers } from './hovers.js';
 import { InspectorPanel, type PanelEvents } from './inspectorPanel.js';
 import { chooseRange, isBlank, toTokenInfos, truncateTokens } from './inspectSelection.js';
 import type { HostModelCache } from './hostModel.js';
-import { idCounter, type BackendChoice, type ColorScale, type InspectorState, type InspectRequest, type RunFacts } from './protocol.js';
+import { idCounter, type BackendChoice, type ColorScale, type EngineRef, type InspectorState, type InspectRequest, type RunFacts } from './protocol.js';
 
 interface Pending {
   started: number;
@@ -72,15 +72,17 @@ export class InspectCommand implements vscode.Disposable {
     const text = doc.getText(new vscode.Range(doc.positionAt(chosen.range.start), doc.positionAt(chosen.range.end)));
     const model = this.models.getActive();
     const panel = InspectorPanel.show(this.context.extensionUri, [model.folderUri], this.log, this.events);
+    const s = settings();
+    const engine = this.engineRef(panel, model, s.backend);
     if (isBlank(text)) {
       const where = chosen.notices.some((n) => n.kind === 'currentLine') ? 'The current line is empty' : 'The selection holds only whitespace';
       panel.post({ type: 'message', requestId, kind: 'empty', text: `${where}: nothing to inspect. Select some text and run Inspect Attention again.` });
       return;
     }
+    panel.post({ type: 'prepare', ...engine });
     try {
       const hostModel = await this.hostModels.get(model.folderUri);
       if (requestId !== this.latest) return;
-      const s = settings();
       const { kept, notice } = truncateTokens(hostModel.encode(text), s.maxTokens, hostModel.context);
       const tokens = toTokenInfos(kept, chosen.range.start, doc);
       const end = chosen.range.start + (kept.at(-1)?.end ?? 0);
@@ -89,14 +91,19 @@ export class InspectCommand implements vscode.Disposable {
       const request: InspectRequest = {
         type: 'inspect',
         requestId,
-        model: { id: model.id, label: model.label, baseUri: folderWebviewUri(panel.webview, model.folderUri) },
-        ortBase: folderWebviewUri(panel.webview, vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'ort')),
-        backend: s.backend,
+        ...engine,
         colorScale: s.colorScale,
         topK: s.topK,
         tokens,
         notices: notice ? [...chosen.notices, notice] : chosen.notices,
-        source: { fileName: vscode.workspace.asRelativePath(doc.uri), languageId: doc.languageId, startLine: startPos.line, endLine: doc.positionAt(end).line },
+        source: {
+          fileName: vscode.workspace.asRelativePath(doc.uri),
+          languageId: doc.languageId,
+          startLine: startPos.line,
+          endLine: doc.positionAt(end).line,
+          uri: doc.uri.toString(),
+          startOffset: chosen.range.start,
+        },
         commandEpochMs,
       };
       this.pending.set(requestId, { started: commandEpochMs, model: model.label, tokens: tokens.length });
@@ -123,14 +130,41 @@ export class InspectCommand implements vscode.Disposable {
     panel.setRoots(this.context.extensionUri, [model.folderUri]);
     const { modelId, ...rest } = r;
     this.log.debug(`restoring an inspection of ${modelId}`);
-    panel.inspect({
-      ...rest,
-      requestId,
+    const engine = this.engineRef(panel, model, rest.backend);
+    panel.post({ type: 'prepare', ...engine });
+    // Hovers first, so that they are there when the panel posts its summary for them.
+    await this.restoreHovers(rest, requestId, model).catch((e: unknown) => this.log.warn(`inspection ${requestId}: hovers not restored: ${(e as Error).message}`));
+    if (requestId !== this.latest) return;
+    panel.inspect({ ...rest, requestId, ...engine, commandEpochMs: Date.now() });
+    this.log.info(`inspection ${requestId}: restored after reload (${r.tokens.length} tokens)`);
+  }
+
+  /**
+   * Hovers come back with a restored panel only where the document still holds the same tokens at the
+   * same place; otherwise they would show numbers of another text.
+   */
+  private async restoreHovers(r: Pick<InspectRequest, 'source' | 'tokens'>, requestId: number, model: ActiveModel): Promise<void> {
+    const { uri, startOffset } = r.source;
+    if (uri === undefined || startOffset === undefined || r.tokens.length === 0) return;
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(uri));
+    const end = startOffset + r.tokens.at(-1)!.end;
+    const text = doc.getText(new vscode.Range(doc.positionAt(startOffset), doc.positionAt(end)));
+    const ids = (await this.hostModels.get(model.folderUri)).encode(text).map((t) => t.id);
+    if (ids.length !== r.tokens.length || ids.some((id, i) => id !== r.tokens[i]!.id)) {
+      this.log.info(`inspection ${requestId}: ${r.source.fileName} changed since it was inspected; hovers not restored`);
+      return;
+    }
+    this.hovers.record(doc, requestId, startOffset, end, r.tokens, model.label);
+    this.log.debug(`inspection ${requestId}: hovers restored in ${r.source.fileName}`);
+  }
+
+  /** Where the panel finds this model and onnxruntime-web (webview URIs of this panel). */
+  private engineRef(panel: InspectorPanel, model: ActiveModel, backend: BackendChoice): EngineRef {
+    return {
       model: { id: model.id, label: model.label, baseUri: folderWebviewUri(panel.webview, model.folderUri) },
       ortBase: folderWebviewUri(panel.webview, vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'ort')),
-      commandEpochMs: Date.now(),
-    });
-    this.log.info(`inspection ${requestId}: restored after reload (${r.tokens.length} tokens)`);
+      backend,
+    };
   }
 
   private logResult(id: number, facts: RunFacts): void {

@@ -41,23 +41,48 @@ export type SelectionNotice =
   | { kind: 'firstOfSeveral'; count: number }
   | { kind: 'truncated'; tokens: number; keptTokens: number; limit: 'context' | 'maxTokens' };
 
-export interface InspectRequest {
-  type: 'inspect';
-  requestId: number;
+/** What the page needs to start the model: where it and onnxruntime-web are, and which backend to use. */
+export interface EngineRef {
   model: ModelRef;
   /** Webview URI of onnxruntime-web's wasm folder (dist/ort/), ending in '/'. */
   ortBase: string;
   backend: BackendChoice;
+}
+
+/** Where the inspected text came from. */
+export interface SourceRef {
+  /** Workspace-relative, for the panel's title. */
+  fileName: string;
+  languageId: string;
+  startLine: number;
+  endLine: number;
+  /** The document and the offset of the inspected text in it: after a reload, the host restores hovers there. */
+  uri?: string;
+  startOffset?: number;
+}
+
+export interface InspectRequest extends EngineRef {
+  type: 'inspect';
+  requestId: number;
   colorScale: ColorScale;
   topK: number;
   tokens: TokenInfo[];
   notices: SelectionNotice[];
-  source: { fileName: string; languageId: string; startLine: number; endLine: number };
+  source: SourceRef;
   /** `Date.now()` in the host when the command ran; the panel measures "command → first heatmap" from it. */
   commandEpochMs: number;
 }
 
+/**
+ * Sent as soon as the panel opens, before the host has tokenized anything: the page starts loading the
+ * model and onnxruntime-web while the inspection request is still being made.
+ */
+export interface PrepareRequest extends EngineRef {
+  type: 'prepare';
+}
+
 export type HostToWebview =
+  | PrepareRequest
   | InspectRequest
   | { type: 'cancel'; requestId: number }
   | { type: 'settings'; colorScale: ColorScale; topK: number }
@@ -107,7 +132,7 @@ export interface InspectorState {
   head?: number;
 }
 
-const hostTypes = new Set(['inspect', 'cancel', 'settings', 'message', 'saved']);
+const hostTypes = new Set(['prepare', 'inspect', 'cancel', 'settings', 'message', 'saved']);
 const webviewTypes = new Set(['ready', 'progress', 'result', 'hoverSummary', 'error', 'save', 'log']);
 
 function hasType(m: unknown, types: Set<string>): boolean {

@@ -91,6 +91,14 @@ export interface InspectorCreateOptions {
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
+/** What selects a session: the graph variant. */
+interface GraphVariant {
+  attention: AttentionKind;
+  attentionLayers: readonly number[];
+  traceLayer?: number;
+  ablation?: Ablation;
+}
+
 export class InspectorError extends Error {
   override name = 'InspectorError';
 }
@@ -147,16 +155,16 @@ export class Gpt2Inspector {
     return s;
   }
 
-  private async runGraph(
-    ids: readonly number[],
-    g: { attention: AttentionKind; attentionLayers: readonly number[]; traceLayer?: number; ablation?: Ablation },
-    fetches: string[],
-    timings: { graph: number; session: number; run: number },
-  ): Promise<Ort.InferenceSession.ReturnType> {
+  /** The session of one graph variant, created on first use. */
+  private variantSession(g: GraphVariant, timings: { graph: number; session: number }): Promise<Ort.InferenceSession> {
     const dtype = this.o.dtype ?? 'fp32';
     const ablation = g.traceLayer === undefined ? {} : { noScale: !!g.ablation?.noScale, noMask: !!g.ablation?.noMask };
     const opts = { attention: g.attention, attentionLayers: [...g.attentionLayers], traceLayer: g.traceLayer, ablation, dtype };
-    const session = await this.session(JSON.stringify(opts), () => buildGpt2Graph(this.config, this.weight, opts), timings);
+    return this.session(JSON.stringify(opts), () => buildGpt2Graph(this.config, this.weight, opts), timings);
+  }
+
+  private async runGraph(ids: readonly number[], g: GraphVariant, fetches: string[], timings: { graph: number; session: number; run: number }): Promise<Ort.InferenceSession.ReturnType> {
+    const session = await this.variantSession(g, timings);
     const input = new this.o.ort.Tensor('int64', BigInt64Array.from(ids, (i) => BigInt(i)), [1, ids.length]);
     const run = this.queue.then(async () => {
       const t0 = now();
@@ -191,14 +199,21 @@ export class Gpt2Inspector {
     return this.fusedOk;
   }
 
-  async inspect(inputIds: readonly number[], options: InspectOptions = {}): Promise<InspectResult> {
-    const t0 = now();
-    const { nLayer, nPositions, nHead, nEmbd } = this.config;
-    if (inputIds.length === 0) throw new InspectorError('nothing to inspect: the input has no tokens');
+  /** The attention layers an inspection returns, checked against the model. */
+  private attentionLayersOf(options: InspectOptions): number[] {
+    const { nLayer } = this.config;
     const attentionLayers = [...(options.attentionLayers ?? Array.from({ length: nLayer }, (_, l) => l))];
     for (const l of [...attentionLayers, ...(options.traceLayer === undefined ? [] : [options.traceLayer])]) {
       if (!Number.isInteger(l) || l < 0 || l >= nLayer) throw new InspectorError(`layer ${l} does not exist (the model has ${nLayer})`);
     }
+    return attentionLayers;
+  }
+
+  async inspect(inputIds: readonly number[], options: InspectOptions = {}): Promise<InspectResult> {
+    const t0 = now();
+    const { nPositions, nHead, nEmbd } = this.config;
+    if (inputIds.length === 0) throw new InspectorError('nothing to inspect: the input has no tokens');
+    const attentionLayers = this.attentionLayersOf(options);
     const ids = inputIds.slice(0, nPositions);
     const truncated =
       inputIds.length > nPositions

@@ -124,6 +124,15 @@ for (const mode of ['webgpu', 'wasm'] as ChromiumMode[]) {
       const [base, noScale, noMask, future] = mean.map(Number);
       assert.ok(noScale! < base!, `no 1/√dh sharpens rows: ${noScale} < ${base}`);
       assert.ok(noMask! > base! && future! > 0.05, `no mask spreads weight onto the future: ${noMask}, ${future}`);
+
+      // The average-of-heads view: trace matrices and ablation figures show the mean over heads, not one head.
+      const layer = await page.locator('.cell[aria-selected="true"]').getAttribute('data-layer');
+      await page.locator(`.cell[data-layer="${layer}"][data-head="-1"]`).click();
+      assert.equal(await page.locator('div.trace .trace-matrices').getAttribute('aria-label'), `Layer ${layer}, mean of the 8 heads`);
+      assert.match((await page.locator('.ablation-table tr.mean').getAttribute('class')) ?? '', /chosen/);
+      const captions = await page.locator('.ablations figcaption').allTextContents();
+      assert.equal(captions.length, 3);
+      captions.forEach((c, k) => assert.match(c, /mean of heads · \d\.\d+ nats \(mean\)$/, `ablation figure ${k}: ${c}`));
     });
 
     test('a new inspection supersedes the one in flight and reuses the page; empty text gets a message', { timeout: 200_000 }, async () => {

@@ -112,6 +112,19 @@ export class Workbench {
   /** Loads the workbench at `folder` (default: the workspace) and waits until the editor area is there. */
   async open(folder = this.workspace): Promise<void> {
     await this.page.goto(this.server.workbenchUrl(folder));
+    await this.waitForWorkbench();
+  }
+
+  /** Developer: Reload Window, as a user runs it (the workbench saves its state first); waits until it is back. */
+  async reloadWindow(): Promise<void> {
+    const navigated = this.page.waitForEvent('framenavigated', { predicate: (f) => f === this.page.mainFrame(), timeout: 120_000 });
+    await this.focusWorkbench();
+    await this.runCommand('Developer: Reload Window');
+    await navigated;
+    await this.waitForWorkbench();
+  }
+
+  private async waitForWorkbench(): Promise<void> {
     await this.page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
     await this.page.locator('.part.editor').waitFor();
     // The explorer is there once the remote extension host has connected and the folder resolved.

@@ -1,7 +1,8 @@
 // Inspect Attention as a user meets it, in a real VS Code (code-server) with the packaged extension:
 // select text, run the command from the palette, the panel draws the heatmaps; the attention it
 // exports equals what `attention-inspector inspect` computes for the same text; hovering an inspected
-// token shows its tooltip; a second selection reuses the panel.
+// token shows its tooltip; a second selection reuses the panel; after a window reload the panel and
+// the hovers come back.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -112,7 +113,7 @@ e2eTest('select, Inspect Attention, heatmaps drawn; attention equals the CLI; ho
   // Open an induction head of the last layer from the grid: the large heatmap follows.
   await wb!.page.mouse.move(1, 1);
   await panel.locator('.head-grid .cell[data-layer="3"][data-head="1"]').click();
-  await panel.locator('.head-grid .cell[data-layer="3"][data-head="1"][aria-selected]').waitFor();
+  await panel.locator('.head-grid .cell[data-layer="3"][data-head="1"][aria-selected="true"]').waitFor();
   await wb!.screenshot('inspect-induction-head');
 });
 
@@ -128,4 +129,19 @@ e2eTest('a second selection in another file reuses the panel', () => wb, async (
   assert.equal(await wb!.page.locator('.tabs-container .tab', { hasText: 'Attention Inspector' }).count(), 1);
   await wb!.waitForLog(/inspection 2: attention\.ts/, UI_TIMEOUT);
   await wb!.screenshot('inspect-second');
+});
+
+e2eTest('after a window reload the panel comes back with its inspection, and so do the hovers', () => wb, async (t) => {
+  await wb!.reloadWindow();
+  // A new extension host numbers its inspections from 1 again.
+  const panel = await waitForInspection(1);
+  assert.match((await panel.locator('.subtitle').innerText()).trim(), /attention\.ts · lines 4–9/);
+  await wb!.quickOpen('attention.ts');
+  const line5 = wb!.fileText().split('\n')[4]!;
+  const column = line5.search(/\S/) + 1;
+  const hover = await wb!.hover(5, column);
+  t.diagnostic(`hover at 5:${column} after reload: ${hover.split('\n')[0]}`);
+  assert.match(hover, /Attention Inspector — token/);
+  assert.match(hover, /Attends most to \(L\d+H\d+\)/);
+  await wb!.screenshot('inspect-restored');
 });

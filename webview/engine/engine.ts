@@ -6,16 +6,19 @@
  *   import { createEngine } from '../engine/engine.js';
  *   const engine = await createEngine(model, { ortBase: '<asWebviewUri of dist/ort/>/', prefer: 'webgpu' });
  *   engine.provider   // { name: 'webgpu' | 'wasm', description, adapter?, fallbackReason? }
+ *   engine.startup    // { began, model, ort, ready }: when each happened (epoch ms)
  *   const r = await engine.inspector.inspect(ids, { attentionLayers, traceLayer, ablation });
  *   // r: InspectResult (kernels/runtime/gpt2Inspector.ts): attention, trace, loss, top, provider, timingsMs
  *   await engine.dispose();
  *
  * `model` is a LoadedModel (kernels/model/modelFolder.ts) or anything with its `config` and `weights`,
  * or a promise of one: ORT starts (wasm compiled, WebGPU device made) while the model is still loading,
- * which is most of a cold start.
+ * which is most of a cold start. `first` names the inspection that will come first (the panel's default
+ * view): its session is created and run on a few tokens before the engine is handed out, so that the
+ * first real inspection neither builds a session nor runs ORT's code for the first time.
  * WebGPU: the native `onnxruntime-web/webgpu` provider; on adapters whose subgroups are narrower than 32
  * (SwiftShader) the subgroup features are hidden from ORT first (kernels/bench/ortDevice.ts), since the
- * native EP's fused attention is silently wrong there. The session is smoke-tested on a few tokens; if
+ * native EP's fused attention is silently wrong there. The session is smoke-tested on those few tokens; if
  * WebGPU is missing or anything fails, the engine falls back to wasm and says why (`fallbackReason`),
  * unless `fallback: false` asks for WebGPU or an error.
  * fp16 weights need `shader-f16`; without it the engine uses fp32.
@@ -24,7 +27,7 @@ import * as ort from 'onnxruntime-web/webgpu';
 import { prepareOrtWebGpu } from '../../kernels/bench/ortDevice.js';
 import { OnnxGraphBuilder } from '../../kernels/graph/onnxBuilder.js';
 import type { FloatDType } from '../../kernels/graph/tensors.js';
-import { Gpt2Inspector, type InspectorModel } from '../../kernels/runtime/gpt2Inspector.js';
+import { Gpt2Inspector, type InspectOptions, type InspectorModel } from '../../kernels/runtime/gpt2Inspector.js';
 
 export interface EngineOptions {
   /** Base URL (ending in `/`) of ORT's wasm files (dist/ort/). */
@@ -35,6 +38,8 @@ export interface EngineOptions {
   dtype?: FloatDType;
   /** Fall back to wasm when WebGPU cannot be used (default true); false makes that an error. */
   fallback?: boolean;
+  /** The inspection that will come first; its session is made and smoke-run ahead (default: every layer, no trace). */
+  first?: InspectOptions;
   log?: (message: string) => void;
 }
 
@@ -48,15 +53,31 @@ export interface EngineProvider {
   fallbackReason?: string;
 }
 
+/** When (epoch ms) `createEngine` began, the model was loaded, ORT was ready and the engine was handed out. */
+export interface EngineStartup {
+  began: number;
+  model: number;
+  ort: number;
+  ready: number;
+}
+
 export interface Engine {
   inspector: Gpt2Inspector;
   provider: EngineProvider;
+  startup: EngineStartup;
   dispose(): Promise<void>;
 }
 
 const SMOKE_IDS = [0, 1, 2, 3, 4, 5];
 
-function engineFor(inspector: Gpt2Inspector, provider: EngineProvider): Engine {
+/** Creates and smoke-runs the session of the first inspection; a failure releases the inspector. */
+async function engineFor(inspector: Gpt2Inspector, provider: EngineProvider, first: InspectOptions = {}): Promise<Omit<Engine, 'startup'>> {
+  try {
+    await inspector.inspect(SMOKE_IDS, first);
+  } catch (e) {
+    await inspector.release();
+    throw e;
+  }
   return { inspector, provider, dispose: () => inspector.release() };
 }
 
@@ -88,45 +109,45 @@ async function startWebGpu(): Promise<WebGpuReady> {
   return { adapter: words, description, hasF16: adapter.features.has('shader-f16') };
 }
 
-async function webgpuEngine(model: InspectorModel, gpu: WebGpuReady, o: EngineOptions): Promise<Engine> {
+async function webgpuEngine(model: InspectorModel, gpu: WebGpuReady, o: EngineOptions): Promise<Omit<Engine, 'startup'>> {
   const dtype = o.dtype === 'fp16' && !gpu.hasF16 ? 'fp32' : (o.dtype ?? 'fp32');
   if (dtype !== (o.dtype ?? 'fp32')) o.log?.(`the adapter has no shader-f16: using fp32 weights`);
   const inspector = await Gpt2Inspector.create({ model, ort, executionProvider: 'webgpu', adapter: gpu.adapter, dtype });
-  try {
-    await inspector.inspect(SMOKE_IDS, { attentionLayers: [0] });
-  } catch (e) {
-    await inspector.release();
-    throw e;
-  }
-  return engineFor(inspector, { name: 'webgpu', description: gpu.description, adapter: gpu.adapter });
+  return engineFor(inspector, { name: 'webgpu', description: gpu.description, adapter: gpu.adapter }, o.first);
 }
 
-async function wasmEngine(model: InspectorModel, o: EngineOptions, fallbackReason?: string): Promise<Engine> {
+async function wasmEngine(model: InspectorModel, o: EngineOptions, fallbackReason?: string): Promise<Omit<Engine, 'startup'>> {
   const inspector = await Gpt2Inspector.create({ model, ort, executionProvider: 'wasm', dtype: o.dtype });
   const threads = ort.env.wasm.numThreads ?? 1;
   const cpu = `CPU, ${threads} thread${threads === 1 ? '' : 's'}`;
-  return engineFor(inspector, { name: 'wasm', description: `onnxruntime-web ${ort.env.versions.web} wasm, ${cpu}`, adapter: cpu, fallbackReason });
+  return engineFor(inspector, { name: 'wasm', description: `onnxruntime-web ${ort.env.versions.web} wasm, ${cpu}`, adapter: cpu, fallbackReason }, o.first);
 }
 
 export async function createEngine(model: InspectorModel | Promise<InspectorModel>, o: EngineOptions = {}): Promise<Engine> {
+  const at = () => performance.timeOrigin + performance.now();
+  const began = at();
   if (o.ortBase) ort.env.wasm.wasmPaths = o.ortBase;
   ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
   const prefer = o.prefer ?? 'webgpu';
   // Started before the model is awaited, so that both overlap; a model error wins over a WebGPU one.
   const gpu = prefer === 'webgpu' ? startWebGpu() : undefined;
-  gpu?.catch(() => undefined);
   const wasmWarm = prefer === 'wasm' ? warmUpOrt('wasm') : undefined;
+  const ortAt = (gpu ?? wasmWarm)!.then(at, () => NaN);
   const loaded = await model;
-  if (!gpu) {
-    await wasmWarm;
-    return wasmEngine(loaded, o);
-  }
-  try {
-    return await webgpuEngine(loaded, await gpu, o);
-  } catch (e) {
-    const reason = `WebGPU could not be used: ${(e as Error).message}`;
-    if (o.fallback === false) throw new Error(reason);
-    o.log?.(`${reason}; falling back to wasm`);
-    return wasmEngine(loaded, o, reason);
-  }
+  const modelAt = at();
+  const engine = await (async () => {
+    if (!gpu) {
+      await wasmWarm;
+      return wasmEngine(loaded, o);
+    }
+    try {
+      return await webgpuEngine(loaded, await gpu, o);
+    } catch (e) {
+      const reason = `WebGPU could not be used: ${(e as Error).message}`;
+      if (o.fallback === false) throw new Error(reason);
+      o.log?.(`${reason}; falling back to wasm`);
+      return wasmEngine(loaded, o, reason);
+    }
+  })();
+  return { ...engine, startup: { began, model: modelAt, ort: await ortAt, ready: at() } };
 }

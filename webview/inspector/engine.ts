@@ -8,9 +8,9 @@
 import { fetchFolderReader } from '../../kernels/model/fetchReader.js';
 import { loadModelFolder, type LoadedModel } from '../../kernels/model/modelFolder.js';
 import type { InspectResult } from '../../kernels/runtime/gpt2Inspector.js';
-import { createEngine } from '../engine/engine.js';
+import { createEngine, type EngineStartup } from '../engine/engine.js';
 import type { Ablation } from '../../kernels/graph/gpt2Graph.js';
-import type { BackendChoice } from '../../src/protocol.js';
+import type { EngineRef } from '../../src/protocol.js';
 
 export interface Engine {
   model: LoadedModel;
@@ -19,6 +19,7 @@ export interface Engine {
   adapter: string;
   /** Why the engine is not on WebGPU when `auto` was asked for. */
   fallbackReason?: string;
+  startup: EngineStartup;
   /**
    * Runs one at a time (ORT sessions are not re-entrant). `wanted` is asked when the run's turn comes,
    * after a task boundary so that queued cancels are seen: if it says no, the run is skipped (Cancelled).
@@ -32,9 +33,10 @@ export class Cancelled extends Error {
 
 const nextTask = () => new Promise((r) => setTimeout(r, 0));
 
-async function create(baseUri: string, ortBase: string, backend: BackendChoice): Promise<Engine> {
+async function create({ model: { baseUri }, ortBase, backend }: EngineRef, traceLayer: number): Promise<Engine> {
   const loading = loadModelFolder(fetchFolderReader(baseUri));
-  const runner = await createEngine(loading, { ortBase, prefer: backend === 'wasm' ? 'wasm' : 'webgpu', fallback: backend !== 'webgpu' }).catch(
+  const prefer = backend === 'wasm' ? 'wasm' : 'webgpu';
+  const runner = await createEngine(loading, { ortBase, prefer, fallback: backend !== 'webgpu', first: { traceLayer } }).catch(
     async (e: unknown) => {
       await loading; // a broken model folder is the error to show
       throw backend === 'webgpu' ? new Error(`the backend setting asks for WebGPU, but ${(e as Error).message}; set attentionInspector.backend to auto or wasm`) : e;
@@ -48,6 +50,7 @@ async function create(baseUri: string, ortBase: string, backend: BackendChoice):
     provider: provider.name,
     adapter: provider.adapter ?? provider.description,
     fallbackReason: provider.fallbackReason,
+    startup: runner.startup,
     inspect: (ids, traceLayer, wanted, ablation) => {
       const run = queue.then(async () => {
         await nextTask();
@@ -62,11 +65,15 @@ async function create(baseUri: string, ortBase: string, backend: BackendChoice):
 
 const engines = new Map<string, Promise<Engine>>();
 
-export function getEngine(baseUri: string, ortBase: string, backend: BackendChoice): Promise<Engine> {
-  const key = `${backend} ${baseUri}`;
+/**
+ * The engine of this model and backend, created on first use; `traceLayer` is the layer the first
+ * inspection will trace, whose session is made while the engine starts.
+ */
+export function getEngine(ref: EngineRef, traceLayer: number): Promise<Engine> {
+  const key = `${ref.backend} ${ref.model.baseUri}`;
   let e = engines.get(key);
   if (!e) {
-    e = create(baseUri, ortBase, backend);
+    e = create(ref, traceLayer);
     e.catch(() => engines.delete(key));
     engines.set(key, e);
   }

@@ -83,6 +83,7 @@ class InspectorPanelView {
   private activeRequest = 0;
   private layer = 0;
   private head = 0;
+  private readonly startupReported = new WeakSet<Engine>();
   private scale: ColorScale = 'sqrt';
   private topK = 5;
   private pin: Pin | undefined;
@@ -168,6 +169,10 @@ class InspectorPanelView {
 
   handle(m: HostToWebview): void {
     switch (m.type) {
+      case 'prepare':
+        // Errors surface with the inspection that follows (a failed engine is not cached).
+        getEngine(m, this.layer).catch(() => undefined);
+        return;
       case 'inspect':
         void this.inspect(m);
         return;
@@ -216,13 +221,13 @@ class InspectorPanelView {
     try {
       this.setStatus(`Loading ${req.model.label}…`, true);
       post({ type: 'progress', requestId: id, stage: 'loading model' });
+      if (sameText && saved.layer !== undefined) this.layer = saved.layer;
       const tLoad = performance.now();
-      const engine = await getEngine(req.model.baseUri, req.ortBase, req.backend);
+      const engine = await getEngine(req, this.layer);
       const loadMs = performance.now() - tLoad;
       if (id !== this.activeRequest) return;
       const L = engine.model.config.nLayer;
       const H = engine.model.config.nHead;
-      if (sameText && saved.layer !== undefined && saved.layer < L) this.layer = saved.layer;
       if (sameText && saved.head !== undefined && saved.head < H) this.head = saved.head;
       this.layer = Math.min(this.layer, L - 1);
       this.head = Math.min(this.head, H - 1);
@@ -259,7 +264,14 @@ class InspectorPanelView {
           provider: engine.provider,
           adapter: engine.adapter,
           tokens: T,
-          timings: { load: loadMs, graph: result.timingsMs.graph, session: result.timingsMs.session, run: result.timingsMs.run, inspect: result.timingsMs.total },
+          timings: {
+            ...this.startupTimings(engine, req.commandEpochMs),
+            load: loadMs,
+            graph: result.timingsMs.graph,
+            session: result.timingsMs.session,
+            run: result.timingsMs.run,
+            inspect: result.timingsMs.total,
+          },
           firstHeatmapMs,
         },
       });
@@ -271,6 +283,19 @@ class InspectorPanelView {
       post({ type: 'error', requestId: id, message });
       this.showMessage(`The inspection failed: ${message}`, 'error');
     }
+  }
+
+  /**
+   * The first result of an engine says when its start's steps happened, as ms after the command that
+   * started it: where a cold start's time goes.
+   */
+  private startupTimings(engine: Engine, commandEpochMs: number): Record<string, number> {
+    if (this.startupReported.has(engine)) return {};
+    this.startupReported.add(engine);
+    const s = engine.startup;
+    const after = (t: number) => Math.round(t - commandEpochMs);
+    const page = after(performance.timeOrigin);
+    return { ...(page > 0 ? { 'page opened at': page } : {}), 'engine began at': after(s.began), 'model loaded at': after(s.model), 'ORT ready at': after(s.ort), 'engine ready at': after(s.ready) };
   }
 
   private renderHeader(): void {
@@ -301,10 +326,20 @@ class InspectorPanelView {
   /** The chosen map: one head, or the layer's average. */
   private chosenMap(): Float32Array {
     const c = this.current!;
-    const layer = c.result.attention[this.layer]!;
-    if (this.head >= 0) return layer.subarray(this.head * c.T * c.T, (this.head + 1) * c.T * c.T);
-    c.averages[this.layer] ??= averageHeads(layer, c.H, c.T);
+    if (this.head >= 0) return this.headSlice(c.result.attention[this.layer]!);
+    c.averages[this.layer] ??= averageHeads(c.result.attention[this.layer]!, c.H, c.T);
     return c.averages[this.layer]!;
+  }
+
+  /** The chosen head's T×T slice of an (H,T,T) tensor of the current result, or the mean over heads. */
+  private headSlice(x: Float32Array): Float32Array {
+    const { H, T } = this.current!;
+    return this.head >= 0 ? x.subarray(this.head * T * T, (this.head + 1) * T * T) : averageHeads(x, H, T);
+  }
+
+  /** "head 3" or "mean of the 8 heads", for captions and labels. */
+  private headWords(): string {
+    return this.head >= 0 ? `head ${this.head}` : `mean of the ${this.current!.H} heads`;
   }
 
   private headName(): string {
@@ -443,7 +478,8 @@ class InspectorPanelView {
     this.headSelect.setValue(String(head));
     this.gridEl.querySelectorAll('.cell').forEach((x) => {
       const sel = (x as HTMLElement).dataset.layer === String(layer) && (x as HTMLElement).dataset.head === String(head);
-      x.toggleAttribute('aria-selected', sel);
+      if (sel) x.setAttribute('aria-selected', 'true');
+      else x.removeAttribute('aria-selected');
     });
     const s = getState();
     setState({ ...s, layer, head });
@@ -519,16 +555,15 @@ class InspectorPanelView {
     this.renderTraceMatrices();
   }
 
-  /** Scaled scores, mask and softmax of the chosen head, side by side. */
+  /** Scaled scores, mask and softmax of the chosen head (or their means over heads), side by side. */
   private renderTraceMatrices(): void {
     const c = this.current;
     const box = this.traceEl.querySelector('.trace-matrices');
     const t = c?.result.trace;
     if (!c || !box || !t) return;
-    const head = Math.max(0, this.head);
+    const who = this.headWords();
     const T = c.T;
-    const slice = (x: Float32Array) => x.subarray(head * T * T, (head + 1) * T * T);
-    const scores = slice(t.scaledScores.data);
+    const scores = this.headSlice(t.scaledScores.data);
     let min = Infinity;
     let max = -Infinity;
     for (let i = 0; i < T; i++) for (let j = 0; j <= i; j++) {
@@ -542,15 +577,15 @@ class InspectorPanelView {
       const canvas = el('canvas', { class: 'trace-canvas' });
       drawHeatmap(canvas, m, T, TRACE_SIDE, toUnit, this.lut);
       canvas.setAttribute('role', 'img');
-      canvas.setAttribute('aria-label', `${title} of head ${head}: ${caption}`);
+      canvas.setAttribute('aria-label', `${title}, ${who}: ${caption}`);
       return el('figure', {}, canvas, el('figcaption', {}, el('strong', {}, title), el('br'), caption));
     };
     box.replaceChildren(
       fig('QKᵀ/√dh', scores, rangeToUnit(min, max), `${fmt(min)} … ${fmt(max)} (causal part)`),
       fig('causal mask', mask, (v) => v, 'kept (bright) / −∞ (dark)'),
-      fig('softmax', slice(t.probs.data), weightToUnit(this.scale), `rows sum to 1 · ${this.scale}`),
+      fig('softmax', this.headSlice(t.probs.data), weightToUnit(this.scale), `rows sum to 1 · ${this.scale}`),
     );
-    box.setAttribute('aria-label', `Head ${head}${this.head < 0 ? ' (the average view shows head 0 here)' : ''}`);
+    box.setAttribute('aria-label', `Layer ${this.layer}, ${who}`);
   }
 
   private static readonly VARIANTS = [
@@ -588,13 +623,15 @@ class InspectorPanelView {
       }),
     );
     const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
-    const head = Math.max(0, this.head);
+    const who = this.headWords();
+    const entropy = (k: number) => (this.head >= 0 ? stats[k]![this.head]!.entropy : mean(stats[k]!.map((s) => s.entropy)));
     const figs = a.maps.map((m, k) => {
       const canvas = el('canvas', { class: 'trace-canvas' });
-      drawHeatmap(canvas, m.subarray(head * T * T, (head + 1) * T * T), T, TRACE_SIDE, weightToUnit(this.scale), this.lut);
+      drawHeatmap(canvas, this.headSlice(m), T, TRACE_SIDE, weightToUnit(this.scale), this.lut);
       canvas.setAttribute('role', 'img');
-      canvas.setAttribute('aria-label', `Layer ${a.layer} head ${head}, ${names[k]}`);
-      return el('figure', {}, canvas, el('figcaption', {}, el('strong', {}, names[k]!), el('br'), `L${a.layer} H${head} · ${fmt(stats[k]![head]!.entropy)} nats`));
+      canvas.setAttribute('aria-label', `Layer ${a.layer}, ${who}, ${names[k]}`);
+      const caption = `L${a.layer} ${this.head >= 0 ? `H${this.head}` : 'mean of heads'} · ${fmt(entropy(k))} nats${this.head >= 0 ? '' : ' (mean)'}`;
+      return el('figure', {}, canvas, el('figcaption', {}, el('strong', {}, names[k]!), el('br'), caption));
     });
     const table = el(
       'table',
@@ -607,7 +644,7 @@ class InspectorPanelView {
         ...Array.from({ length: c.H }, (_, h) =>
           el('tr', { class: h === this.head ? 'chosen' : '' }, el('th', { scope: 'row' }, `H${h}`), ...[stats[0]![h]!.entropy, stats[1]![h]!.entropy, stats[2]![h]!.entropy, stats[2]![h]!.above].map((v) => el('td', { class: 'num' }, fmt(v)))),
         ),
-        el('tr', { class: 'mean' }, el('th', { scope: 'row' }, 'mean'), ...[0, 1, 2].map((k) => el('td', { class: 'num' }, fmt(mean(stats[k]!.map((s) => s.entropy))))), el('td', { class: 'num' }, fmt(mean(stats[2]!.map((s) => s.above))))),
+        el('tr', { class: this.head < 0 ? 'mean chosen' : 'mean' }, el('th', { scope: 'row' }, 'mean'), ...[0, 1, 2].map((k) => el('td', { class: 'num' }, fmt(mean(stats[k]!.map((s) => s.entropy))))), el('td', { class: 'num' }, fmt(mean(stats[2]!.map((s) => s.above))))),
       ),
     );
     this.ablationEl.replaceChildren(el('div', { class: 'trace-matrices' }, ...figs), table, el('p', { class: 'hint' }, 'Without 1/√dh the scores are √dh times larger, so rows get sharper (lower entropy); without the mask, tokens also read the future — weight the trained model never saw.'));
