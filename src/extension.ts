@@ -17,6 +17,7 @@ export interface ExtensionApi {
 }
 
 export function activate(context: vscode.ExtensionContext): ExtensionApi {
+  const began = Date.now();
   const log = vscode.window.createOutputChannel('Attention Inspector', { log: true });
   const settingsModel = new SettingsModelProvider(context.extensionUri);
   const activeModel = new ActiveModelSwitch(settingsModel);
@@ -27,7 +28,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   context.subscriptions.push(registerBenchmarkView(context, log));
   context.subscriptions.push(activeModel.onDidChange((m) => log.info(`active model: ${m.label} (${m.folderUri.fsPath})`)));
   registerModels(context, activeModel, settingsModel, log).catch((e) => log.error(`model store unavailable: ${e instanceof Error ? e.message : String(e)}`));
-  log.info(`activated; model ${activeModel.getActive().label}`);
+  log.info(`activated in ${Date.now() - began} ms; model ${activeModel.getActive().label}`);
   return { activeModel, log };
 }
 

@@ -136,7 +136,7 @@ export class InspectCommand implements vscode.Disposable {
     await this.restoreHovers(rest, requestId, model).catch((e: unknown) => this.log.warn(`inspection ${requestId}: hovers not restored: ${(e as Error).message}`));
     if (requestId !== this.latest) return;
     panel.inspect({ ...rest, requestId, ...engine, commandEpochMs: Date.now() });
-    this.log.info(`inspection ${requestId}: restored after reload (${r.tokens.length} tokens)`);
+    this.log.info(`inspection ${requestId}: restored from the previous window (${r.tokens.length} tokens)`);
   }
 
   /**
@@ -170,8 +170,12 @@ export class InspectCommand implements vscode.Disposable {
   private logResult(id: number, facts: RunFacts): void {
     const p = this.pending.get(id);
     this.pending.delete(id);
-    const timings = Object.entries(facts.timings).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', ');
-    const first = facts.firstHeatmapMs !== undefined ? `, command → first heatmap ${facts.firstHeatmapMs.toFixed(0)} ms` : '';
+    // From the page: numbers are checked before they are formatted.
+    const timings = Object.entries(facts.timings)
+      .filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1]))
+      .map(([k, v]) => `${k} ${v.toFixed(0)} ms`)
+      .join(', ');
+    const first = typeof facts.firstHeatmapMs === 'number' ? `, command → first heatmap ${facts.firstHeatmapMs.toFixed(0)} ms` : '';
     this.log.info(`inspection ${id}: ran ${p?.model ?? ''} on ${facts.provider} (${facts.adapter}), T = ${facts.tokens}; ${timings}${first}`);
   }
 

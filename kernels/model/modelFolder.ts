@@ -60,7 +60,10 @@ export async function loadModelFolder(read: ModelFileReader, options: LoadOption
 
   if (options.listing && !options.listing.includes(MODEL_FILE_NAMES.weights)) await refuseMissingWeights(read, options.listing);
 
-  // The small tokenizer files first: a broken one fails before a large weights file is read.
+  // The weights (most of the bytes) are read while the tokenizer is built; a broken tokenizer still
+  // fails first.
+  const weightsRead = readFile(MODEL_FILE_NAMES.weights);
+  weightsRead.catch(() => undefined);
   const tokenizer = await loadFolderTokenizer(readFile);
   if (tokenizer.tokenizer.vocabSize > config.vocabSize) {
     throw new ModelFileError(
@@ -70,7 +73,7 @@ export async function loadModelFolder(read: ModelFileReader, options: LoadOption
     );
   }
 
-  const safetensors = (await readFile(MODEL_FILE_NAMES.weights)) ?? (await refuseMissingWeights(read, options.listing));
+  const safetensors = (await weightsRead) ?? (await refuseMissingWeights(read, options.listing));
   const weights = canonicalGpt2Weights(parseSafetensors(safetensors, MODEL_FILE_NAMES.weights), config, MODEL_FILE_NAMES.weights);
   return { config, weights, tokenizer: tokenizer.tokenizer, totalBytes };
 }

@@ -19,7 +19,7 @@
  * Concurrent inspect() calls are allowed; their session runs are serialised.
  */
 import type * as Ort from 'onnxruntime-web';
-import { type Ablation, attentionOutput, buildGpt2Graph, TOP_K, TRACE_DIMS, TRACE_NAMES, type TraceName, traceOutput } from '../graph/gpt2Graph.js';
+import { type Ablation, attentionOutput, buildGpt2Graph, type Gpt2GraphOptions, TOP_K, TRACE_DIMS, TRACE_NAMES, type TraceName, traceOutput } from '../graph/gpt2Graph.js';
 import type { AttentionKind } from '../graph/attentionGraph.js';
 import type { FloatDType } from '../graph/tensors.js';
 import type { Gpt2Config, Gpt2Weights } from '../model/types.js';
@@ -87,8 +87,13 @@ export interface InspectorCreateOptions {
   adapter?: string;
   /** Weight and compute dtype of the graphs (default fp32). */
   dtype?: FloatDType;
-  /** ORT graph optimization level (default 'all'). */
+  /**
+   * ORT graph optimization level (default 'basic': 'extended' and 'all' ran no faster on this model in
+   * wasm and make each session slower to create).
+   */
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Graphs built ahead (used when their model and dtype are this inspector's). */
+  graphs?: Gpt2Graphs;
 }
 
 /** What selects a session: the graph variant. */
@@ -106,26 +111,33 @@ export class InspectorError extends Error {
 const PROBE_LENGTH = 24;
 const now = (): number => globalThis.performance.now();
 
-export class Gpt2Inspector {
-  private readonly sessions = new Map<string, Promise<Ort.InferenceSession>>();
+/** The graph variant an inspection with these options runs (layers checked against the model). */
+function variantOf(config: Gpt2Config, options: InspectOptions): GraphVariant {
+  const { nLayer } = config;
+  const attentionLayers = [...(options.attentionLayers ?? Array.from({ length: nLayer }, (_, l) => l))];
+  for (const l of [...attentionLayers, ...(options.traceLayer === undefined ? [] : [options.traceLayer])]) {
+    if (!Number.isInteger(l) || l < 0 || l >= nLayer) throw new InspectorError(`layer ${l} does not exist (the model has ${nLayer})`);
+  }
+  return { attention: options.attention ?? 'manual', attentionLayers, traceLayer: options.traceLayer, ablation: options.ablation };
+}
+
+/**
+ * The ONNX bytes of the graph variants of one model and dtype. Building needs no ORT, so a caller can
+ * `prebuild` the first variant while ORT still loads; prebuilt bytes are held only until taken.
+ */
+export class Gpt2Graphs {
   private readonly fp32 = new Map<string, Float32Array>();
-  private fusedOk: Promise<{ ok: boolean; detail: string }> | undefined;
-  /** Runs go one at a time: overlapping session.run calls fail on WebGPU. */
-  private queue: Promise<unknown> = Promise.resolve();
-  readonly config: Gpt2Config;
+  private readonly prebuilt = new Map<string, Uint8Array>();
 
-  private constructor(private readonly o: InspectorCreateOptions) {
-    this.config = o.model.config;
-  }
-
-  static async create(o: InspectorCreateOptions): Promise<Gpt2Inspector> {
-    return new Gpt2Inspector(o);
-  }
+  constructor(
+    readonly model: InspectorModel,
+    readonly dtype: FloatDType = 'fp32',
+  ) {}
 
   private weight = (name: string): Float32Array => {
     let w = this.fp32.get(name);
     if (!w) {
-      const t = this.o.model.weights.get(name);
+      const t = this.model.weights.get(name);
       if (!t) throw new InspectorError(`weight ${name} is missing`);
       w = toFloat32(t);
       this.fp32.set(name, w);
@@ -133,17 +145,61 @@ export class Gpt2Inspector {
     return w;
   };
 
-  private session(key: string, build: () => Uint8Array, timings: { graph: number; session: number }): Promise<Ort.InferenceSession> {
+  private options(g: GraphVariant): Gpt2GraphOptions {
+    const ablation = g.traceLayer === undefined ? {} : { noScale: !!g.ablation?.noScale, noMask: !!g.ablation?.noMask };
+    return { attention: g.attention, attentionLayers: [...g.attentionLayers], traceLayer: g.traceLayer, ablation, dtype: this.dtype };
+  }
+
+  key(g: GraphVariant): string {
+    return JSON.stringify(this.options(g));
+  }
+
+  /** Builds the graph that an inspection with `options` will run, and holds it until taken. */
+  prebuild(options: InspectOptions): void {
+    const g = variantOf(this.model.config, options);
+    this.prebuilt.set(this.key(g), buildGpt2Graph(this.model.config, this.weight, this.options(g)));
+  }
+
+  /** The variant's bytes: the prebuilt ones (no longer held after this) or newly built. */
+  take(g: GraphVariant): Uint8Array {
+    const key = this.key(g);
+    const bytes = this.prebuilt.get(key) ?? buildGpt2Graph(this.model.config, this.weight, this.options(g));
+    this.prebuilt.delete(key);
+    return bytes;
+  }
+}
+
+export class Gpt2Inspector {
+  private readonly sessions = new Map<string, Promise<Ort.InferenceSession>>();
+  private readonly graphs: Gpt2Graphs;
+  private fusedOk: Promise<{ ok: boolean; detail: string }> | undefined;
+  /** Runs go one at a time: overlapping session.run calls fail on WebGPU. */
+  private queue: Promise<unknown> = Promise.resolve();
+  readonly config: Gpt2Config;
+
+  private constructor(private readonly o: InspectorCreateOptions) {
+    this.config = o.model.config;
+    const dtype = o.dtype ?? 'fp32';
+    this.graphs = o.graphs && o.graphs.model === o.model && o.graphs.dtype === dtype ? o.graphs : new Gpt2Graphs(o.model, dtype);
+  }
+
+  static async create(o: InspectorCreateOptions): Promise<Gpt2Inspector> {
+    return new Gpt2Inspector(o);
+  }
+
+  /** The session of one graph variant, created on first use. */
+  private variantSession(g: GraphVariant, timings: { graph: number; session: number }): Promise<Ort.InferenceSession> {
+    const key = this.graphs.key(g);
     let s = this.sessions.get(key);
     if (!s) {
       s = (async () => {
         const t0 = now();
-        const bytes = build();
+        const bytes = this.graphs.take(g);
         const t1 = now();
         timings.graph = t1 - t0;
         const session = await this.o.ort.InferenceSession.create(bytes, {
           executionProviders: [this.o.executionProvider],
-          graphOptimizationLevel: this.o.graphOptimizationLevel ?? 'all',
+          graphOptimizationLevel: this.o.graphOptimizationLevel ?? 'basic',
           logSeverityLevel: 3,
         });
         timings.session = now() - t1;
@@ -153,14 +209,6 @@ export class Gpt2Inspector {
       this.sessions.set(key, s);
     }
     return s;
-  }
-
-  /** The session of one graph variant, created on first use. */
-  private variantSession(g: GraphVariant, timings: { graph: number; session: number }): Promise<Ort.InferenceSession> {
-    const dtype = this.o.dtype ?? 'fp32';
-    const ablation = g.traceLayer === undefined ? {} : { noScale: !!g.ablation?.noScale, noMask: !!g.ablation?.noMask };
-    const opts = { attention: g.attention, attentionLayers: [...g.attentionLayers], traceLayer: g.traceLayer, ablation, dtype };
-    return this.session(JSON.stringify(opts), () => buildGpt2Graph(this.config, this.weight, opts), timings);
   }
 
   private async runGraph(ids: readonly number[], g: GraphVariant, fetches: string[], timings: { graph: number; session: number; run: number }): Promise<Ort.InferenceSession.ReturnType> {
@@ -199,21 +247,11 @@ export class Gpt2Inspector {
     return this.fusedOk;
   }
 
-  /** The attention layers an inspection returns, checked against the model. */
-  private attentionLayersOf(options: InspectOptions): number[] {
-    const { nLayer } = this.config;
-    const attentionLayers = [...(options.attentionLayers ?? Array.from({ length: nLayer }, (_, l) => l))];
-    for (const l of [...attentionLayers, ...(options.traceLayer === undefined ? [] : [options.traceLayer])]) {
-      if (!Number.isInteger(l) || l < 0 || l >= nLayer) throw new InspectorError(`layer ${l} does not exist (the model has ${nLayer})`);
-    }
-    return attentionLayers;
-  }
-
   async inspect(inputIds: readonly number[], options: InspectOptions = {}): Promise<InspectResult> {
     const t0 = now();
     const { nPositions, nHead, nEmbd } = this.config;
     if (inputIds.length === 0) throw new InspectorError('nothing to inspect: the input has no tokens');
-    const attentionLayers = this.attentionLayersOf(options);
+    const { attentionLayers } = variantOf(this.config, options);
     const ids = inputIds.slice(0, nPositions);
     const truncated =
       inputIds.length > nPositions
@@ -254,7 +292,7 @@ export class Gpt2Inspector {
     }
     const result: InspectResult = {
       ids,
-      attentionLayers,
+      attentionLayers: [...attentionLayers],
       attention: attentionLayers.map((l) => out[attentionOutput(l)].data as Float32Array),
       trace,
       loss,

@@ -67,13 +67,18 @@ export class Workbench {
 
   private constructor(
     readonly name: string,
-    readonly server: VsCodeServer,
-    readonly context: BrowserContext,
-    readonly page: Page,
+    public server: VsCodeServer,
+    public context: BrowserContext,
+    public page: Page,
     readonly workspace: string,
     /** Holds the workspace copy and Chromium's profile. */
     private readonly scratch: string,
+    private readonly options: WorkbenchOptions,
   ) {
+    this.watch(page);
+  }
+
+  private watch(page: Page): void {
     page.on('console', (m) => this.consoleLines.push(`[${m.type()}] ${m.text()}`));
     page.on('pageerror', (e) => this.consoleLines.push(`[pageerror] ${e.message}`));
   }
@@ -84,21 +89,11 @@ export class Workbench {
     const scratch = mkdtempSync(join(tmpdir(), 'attn-e2e-'));
     const workspace = join(scratch, basename(source));
     cpSync(source, workspace, { recursive: true });
-    // No word wrap (Markdown wraps by default): Shift+End must reach the end of the line, not of its first row.
-    const settings = { 'editor.wordWrap': 'off', '[markdown]': { 'editor.wordWrap': 'off' }, ...options.settings };
-    const server = await startVsCodeServer({ workspace, vsix: ensureVsix(), settings });
-    const profileDir = join(scratch, 'chromium-profile');
+    const server = await startVsCodeServer({ workspace, vsix: ensureVsix(), settings: userSettings(options) });
     let context: BrowserContext | undefined;
     try {
-      context = await chromium.launchPersistentContext(profileDir, {
-        executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-        headless: true,
-        args: options.webgpu ? [...new Set([...BASE_ARGS, ...CHROMIUM_WEBGPU_ARGS.filter((a) => a !== '--headless=new')])] : [...BASE_ARGS, '--disable-gpu'],
-        viewport: options.viewport ?? { width: 1600, height: 1000 },
-      });
-      const page = context.pages()[0] ?? (await context.newPage());
-      page.setDefaultTimeout(UI_TIMEOUT);
-      const wb = new Workbench(name, server, context, page, workspace, scratch);
+      context = await launchBrowser(scratch, options);
+      const wb = new Workbench(name, server, context, await firstPage(context), workspace, scratch, options);
       await wb.open();
       return wb;
     } catch (e) {
@@ -107,6 +102,22 @@ export class Workbench {
       rmSync(scratch, { recursive: true, force: true });
       throw e;
     }
+  }
+
+  /**
+   * Quits VS Code and the browser and starts both again on the same port, browser profile and user data,
+   * as a user restarts VS Code: its webview service worker and caches are there from the last run.
+   */
+  async restart(): Promise<void> {
+    // Leaving the page lets the workbench save its state, as closing its window does.
+    await this.page.goto('about:blank');
+    await this.context.close();
+    await this.server.stop();
+    this.server = await startVsCodeServer({ workspace: this.workspace, port: this.server.port, dataDir: this.server.dataDir, settings: userSettings(this.options) });
+    this.context = await launchBrowser(this.scratch, this.options);
+    this.page = await firstPage(this.context);
+    this.watch(this.page);
+    await this.open();
   }
 
   /** Loads the workbench at `folder` (default: the workspace) and waits until the editor area is there. */
@@ -370,6 +381,26 @@ export class Workbench {
     rmSync(this.scratch, { recursive: true, force: true });
     if (!this.failed) rmSync(this.server.dataDir, { recursive: true, force: true });
   }
+}
+
+// No word wrap (Markdown wraps by default): Shift+End must reach the end of the line, not of its first row.
+function userSettings(options: WorkbenchOptions): Record<string, unknown> {
+  return { 'editor.wordWrap': 'off', '[markdown]': { 'editor.wordWrap': 'off' }, ...options.settings };
+}
+
+function launchBrowser(scratch: string, options: WorkbenchOptions): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(join(scratch, 'chromium-profile'), {
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: options.webgpu ? [...new Set([...BASE_ARGS, ...CHROMIUM_WEBGPU_ARGS.filter((a) => a !== '--headless=new')])] : [...BASE_ARGS, '--disable-gpu'],
+    viewport: options.viewport ?? { width: 1600, height: 1000 },
+  });
+}
+
+async function firstPage(context: BrowserContext): Promise<Page> {
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(UI_TIMEOUT);
+  return page;
 }
 
 /** A test that, when it fails, leaves a screenshot and the logs in test-results/e2e/. */

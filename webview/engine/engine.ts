@@ -6,7 +6,7 @@
  *   import { createEngine } from '../engine/engine.js';
  *   const engine = await createEngine(model, { ortBase: '<asWebviewUri of dist/ort/>/', prefer: 'webgpu' });
  *   engine.provider   // { name: 'webgpu' | 'wasm', description, adapter?, fallbackReason? }
- *   engine.startup    // { began, model, ort, ready }: when each happened (epoch ms)
+ *   engine.startup    // { began, model, graph, ort, ready }: when each happened (epoch ms)
  *   const r = await engine.inspector.inspect(ids, { attentionLayers, traceLayer, ablation });
  *   // r: InspectResult (kernels/runtime/gpt2Inspector.ts): attention, trace, loss, top, provider, timingsMs
  *   await engine.dispose();
@@ -23,11 +23,14 @@
  * unless `fallback: false` asks for WebGPU or an error.
  * fp16 weights need `shader-f16`; without it the engine uses fp32.
  */
-import * as ort from 'onnxruntime-web/webgpu';
+// Two builds of ORT: WebGPU needs its asyncify binary (26 MB); wasm runs on the plain one, half that
+// to download and compile, which is most of a cold start without a GPU.
+import * as ortWasm from 'onnxruntime-web/wasm';
+import * as ortWebGpu from 'onnxruntime-web/webgpu';
 import { prepareOrtWebGpu } from '../../kernels/bench/ortDevice.js';
 import { OnnxGraphBuilder } from '../../kernels/graph/onnxBuilder.js';
 import type { FloatDType } from '../../kernels/graph/tensors.js';
-import { Gpt2Inspector, type InspectOptions, type InspectorModel } from '../../kernels/runtime/gpt2Inspector.js';
+import { Gpt2Graphs, Gpt2Inspector, type InspectOptions, type InspectorModel } from '../../kernels/runtime/gpt2Inspector.js';
 
 export interface EngineOptions {
   /** Base URL (ending in `/`) of ORT's wasm files (dist/ort/). */
@@ -53,11 +56,16 @@ export interface EngineProvider {
   fallbackReason?: string;
 }
 
-/** When (epoch ms) `createEngine` began, the model was loaded, ORT was ready and the engine was handed out. */
+/**
+ * When (epoch ms) `createEngine` began, the model was loaded, the first graph was built, ORT was ready
+ * and the engine was handed out (its first session made and smoke-run).
+ */
 export interface EngineStartup {
   began: number;
   model: number;
-  ort: number;
+  graph: number;
+  /** Unknown when ORT failed to start. */
+  ort?: number;
   ready: number;
 }
 
@@ -87,12 +95,13 @@ interface WebGpuReady {
   hasF16: boolean;
 }
 
-let ortWebGpu: Promise<string> | undefined;
+let ortWebGpuPrepared: Promise<string> | undefined;
 
 /** A one-node session: makes ORT fetch and compile its wasm, and on WebGPU create its device. */
 async function warmUpOrt(provider: 'webgpu' | 'wasm'): Promise<void> {
   const b = new OnnxGraphBuilder();
   b.node('Identity', [b.input('x', 'float32', [1])], { outputs: [b.output('y', 'float32', [1])] });
+  const ort = provider === 'webgpu' ? ortWebGpu : ortWasm;
   const session = await ort.InferenceSession.create(b.build('warm-up'), { executionProviders: [provider] });
   await session.release();
 }
@@ -103,51 +112,60 @@ async function startWebGpu(): Promise<WebGpuReady> {
   if (!adapter) throw new Error('no WebGPU adapter');
   const words = [adapter.info.vendor, adapter.info.architecture].filter(Boolean).join(' / ') || 'unknown adapter';
   // Once per page: it wraps navigator.gpu.requestAdapter.
-  ortWebGpu ??= prepareOrtWebGpu(ort, 'native EP');
-  const description = await ortWebGpu;
+  ortWebGpuPrepared ??= prepareOrtWebGpu(ortWebGpu, 'native EP');
+  const description = await ortWebGpuPrepared;
   await warmUpOrt('webgpu');
   return { adapter: words, description, hasF16: adapter.features.has('shader-f16') };
 }
 
-async function webgpuEngine(model: InspectorModel, gpu: WebGpuReady, o: EngineOptions): Promise<Omit<Engine, 'startup'>> {
+async function webgpuEngine(graphs: Gpt2Graphs, gpu: WebGpuReady, o: EngineOptions): Promise<Omit<Engine, 'startup'>> {
+  const { model } = graphs;
   const dtype = o.dtype === 'fp16' && !gpu.hasF16 ? 'fp32' : (o.dtype ?? 'fp32');
   if (dtype !== (o.dtype ?? 'fp32')) o.log?.(`the adapter has no shader-f16: using fp32 weights`);
-  const inspector = await Gpt2Inspector.create({ model, ort, executionProvider: 'webgpu', adapter: gpu.adapter, dtype });
+  const inspector = await Gpt2Inspector.create({ model, ort: ortWebGpu, executionProvider: 'webgpu', adapter: gpu.adapter, dtype, graphs });
   return engineFor(inspector, { name: 'webgpu', description: gpu.description, adapter: gpu.adapter }, o.first);
 }
 
-async function wasmEngine(model: InspectorModel, o: EngineOptions, fallbackReason?: string): Promise<Omit<Engine, 'startup'>> {
-  const inspector = await Gpt2Inspector.create({ model, ort, executionProvider: 'wasm', dtype: o.dtype });
-  const threads = ort.env.wasm.numThreads ?? 1;
+async function wasmEngine(graphs: Gpt2Graphs, o: EngineOptions, fallbackReason?: string): Promise<Omit<Engine, 'startup'>> {
+  const inspector = await Gpt2Inspector.create({ model: graphs.model, ort: ortWasm, executionProvider: 'wasm', dtype: o.dtype, graphs });
+  const threads = ortWasm.env.wasm.numThreads ?? 1;
   const cpu = `CPU, ${threads} thread${threads === 1 ? '' : 's'}`;
-  return engineFor(inspector, { name: 'wasm', description: `onnxruntime-web ${ort.env.versions.web} wasm, ${cpu}`, adapter: cpu, fallbackReason }, o.first);
+  return engineFor(inspector, { name: 'wasm', description: `onnxruntime-web ${ortWasm.env.versions.web} wasm, ${cpu}`, adapter: cpu, fallbackReason }, o.first);
 }
 
 export async function createEngine(model: InspectorModel | Promise<InspectorModel>, o: EngineOptions = {}): Promise<Engine> {
   const at = () => performance.timeOrigin + performance.now();
   const began = at();
-  if (o.ortBase) ort.env.wasm.wasmPaths = o.ortBase;
-  ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+  for (const ort of [ortWasm, ortWebGpu]) {
+    if (o.ortBase) ort.env.wasm.wasmPaths = o.ortBase;
+    ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+  }
   const prefer = o.prefer ?? 'webgpu';
   // Started before the model is awaited, so that both overlap; a model error wins over a WebGPU one.
   const gpu = prefer === 'webgpu' ? startWebGpu() : undefined;
-  const wasmWarm = prefer === 'wasm' ? warmUpOrt('wasm') : undefined;
-  const ortAt = (gpu ?? wasmWarm)!.then(at, () => NaN);
+  // wasm runs when it is asked for or WebGPU turns out missing: its ORT starts as soon as that is known.
+  const wasmWarm = gpu ? gpu.then(() => undefined, () => warmUpOrt('wasm')) : warmUpOrt('wasm');
+  const ortAt = (gpu ? gpu.catch(() => wasmWarm) : wasmWarm).then(at, () => undefined);
   const loaded = await model;
   const modelAt = at();
+  // Built while ORT is still loading (building needs no ORT); fp16 waits for the adapter's answer.
+  const graphs = new Gpt2Graphs(loaded, o.dtype ?? 'fp32');
+  if (graphs.dtype === 'fp32') graphs.prebuild(o.first ?? {});
+  const graphAt = at();
   const engine = await (async () => {
     if (!gpu) {
       await wasmWarm;
-      return wasmEngine(loaded, o);
+      return wasmEngine(graphs, o);
     }
     try {
-      return await webgpuEngine(loaded, await gpu, o);
+      return await webgpuEngine(graphs, await gpu, o);
     } catch (e) {
+      await wasmWarm.catch(() => undefined);
       const reason = `WebGPU could not be used: ${(e as Error).message}`;
       if (o.fallback === false) throw new Error(reason);
       o.log?.(`${reason}; falling back to wasm`);
-      return wasmEngine(loaded, o, reason);
+      return wasmEngine(graphs, o, reason);
     }
   })();
-  return { ...engine, startup: { began, model: modelAt, ort: await ortAt, ready: at() } };
+  return { ...engine, startup: { began, model: modelAt, graph: graphAt, ort: await ortAt, ready: at() } };
 }

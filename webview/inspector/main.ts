@@ -295,7 +295,14 @@ class InspectorPanelView {
     const s = engine.startup;
     const after = (t: number) => Math.round(t - commandEpochMs);
     const page = after(performance.timeOrigin);
-    return { ...(page > 0 ? { 'page opened at': page } : {}), 'engine began at': after(s.began), 'model loaded at': after(s.model), 'ORT ready at': after(s.ort), 'engine ready at': after(s.ready) };
+    return {
+      ...(page > 0 ? { 'page opened at': page } : {}),
+      'engine began at': after(s.began),
+      'model loaded at': after(s.model),
+      'graph built at': after(s.graph),
+      ...(s.ort !== undefined ? { 'ORT ready at': after(s.ort) } : {}),
+      'engine ready at': after(s.ready),
+    };
   }
 
   private renderHeader(): void {
