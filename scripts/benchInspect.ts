@@ -79,7 +79,6 @@ async function main(): Promise<void> {
     runs.push(await inspectOnce(wb, 1, 'cold, after restart', selection));
     const log = await wb.waitForLog(/inspection 1: ran[^\n]*\n[^]*inspection 1: ran/);
     const ran = [...log.matchAll(/inspection \d+: ran .*/g)].map((m) => m[0]);
-    console.log(log.split("\n").filter((l) => /activated|inspection 1:/.test(l)).join("\n"));
     const warm = runs.filter((r) => r.kind === 'warm');
     const cold = (kind: Run['kind']) => runs.find((r) => r.kind === kind)!;
     const report = {

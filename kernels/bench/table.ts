@@ -3,8 +3,7 @@ import type { BenchReport, BenchRow } from './types.js';
 
 export const TABLE_HEADERS = ['kernel', 'backend', 'prec', 'B', 'H', 'T', 'median ms', 'spread', 'runs', 'TFLOP/s', 'max |ΔO|', 'extra bytes', 'provider'];
 
-export function formatBytes(n: number | undefined): string {
-  if (n === undefined) return '?';
+export function formatBytes(n: number): string {
   if (n === 0) return '0';
   const units = ['B', 'KiB', 'MiB', 'GiB'];
   let i = 0;
@@ -13,6 +12,15 @@ export function formatBytes(n: number | undefined): string {
     i++;
   }
   return `${n.toFixed(n < 10 && i > 0 ? 1 : 0)} ${units[i]}`;
+}
+
+/**
+ * Intermediate memory beyond Q, K, V, O: `manual` materializes the (B,H,T,T) scores at least once (a
+ * lower bound), `ours` none; onnxruntime's fused op does not say what it allocates.
+ */
+export function extraBytesCell(r: BenchRow): string {
+  if (r.extraBytes === undefined) return 'not reported';
+  return `${r.kernel === 'manual' && r.extraBytes > 0 ? '≥ ' : ''}${formatBytes(r.extraBytes)}`;
 }
 
 /** The time cell: a failed or unavailable row never shows a time. */
@@ -35,7 +43,7 @@ export function rowCells(r: BenchRow): string[] {
     String(r.runs),
     ok ? r.tflops!.toPrecision(3) : '',
     r.maxAbsDiff === undefined ? '' : r.maxAbsDiff.toExponential(1),
-    formatBytes(r.extraBytes),
+    extraBytesCell(r),
     r.status === 'ok' || r.status === 'failed' ? r.provider : r.note ?? '',
   ];
 }

@@ -25,6 +25,8 @@ export interface Engine {
    * after a task boundary so that queued cancels are seen: if it says no, the run is skipped (Cancelled).
    */
   inspect(ids: readonly number[], traceLayer: number, wanted: () => boolean, ablation?: Ablation): Promise<InspectResult>;
+  /** Releases the sessions once the runs queued so far are done. */
+  dispose(): Promise<void>;
 }
 
 export class Cancelled extends Error {
@@ -60,6 +62,7 @@ async function create({ model: { baseUri }, ortBase, backend }: EngineRef, trace
       queue = run.catch(() => undefined);
       return run;
     },
+    dispose: () => queue.then(() => runner.dispose()),
   };
 }
 
@@ -67,12 +70,18 @@ const engines = new Map<string, Promise<Engine>>();
 
 /**
  * The engine of this model and backend, created on first use; `traceLayer` is the layer the first
- * inspection will trace, whose session is made while the engine starts.
+ * inspection will trace, whose session is made while the engine starts. Engines of other models or
+ * backends are released then: the panel shows one inspection at a time, and each engine holds a model's
+ * weights and sessions.
  */
 export function getEngine(ref: EngineRef, traceLayer: number): Promise<Engine> {
   const key = `${ref.backend} ${ref.model.baseUri}`;
   let e = engines.get(key);
   if (!e) {
+    for (const [other, old] of engines) {
+      engines.delete(other);
+      void old.then((x) => x.dispose()).catch(() => undefined);
+    }
     e = create(ref, traceLayer);
     e.catch(() => engines.delete(key));
     engines.set(key, e);
