@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   };
 
   console.log(`embedded model: ${nLayer} layers × ${nHead} heads, d=${nEmbd}, vocab ${vocabSize}, fp32, B=1; forward pass returning every layer's attention maps`);
-  console.log(`ORT: onnxruntime-web ${ort.env.versions.web} wasm in Node ${process.version}, ${ort.env.wasm.numThreads} thread(s), graph optimization 'all', manual attention`);
+  console.log(`ORT: onnxruntime-web ${ort.env.versions.web} wasm in Node ${process.version}, ${ort.env.wasm.numThreads} thread(s), graph optimization 'basic', manual attention`);
   for (const w of workers) console.log(`${w.label}: torch ${w.info.torch}, ${w.info.threads} thread(s), BLAS ${w.info.blas}, eager attention`);
   console.log(`median of ${runs} alternating runs after 2 warm-ups each\n`);
   console.log(`| T | ORT wasm (ms) | ${workers.map((w) => `${w.label} (ms) | ratio ORT/${w.label}`).join(' | ')} |`);

@@ -5,6 +5,7 @@ import { attentionGraphBuilder } from '../../kernels/bench/graphSource.js';
 import { prepareOrtWebGpu } from '../../kernels/bench/ortDevice.js';
 import type { BenchEnvironment } from '../../kernels/bench/runBenchmark.js';
 import { requestKernelDevice } from '../../kernels/flash/gpuFacts.js';
+import { useOrtBinary } from '../engine/ortBinary.js';
 
 let cached: Promise<BenchEnvironment> | undefined;
 
@@ -14,8 +15,7 @@ async function create(ortBase: string, log: (m: string) => void): Promise<BenchE
   if (adapter) env.gpu = { adapter, device: await requestKernelDevice(adapter) };
   else log('WebGPU is not available here: only the wasm kernels can run.');
   if (attentionGraphBuilder) {
-    ort.env.wasm.wasmPaths = ortBase;
-    ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+    await useOrtBinary(ort, ortBase, 'ort-wasm-simd-threaded.asyncify.wasm');
     const provider = adapter ? await prepareOrtWebGpu(ort, 'native EP') : 'none';
     env.ort = { ort, webgpuProvider: provider, buildGraph: attentionGraphBuilder };
   } else {

@@ -30,11 +30,12 @@ import * as ortWebGpu from 'onnxruntime-web/webgpu';
 import { prepareOrtWebGpu } from '../../kernels/bench/ortDevice.js';
 import { OnnxGraphBuilder } from '../../kernels/graph/onnxBuilder.js';
 import type { FloatDType } from '../../kernels/graph/tensors.js';
+import { useOrtBinary } from './ortBinary.js';
 import { Gpt2Graphs, Gpt2Inspector, type InspectOptions, type InspectorModel } from '../../kernels/runtime/gpt2Inspector.js';
 
 export interface EngineOptions {
-  /** Base URL (ending in `/`) of ORT's wasm files (dist/ort/). */
-  ortBase?: string;
+  /** Base URL (ending in `/`) of ORT's wasm binaries (dist/ort/, see ortBinary.ts). */
+  ortBase: string;
   /** Provider to try first (default webgpu). */
   prefer?: 'webgpu' | 'wasm';
   /** Weight dtype wanted (default fp32). */
@@ -97,16 +98,30 @@ interface WebGpuReady {
 
 let ortWebGpuPrepared: Promise<string> | undefined;
 
-/** A one-node session: makes ORT fetch and compile its wasm, and on WebGPU create its device. */
-async function warmUpOrt(provider: 'webgpu' | 'wasm'): Promise<void> {
-  const b = new OnnxGraphBuilder();
-  b.node('Identity', [b.input('x', 'float32', [1])], { outputs: [b.output('y', 'float32', [1])] });
-  const ort = provider === 'webgpu' ? ortWebGpu : ortWasm;
-  const session = await ort.InferenceSession.create(b.build('warm-up'), { executionProviders: [provider] });
-  await session.release();
+const warmedUp = new Map<'webgpu' | 'wasm', Promise<void>>();
+
+/**
+ * Once per provider and page: gives its ORT build its binary and runs a one-node session, which makes
+ * ORT compile the binary and, on WebGPU, create its device.
+ */
+function warmUpOrt(provider: 'webgpu' | 'wasm', ortBase: string): Promise<void> {
+  let p = warmedUp.get(provider);
+  if (!p) {
+    p = (async () => {
+      const ort = provider === 'webgpu' ? ortWebGpu : ortWasm;
+      await useOrtBinary(ort, ortBase, provider === 'webgpu' ? 'ort-wasm-simd-threaded.asyncify.wasm' : 'ort-wasm-simd-threaded.wasm');
+      const b = new OnnxGraphBuilder();
+      b.node('Identity', [b.input('x', 'float32', [1])], { outputs: [b.output('y', 'float32', [1])] });
+      const session = await ort.InferenceSession.create(b.build('warm-up'), { executionProviders: [provider] });
+      await session.release();
+    })();
+    p.catch(() => warmedUp.delete(provider));
+    warmedUp.set(provider, p);
+  }
+  return p;
 }
 
-async function startWebGpu(): Promise<WebGpuReady> {
+async function startWebGpu(ortBase: string): Promise<WebGpuReady> {
   if (!globalThis.navigator?.gpu) throw new Error('WebGPU is not available in this browser');
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) throw new Error('no WebGPU adapter');
@@ -114,7 +129,7 @@ async function startWebGpu(): Promise<WebGpuReady> {
   // Once per page: it wraps navigator.gpu.requestAdapter.
   ortWebGpuPrepared ??= prepareOrtWebGpu(ortWebGpu, 'native EP');
   const description = await ortWebGpuPrepared;
-  await warmUpOrt('webgpu');
+  await warmUpOrt('webgpu', ortBase);
   return { adapter: words, description, hasF16: adapter.features.has('shader-f16') };
 }
 
@@ -127,24 +142,21 @@ async function webgpuEngine(graphs: Gpt2Graphs, gpu: WebGpuReady, o: EngineOptio
 }
 
 async function wasmEngine(graphs: Gpt2Graphs, o: EngineOptions, fallbackReason?: string): Promise<Omit<Engine, 'startup'>> {
+  await warmUpOrt('wasm', o.ortBase);
   const inspector = await Gpt2Inspector.create({ model: graphs.model, ort: ortWasm, executionProvider: 'wasm', dtype: o.dtype, graphs });
   const threads = ortWasm.env.wasm.numThreads ?? 1;
   const cpu = `CPU, ${threads} thread${threads === 1 ? '' : 's'}`;
   return engineFor(inspector, { name: 'wasm', description: `onnxruntime-web ${ortWasm.env.versions.web} wasm, ${cpu}`, adapter: cpu, fallbackReason }, o.first);
 }
 
-export async function createEngine(model: InspectorModel | Promise<InspectorModel>, o: EngineOptions = {}): Promise<Engine> {
+export async function createEngine(model: InspectorModel | Promise<InspectorModel>, o: EngineOptions): Promise<Engine> {
   const at = () => performance.timeOrigin + performance.now();
   const began = at();
-  for (const ort of [ortWasm, ortWebGpu]) {
-    if (o.ortBase) ort.env.wasm.wasmPaths = o.ortBase;
-    ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
-  }
   const prefer = o.prefer ?? 'webgpu';
   // Started before the model is awaited, so that both overlap; a model error wins over a WebGPU one.
-  const gpu = prefer === 'webgpu' ? startWebGpu() : undefined;
+  const gpu = prefer === 'webgpu' ? startWebGpu(o.ortBase) : undefined;
   // wasm runs when it is asked for or WebGPU turns out missing: its ORT starts as soon as that is known.
-  const wasmWarm = gpu ? gpu.then(() => undefined, () => warmUpOrt('wasm')) : warmUpOrt('wasm');
+  const wasmWarm = gpu ? gpu.then(() => undefined, () => warmUpOrt('wasm', o.ortBase)) : warmUpOrt('wasm', o.ortBase);
   const ortAt = (gpu ? gpu.catch(() => wasmWarm) : wasmWarm).then(at, () => undefined);
   const loaded = await model;
   const modelAt = at();
@@ -153,14 +165,10 @@ export async function createEngine(model: InspectorModel | Promise<InspectorMode
   if (graphs.dtype === 'fp32') graphs.prebuild(o.first ?? {});
   const graphAt = at();
   const engine = await (async () => {
-    if (!gpu) {
-      await wasmWarm;
-      return wasmEngine(graphs, o);
-    }
+    if (!gpu) return wasmEngine(graphs, o);
     try {
       return await webgpuEngine(graphs, await gpu, o);
     } catch (e) {
-      await wasmWarm.catch(() => undefined);
       const reason = `WebGPU could not be used: ${(e as Error).message}`;
       if (o.fallback === false) throw new Error(reason);
       o.log?.(`${reason}; falling back to wasm`);
