@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { ModelFileError } from '../../kernels/model/errors';
 import { expectedGpt2Shapes } from '../../kernels/model/gpt2Weights';
 import { loadModelFolder } from '../../kernels/model/modelFolder';
-import { folderReader, tinyGpt2Folder, type Folder } from './tinyGpt2Folder';
+import { folderReader, mulberry32, tinyGpt2Folder, type Folder } from './tinyGpt2Folder';
 
 const EMBEDDED = 'media/models/tinycode-4l8h-1k';
 /** Fixed so CI is deterministic; set LOADER_FUZZ_SEED to explore other cases locally. */
@@ -18,14 +18,7 @@ const EMBEDDED_CASES = 40;
 type Rng = { int(n: number): number; pick<T>(xs: readonly T[]): T; chance(p: number): boolean };
 
 function rng(seed: number): Rng {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
+  const next = mulberry32(seed);
   return {
     int: (n) => Math.floor(next() * n),
     pick: (xs) => xs[Math.floor(next() * xs.length)],

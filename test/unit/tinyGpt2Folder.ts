@@ -47,16 +47,22 @@ export const TINY_CONFIG = {
   eos_token_id: 256 + TINY_MERGES.length,
 };
 
-/** A deterministic generator of floats in [-1, 1) (mulberry32). */
-export function seededRandom(seed: number): () => number {
+/** A deterministic generator of floats in [0, 1) (mulberry32). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
   };
+}
+
+/** A deterministic generator of floats in [-1, 1). */
+export function seededRandom(seed: number): () => number {
+  const next = mulberry32(seed);
+  return () => 2 * next() - 1;
 }
 
 /** Encodes float values in a dtype (F16 rounded to nearest even, BF16 by truncating the f32 bits). */
