@@ -27,12 +27,16 @@ export function causalMaskInitializer(b: OnnxGraphBuilder, name: string, maxLen:
   return b.initializer(name, floatTensor([maxLen, maxLen], m, dtype));
 }
 
-/** The (T, T) top-left corner of a square mask initializer, T read from `shapeOf`'s axis `axis`. */
-export function sliceMask(b: OnnxGraphBuilder, mask: string, shapeOf: string, axis: number): string {
-  const shape = b.op('Shape', [shapeOf]);
-  const t = b.op('Slice', [shape, constInt64(b, [axis]), constInt64(b, [axis + 1])]);
-  const ends = b.op('Concat', [t, t], { axis: 0 });
-  return b.op('Slice', [mask, constInt64(b, [0, 0]), ends, constInt64(b, [0, 1])]);
+/**
+ * The additive (T, T) causal mask of `positions` (int64 0…T−1): 0 on and below the diagonal, maskValue
+ * above. Computed in the graph for the length that runs; a stored one would be context² values in every
+ * session (4 MB at 1024).
+ */
+export function causalMask(b: OnnxGraphBuilder, positions: string, dtype: FloatDType): string {
+  const keys = b.op('Unsqueeze', [positions, constInt64(b, [0])]);
+  const queries = b.op('Unsqueeze', [positions, constInt64(b, [1])]);
+  const future = b.op('Greater', [keys, queries]);
+  return b.op('Where', [future, constFloat(b, maskValue(dtype), dtype), constFloat(b, 0, dtype)]);
 }
 
 export function constInt64(b: OnnxGraphBuilder, values: number[], dims: number[] = [values.length]): string {

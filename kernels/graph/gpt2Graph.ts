@@ -15,7 +15,7 @@
  * Graphs carry only the outputs asked for: ORT runs every node of a graph, so unused outputs cost time.
  */
 import type { Gpt2Config } from '../model/types.js';
-import { type AttentionKind, causalMaskInitializer, constFloat, constInt64, fusedCausalAttention, manualAttention, sliceMask } from './attentionGraph.js';
+import { type AttentionKind, causalMask, constFloat, constInt64, fusedCausalAttention, manualAttention } from './attentionGraph.js';
 import { OnnxGraphBuilder } from './onnxBuilder.js';
 import { type FloatDType, floatTensor } from './tensors.js';
 
@@ -71,12 +71,6 @@ function once<T>(make: () => T): () => T {
   return () => (v ??= make());
 }
 
-function transpose2d(a: Float32Array, rows: number, cols: number): Float32Array {
-  const t = new Float32Array(a.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = a[r * cols + c];
-  return t;
-}
-
 export function buildGpt2Graph(config: Gpt2Config, weight: WeightSource, o: Gpt2GraphOptions): Uint8Array {
   const { nLayer: L, nHead: H, nEmbd: D, nPositions: P, vocabSize: V, nInner: F } = config;
   const dh = D / H;
@@ -93,9 +87,10 @@ export function buildGpt2Graph(config: Gpt2Config, weight: WeightSource, o: Gpt2
   const shape = b.op('Shape', [ids]);
   const tScalar = b.op('Gather', [shape, constInt64(b, [1], [])], { axis: 0 });
   const positions = b.op('Range', [constInt64(b, [0], []), tScalar, constInt64(b, [1], [])]);
-  let x = b.op('Add', [b.op('Gather', [w('wte.weight', [V, D]), ids]), b.op('Gather', [w('wpe.weight', [P, D]), positions])]);
+  const wte = w('wte.weight', [V, D]);
+  let x = b.op('Add', [b.op('Gather', [wte, ids]), b.op('Gather', [w('wpe.weight', [P, D]), positions])]);
 
-  const mask = once(() => sliceMask(b, causalMaskInitializer(b, 'causal_mask', P, dt), ids, 1));
+  const mask = once(() => causalMask(b, positions, dt));
   const layerNorm = (input: string, prefix: string): string =>
     b.op('LayerNormalization', [input, w(`${prefix}.weight`, [D]), w(`${prefix}.bias`, [D])], { axis: -1, epsilon: { float: config.layerNormEpsilon } });
   const linear = (input: string, prefix: string, inDim: number, outDim: number): string =>
@@ -159,7 +154,8 @@ export function buildGpt2Graph(config: Gpt2Config, weight: WeightSource, o: Gpt2
     x = b.op('Add', [x, linear(gelu(b, hidden, config.activation, dt), `${p}.mlp.c_proj`, F, D)]);
   }
 
-  const wteT = b.initializer('wte_t', floatTensor([D, V], transpose2d(weight('wte.weight'), V, D), dt));
+  // Tied unembedding: the same initializer, transposed in the graph (ORT folds it once, at session creation).
+  const wteT = b.op('Transpose', [wte], { perm: [1, 0] });
   const final = layerNorm(x, 'ln_f');
   const logits = dt === 'fp16' ? b.op('Cast', [b.op('MatMul', [final, wteT])], { to: 1 }, 'logits') : b.op('MatMul', [final, wteT], undefined, 'logits');
   b.output('logits', 'float32', ['B', 'T', V]);
