@@ -7,7 +7,7 @@ import { toCsv } from '../../kernels/bench/export.js';
 import { expandGrid, parseNumberList, QUICK_SETTINGS, SettingsError } from '../../kernels/bench/grid.js';
 import { runBenchmark } from '../../kernels/bench/runBenchmark.js';
 import { summarize } from '../../kernels/bench/stats.js';
-import { timeCell } from '../../kernels/bench/table.js';
+import { extraBytesCell, timeCell } from '../../kernels/bench/table.js';
 import type { BenchRow } from '../../kernels/bench/types.js';
 import { requestKernelDevice } from '../../kernels/flash/gpuFacts.js';
 import { nodeGpuAdapter } from '../../kernels/flash/nodeGpu.js';
@@ -48,6 +48,13 @@ test('grid: ours only on WebGPU, lists parsed strictly', () => {
 test('a failed row never shows a time', () => {
   const row = { status: 'failed', medianMs: 0.001 } as BenchRow;
   assert.equal(timeCell(row), 'FAILED');
+});
+
+test('extra bytes: manual a lower bound, ours none, ort-fused not reported', () => {
+  const row = (kernel: string, extraBytes?: number) => ({ kernel, extraBytes }) as BenchRow;
+  assert.equal(extraBytesCell(row('manual', 2 * 1024 * 1024)), '≥ 2.0 MiB');
+  assert.equal(extraBytesCell(row('ours', 0)), '0');
+  assert.equal(extraBytesCell(row('ort-fused')), 'not reported');
 });
 
 test('tiny run of ours on Dawn: every row has an agreement figure, CSV has every row', async () => {
