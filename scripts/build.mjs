@@ -1,7 +1,7 @@
 // Bundles the extension host, the command line and the webviews, and copies the onnxruntime-web
 // wasm binaries next to the webview bundles (webviews may load nothing from the network).
 import * as esbuild from 'esbuild';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,11 +25,10 @@ const ortDist = join(root, 'node_modules/onnxruntime-web/dist');
 const ortOut = join(out, 'ort');
 mkdirSync(ortOut, { recursive: true });
 // The two binaries the pages load (webview/engine/ortBinary.ts), gzipped: a quarter of the bytes through
-// VS Code's webview resource loader. The glue scripts stay as they are (worker threads load them).
-for (const f of ['ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.asyncify.wasm']) {
-  const gz = join(ortOut, `${f}.gz`);
-  if (!existsSync(gz) || statSync(gz).mtimeMs < statSync(join(ortDist, f)).mtimeMs) writeFileSync(gz, gzipSync(readFileSync(join(ortDist, f))));
-}
-for (const f of readdirSync(ortDist).filter((f) => /^ort-wasm.*\.mjs$/.test(f))) {
-  cpSync(join(ortDist, f), join(ortOut, f));
+// VS Code's webview resource loader; and their glue scripts as they are (worker threads load them).
+for (const name of ['ort-wasm-simd-threaded', 'ort-wasm-simd-threaded.asyncify']) {
+  const wasm = join(ortDist, `${name}.wasm`);
+  const gz = join(ortOut, `${name}.wasm.gz`);
+  if (!existsSync(gz) || statSync(gz).mtimeMs < statSync(wasm).mtimeMs) writeFileSync(gz, gzipSync(readFileSync(wasm)));
+  cpSync(join(ortDist, `${name}.mjs`), join(ortOut, `${name}.mjs`));
 }

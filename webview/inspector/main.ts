@@ -71,10 +71,18 @@ interface Inspection {
   L: number;
   D: number;
   scores: HeadScores[][];
-  /** Average over heads per layer, computed when first asked for. */
-  averages: (Float32Array | undefined)[];
   /** Attention of the traced layer as trained, without 1/√dh, without the mask (H·T·T each). */
   ablation?: { layer: number; maps: Float32Array[] };
+}
+
+const headMeans = new WeakMap<Float32Array, Float32Array>();
+
+/** Head `head`'s T×T slice of an (H,T,T) tensor, or for head −1 the mean over heads, computed once per tensor. */
+function headMap(x: Float32Array, head: number, H: number, T: number): Float32Array {
+  if (head >= 0) return x.subarray(head * T * T, (head + 1) * T * T);
+  let m = headMeans.get(x);
+  if (!m) headMeans.set(x, (m = averageHeads(x, H, T)));
+  return m;
 }
 
 class InspectorPanelView {
@@ -240,7 +248,7 @@ class InspectorPanelView {
       );
       if (id !== this.activeRequest) return;
       const T = result.ids.length;
-      this.current = { req, engine, result, T, H, L, D: engine.model.config.nEmbd, scores: [], averages: [] };
+      this.current = { req, engine, result, T, H, L, D: engine.model.config.nEmbd, scores: [] };
       this.pin = undefined;
       this.renderHeader();
       this.body.hidden = false;
@@ -332,16 +340,13 @@ class InspectorPanelView {
 
   /** The chosen map: one head, or the layer's average. */
   private chosenMap(): Float32Array {
-    const c = this.current!;
-    if (this.head >= 0) return this.headSlice(c.result.attention[this.layer]!);
-    c.averages[this.layer] ??= averageHeads(c.result.attention[this.layer]!, c.H, c.T);
-    return c.averages[this.layer]!;
+    return this.headSlice(this.current!.result.attention[this.layer]!);
   }
 
   /** The chosen head's T×T slice of an (H,T,T) tensor of the current result, or the mean over heads. */
   private headSlice(x: Float32Array): Float32Array {
     const { H, T } = this.current!;
-    return this.head >= 0 ? x.subarray(this.head * T * T, (this.head + 1) * T * T) : averageHeads(x, H, T);
+    return headMap(x, this.head, H, T);
   }
 
   /** "head 3" or "mean of the 8 heads", for captions and labels. */
@@ -432,8 +437,7 @@ class InspectorPanelView {
       const cells: HTMLElement[] = [];
       for (let h = 0; h <= c.H; h++) {
         const head = h === c.H ? -1 : h;
-        const layer = c.result.attention[l]!;
-        const map = head >= 0 ? layer.subarray(head * c.T * c.T, (head + 1) * c.T * c.T) : (c.averages[l] ??= averageHeads(layer, c.H, c.T));
+        const map = headMap(c.result.attention[l]!, head, c.H, c.T);
         const canvas = el('canvas', { class: 'thumb' });
         drawHeatmap(canvas, map, c.T, THUMB_SIDE, toUnit, this.lut);
         const scores = head >= 0 ? c.scores[l]![head]! : undefined;
@@ -630,8 +634,9 @@ class InspectorPanelView {
       }),
     );
     const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
+    const meanEntropy = stats.map((s) => mean(s.map((x) => x.entropy)));
     const who = this.headWords();
-    const entropy = (k: number) => (this.head >= 0 ? stats[k]![this.head]!.entropy : mean(stats[k]!.map((s) => s.entropy)));
+    const entropy = (k: number) => (this.head >= 0 ? stats[k]![this.head]!.entropy : meanEntropy[k]!);
     const figs = a.maps.map((m, k) => {
       const canvas = el('canvas', { class: 'trace-canvas' });
       drawHeatmap(canvas, this.headSlice(m), T, TRACE_SIDE, weightToUnit(this.scale), this.lut);
@@ -651,7 +656,7 @@ class InspectorPanelView {
         ...Array.from({ length: c.H }, (_, h) =>
           el('tr', { class: h === this.head ? 'chosen' : '' }, el('th', { scope: 'row' }, `H${h}`), ...[stats[0]![h]!.entropy, stats[1]![h]!.entropy, stats[2]![h]!.entropy, stats[2]![h]!.above].map((v) => el('td', { class: 'num' }, fmt(v)))),
         ),
-        el('tr', { class: this.head < 0 ? 'mean chosen' : 'mean' }, el('th', { scope: 'row' }, 'mean'), ...[0, 1, 2].map((k) => el('td', { class: 'num' }, fmt(mean(stats[k]!.map((s) => s.entropy))))), el('td', { class: 'num' }, fmt(mean(stats[2]!.map((s) => s.above))))),
+        el('tr', { class: this.head < 0 ? 'mean chosen' : 'mean' }, el('th', { scope: 'row' }, 'mean'), ...meanEntropy.map((v) => el('td', { class: 'num' }, fmt(v))), el('td', { class: 'num' }, fmt(mean(stats[2]!.map((s) => s.above))))),
       ),
     );
     this.ablationEl.replaceChildren(el('div', { class: 'trace-matrices' }, ...figs), table, el('p', { class: 'hint' }, 'Without 1/√dh the scores are √dh times larger, so rows get sharper (lower entropy); without the mask, tokens also read the future — weight the trained model never saw.'));
