@@ -6,10 +6,10 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toCsv, toJson } from '../kernels/bench/export.js';
-import { FULL_SETTINGS, parseBackends, parseKernels, parseNumberList, parsePrecisions, QUICK_SETTINGS, SettingsError } from '../kernels/bench/grid.js';
+import { FULL_SETTINGS, parseBackends, parseKernels, parseNumberList, parsePrecisions, parseTileChoice, QUICK_SETTINGS, SettingsError } from '../kernels/bench/grid.js';
 import { attentionGraphBuilder } from '../kernels/bench/graphSource.js';
 import { runBenchmark, type BenchEnvironment } from '../kernels/bench/runBenchmark.js';
-import { speedups, textTable } from '../kernels/bench/table.js';
+import { speedups, textTable, trialsTable } from '../kernels/bench/table.js';
 import type { BenchReport, BenchSettings } from '../kernels/bench/types.js';
 
 export const BENCH_USAGE = `attention-inspector bench [options]
@@ -23,6 +23,8 @@ export const BENCH_USAGE = `attention-inspector bench [options]
   --no-causal                       full (bidirectional) attention instead of causal
   --budget MS --warmup N --min-runs N --max-runs N   timing method
   --no-timestamps                   time ours by queue completion too (as onnxruntime is timed)
+  --tiles auto|tune|first-fit       tiles of ours: tune = time every configuration that fits the
+                                    adapter and keep the fastest that agrees (auto: tune on a GPU)
   --[no-]interleave                 time the kernels of one shape in alternation (default on, off for --full)
   --full                            the full grid (T 128…4096, heads 4/8/16, batch 1/8, fp32/fp16)
   --runtime node|chromium           where to run (default node: Dawn for Node)
@@ -60,6 +62,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       case '--no-interleave': s.interleave = false; break;
       case '--no-timestamps': s.timestamps = false; break;
       case '--causal': s.causal = true; break;
+      case '--tiles': s.tileChoice = parseTileChoice(value()); break;
       case '--budget': s.budgetMs = one('--budget'); break;
       case '--warmup': s.warmup = Number(value()); break;
       case '--min-runs': s.minRuns = one('--min-runs'); break;
@@ -149,6 +152,9 @@ export async function runBenchCommand(argv: string[], log: (line: string) => voi
     env.gpu?.device.destroy();
   }
   process.stdout.write(`${adapterLine(report)}\n${report.environment}\n\n${textTable(report)}\n`);
+  for (const r of report.rows.filter((x) => x.tileTrials)) {
+    process.stdout.write(`\ntiles tried for ours B${r.batch} H${r.heads} T${r.seqLen} ${r.precision}:\n${trialsTable(r.tileTrials!)}\n`);
+  }
   const ratios = speedups(report);
   if (ratios.length) {
     process.stdout.write('\nours vs ort-fused (WebGPU), time ratio ort-fused/ours:\n');

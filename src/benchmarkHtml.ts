@@ -35,6 +35,11 @@ export function benchmarkHtml(o: BenchmarkHtmlOptions): string {
     <label>Head size <input name="headDim" value="64" inputmode="numeric"></label>
     <label><input type="checkbox" name="causal" checked> causal</label>
     <label><input type="checkbox" name="interleave" checked> time kernels in alternation (fair ratios under load)</label>
+    <label>Tiles for ours <select name="tileChoice">
+      <option value="auto" selected>auto: tuned on a GPU, first fitting on a CPU</option>
+      <option value="tune">tuned: time every fitting configuration</option>
+      <option value="first-fit">first fitting configuration</option>
+    </select></label>
     <label>Time budget per case (ms) <input name="budgetMs" value="300" inputmode="numeric"></label>
     <p id="grid-help" class="help">Comma-separated lists. <button type="button" id="full-grid">Full grid</button> <button type="button" id="quick-grid">Quick grid</button></p>
     <div class="actions">
@@ -54,8 +59,9 @@ export function benchmarkHtml(o: BenchmarkHtmlOptions): string {
       <button type="button" data-export="json" disabled>Export JSON</button>
       <button type="button" data-export="png" disabled>Export PNG</button>
     </div>
-    <div class="table-wrap"><table id="results" aria-label="Benchmark results"><thead></thead><tbody></tbody></table></div>
+    <div class="table-wrap" tabindex="0" role="region" aria-label="Benchmark results, scrolls sideways"><table id="results" aria-label="Benchmark results"><thead></thead><tbody></tbody></table></div>
     <p id="ratios" role="note"></p>
+    <div id="tile-trials"></div>
     <canvas id="plot" width="640" height="400" role="img" aria-label="Time against sequence length, log-log"></canvas>
   </section>
 </main>`,

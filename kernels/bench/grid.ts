@@ -1,5 +1,5 @@
 /** The benchmark grid: defaults, expansion into cases, and parsing of lists from text. */
-import { BACKENDS, type BenchCase, type BenchSettings, KERNELS, type KernelName, PRECISIONS } from './types.js';
+import { BACKENDS, type BenchCase, type BenchSettings, KERNELS, type KernelName, PRECISIONS, TILE_CHOICES, type TileChoice } from './types.js';
 
 /** Finishes within about a minute on SwiftShader (a CPU): small T, one head count, fp32. */
 export const QUICK_SETTINGS: BenchSettings = {
@@ -17,6 +17,7 @@ export const QUICK_SETTINGS: BenchSettings = {
   maxRuns: 50,
   interleave: true,
   timestamps: true,
+  tileChoice: 'auto',
 };
 
 /** The full grid of the issue, for real GPUs. */
@@ -68,3 +69,8 @@ export function parseChoiceList<T extends string>(text: string, allowed: readonl
 export const parseKernels = (t: string): KernelName[] => parseChoiceList(t, KERNELS, 'kernels');
 export const parseBackends = (t: string) => parseChoiceList(t, BACKENDS, 'backends');
 export const parsePrecisions = (t: string) => parseChoiceList(t, PRECISIONS, 'precisions');
+export function parseTileChoice(t: string): TileChoice {
+  const list = parseChoiceList(t, TILE_CHOICES, 'tiles');
+  if (list.length !== 1) throw new SettingsError(`tiles: one of ${TILE_CHOICES.join(', ')}, got "${t}"`);
+  return list[0];
+}

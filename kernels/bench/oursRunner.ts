@@ -1,15 +1,16 @@
 /// <reference types="@webgpu/types" />
 /** Our WGSL flash attention as a benchmark kernel; GPU timestamps where the device has them. */
 import { FlashAttention, type FlashBuffers } from '../flash/flashAttention.js';
-import { KernelUnavailable, type AttentionInputs, type KernelRunner, now } from './runner.js';
+import type { FlashTiles } from '../flash/flashWgsl.js';
+import { tilesLabel } from '../flash/tiles.js';
+import { type AttentionInputs, type KernelRunner, now } from './runner.js';
 import type { BenchCase } from './types.js';
 
-export async function oursRunner(device: GPUDevice, c: BenchCase, inputs: AttentionInputs, useTimestamps = true): Promise<KernelRunner> {
-  if (c.precision === 'fp16' && !device.features.has('shader-f16')) throw new KernelUnavailable('adapter has no shader-f16');
-  const fa = await FlashAttention.create(device, c, c.precision);
+/** `tiles` forces a configuration; by default the adapter's first fitting one. */
+export async function oursRunner(device: GPUDevice, c: BenchCase, inputs: AttentionInputs, useTimestamps = true, tiles?: FlashTiles): Promise<KernelRunner> {
+  const fa = await FlashAttention.create(device, c, c.precision, tiles);
   const b: FlashBuffers = { q: fa.upload(inputs.q, 'q'), k: fa.upload(inputs.k, 'k'), v: fa.upload(inputs.v, 'v'), o: fa.outputBuffer() };
-  const t = fa.tiles;
-  const provider = `WGSL flash ${t.rows}x${t.keys}, ${t.rowsPerThread} rows x ${t.threadsPerRow} threads${t.subgroups ? ', subgroups' : ''}`;
+  const provider = `WGSL flash ${tilesLabel(fa.tiles)}`;
   const stamps = useTimestamps && device.features.has('timestamp-query') ? timestamps(device) : undefined;
 
   return {

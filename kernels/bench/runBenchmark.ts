@@ -11,6 +11,7 @@ import { tflops, tolerance } from './accounting.js';
 import { expandGrid } from './grid.js';
 import { measure, measureInterleaved } from './measure.js';
 import { oursRunner } from './oursRunner.js';
+import { tunedOursRunner, tunesTiles } from './tileTuning.js';
 import { ortRunner, type OrtEnvironment } from './ortRunner.js';
 import { type AttentionInputs, BenchCancelled, KernelUnavailable, type KernelRunner } from './runner.js';
 import { summarize } from './stats.js';
@@ -43,10 +44,13 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-async function makeRunner(env: BenchEnvironment, c: BenchCase, s: BenchSettings, inputs: AttentionInputs): Promise<KernelRunner> {
+async function makeRunner(env: BenchEnvironment, c: BenchCase, s: BenchSettings, inputs: AttentionInputs, ref: Reference, signal?: AbortSignal): Promise<KernelRunner> {
   if (c.kernel === 'ours') {
     if (!env.gpu) throw new KernelUnavailable('no WebGPU adapter');
-    return oursRunner(env.gpu.device, c, inputs, s.timestamps);
+    const { device } = env.gpu;
+    if (c.precision === 'fp16' && !device.features.has('shader-f16')) throw new KernelUnavailable('adapter has no shader-f16');
+    if (tunesTiles(s, device)) return tunedOursRunner(device, c, inputs, ref.o, s.timestamps, signal);
+    return oursRunner(device, c, inputs, s.timestamps);
   }
   if (!env.ort) throw new KernelUnavailable('onnxruntime-web not loaded');
   if (c.backend === 'webgpu' && !env.gpu) throw new KernelUnavailable('no WebGPU adapter');
@@ -97,11 +101,11 @@ async function finishRow(row: BenchRow, runner: KernelRunner, times: number[], r
   return row;
 }
 
-async function prepare(env: BenchEnvironment, c: BenchCase, s: BenchSettings, inputs: AttentionInputs, ref: Reference): Promise<{ row: BenchRow; runner?: KernelRunner }> {
+async function prepare(env: BenchEnvironment, c: BenchCase, s: BenchSettings, inputs: AttentionInputs, ref: Reference, signal?: AbortSignal): Promise<{ row: BenchRow; runner?: KernelRunner }> {
   const row = emptyRow(c, ref);
   try {
-    const runner = await makeRunner(env, c, s, inputs);
-    Object.assign(row, { provider: runner.provider, timing: runner.timing, extraBytes: runner.extraBytes });
+    const runner = await makeRunner(env, c, s, inputs, ref, signal);
+    Object.assign(row, { provider: runner.provider, timing: runner.timing, extraBytes: runner.extraBytes, tileTrials: runner.tileTrials });
     return { row, runner };
   } catch (e) {
     return { row: failRow(row, e) };
@@ -109,7 +113,7 @@ async function prepare(env: BenchEnvironment, c: BenchCase, s: BenchSettings, in
 }
 
 async function runOne(env: BenchEnvironment, c: BenchCase, s: BenchSettings, inputs: AttentionInputs, ref: Reference, signal?: AbortSignal): Promise<BenchRow> {
-  const { row, runner } = await prepare(env, c, s, inputs, ref);
+  const { row, runner } = await prepare(env, c, s, inputs, ref, signal);
   if (!runner) return row;
   try {
     return await finishRow(row, runner, await measure(runner, s, signal), ref);
@@ -123,7 +127,7 @@ async function runOne(env: BenchEnvironment, c: BenchCase, s: BenchSettings, inp
 /** All kernels of one shape prepared together and timed in alternation. */
 async function runInterleaved(env: BenchEnvironment, cases: BenchCase[], s: BenchSettings, inputs: AttentionInputs, ref: Reference, signal?: AbortSignal): Promise<BenchRow[]> {
   const prepared = [];
-  for (const c of cases) prepared.push(await prepare(env, c, s, inputs, ref));
+  for (const c of cases) prepared.push(await prepare(env, c, s, inputs, ref, signal));
   const live = prepared.filter((p): p is { row: BenchRow; runner: KernelRunner } => p.runner !== undefined);
   try {
     const times = await measureInterleaved(live.map((p) => p.runner), s, signal);

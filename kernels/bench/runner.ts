@@ -1,5 +1,5 @@
 /** What the benchmark needs from any kernel: run once (timed), read O back, release. */
-import type { TimingSource } from './types.js';
+import type { TileTrial, TimingSource } from './types.js';
 
 export interface KernelRunner {
   /** Which provider/path actually runs. */
@@ -7,6 +7,8 @@ export interface KernelRunner {
   timing: TimingSource;
   /** Bytes of intermediate buffers beyond Q, K, V, O; undefined where the provider does not say. */
   extraBytes?: number;
+  /** The tile configurations tried before this one was chosen (tuned `ours`). */
+  tileTrials?: TileTrial[];
   /** One execution, finished on the device; resolves with its duration in milliseconds. */
   run(): Promise<number>;
   /** O of the last run, as fp32 values in (B, H, T, dh) order. */

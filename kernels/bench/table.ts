@@ -1,5 +1,5 @@
 /** Human-readable cells of a report, shared by the view and the command line. */
-import type { BenchReport, BenchRow } from './types.js';
+import type { BenchReport, BenchRow, TileTrial } from './types.js';
 
 export const TABLE_HEADERS = ['kernel', 'backend', 'prec', 'B', 'H', 'T', 'median ms', 'spread', 'runs', 'TFLOP/s', 'max |ΔO|', 'extra bytes', 'provider'];
 
@@ -68,8 +68,21 @@ export function speedups(report: BenchReport, against: BenchRow['kernel'] = 'ort
   return out;
 }
 
-export function textTable(report: BenchReport): string {
-  const rows = [TABLE_HEADERS, ...report.rows.map(rowCells)];
-  const widths = TABLE_HEADERS.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+function alignColumns(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
+
+export function textTable(report: BenchReport): string {
+  return alignColumns([TABLE_HEADERS, ...report.rows.map(rowCells)]);
+}
+
+/** The tile configurations a tuned `ours` tried, fastest agreeing first. */
+export function trialsTable(trials: TileTrial[]): string {
+  const order = (t: TileTrial) => (t.note || t.medianMs === undefined ? Infinity : t.medianMs);
+  const sorted = [...trials].sort((a, b) => order(a) - order(b));
+  return alignColumns([
+    ['  tiles', 'median ms', 'max |ΔO|', ''],
+    ...sorted.map((t) => [`  ${t.tiles}`, t.medianMs?.toFixed(3) ?? '', t.maxAbsDiff?.toExponential(1) ?? '', t.note ?? '']),
+  ]);
 }

@@ -43,6 +43,25 @@ export interface BenchSettings {
   interleave: boolean;
   /** GPU timestamp queries for `ours` where the device has them; off: queue completion, as for onnxruntime. */
   timestamps: boolean;
+  /** How `ours` gets its tiles (see TileChoice). */
+  tileChoice: TileChoice;
+}
+
+/**
+ * `tune`: time every tile configuration that fits the adapter on the case's own inputs and keep the
+ * fastest that agrees with the reference; `first-fit`: the adapter's first fitting configuration;
+ * `auto`: tune on hardware adapters, first-fit on a CPU fallback (where each trial costs seconds).
+ */
+export type TileChoice = 'auto' | 'tune' | 'first-fit';
+export const TILE_CHOICES: readonly TileChoice[] = ['auto', 'tune', 'first-fit'];
+
+/** One tile configuration tried while tuning `ours`. */
+export interface TileTrial {
+  tiles: string;
+  medianMs?: number;
+  maxAbsDiff?: number;
+  /** Why it was not a candidate (disagreement, compile error). */
+  note?: string;
 }
 
 /** How a time was taken: GPU timestamps, queue completion, or wall clock around a CPU run. */
@@ -73,6 +92,8 @@ export interface BenchRow extends BenchCase {
   tolerance: number;
   /** What O was compared against. */
   reference: string;
+  /** The configurations timed before choosing the tiles of `ours`, when it was tuned. */
+  tileTrials?: TileTrial[];
 }
 
 export interface BenchReport {

@@ -7,7 +7,7 @@ import { type FlashPrecision, type FlashTiles, FlashConfigError, flashAttentionW
 import { fromHalfArray, toHalfArray } from './half.js';
 import { type AttentionShape, elementCount } from './reference.js';
 import { chooseFlashTiles } from './tiles.js';
-import { gpuFacts } from './gpuFacts.js';
+import { deviceFacts } from './gpuFacts.js';
 
 export interface FlashBuffers {
   q: GPUBuffer;
@@ -48,8 +48,7 @@ export class FlashAttention {
     if (precision === 'fp16' && !device.features.has('shader-f16')) {
       throw new FlashConfigError('fp16 needs the shader-f16 feature, which this device does not have');
     }
-    const facts = gpuFacts({ info: device.adapterInfo } as GPUAdapter, device);
-    const t = tiles ?? chooseFlashTiles(shape.headDim, facts);
+    const t = tiles ?? chooseFlashTiles(shape.headDim, deviceFacts(device));
     if (t.subgroups && !device.features.has('subgroups')) throw new FlashConfigError('subgroup tiles need the subgroups feature');
     if (workgroupThreads(t) > device.limits.maxComputeInvocationsPerWorkgroup) throw new FlashConfigError('too many threads per workgroup for this device');
     const code = flashAttentionWgsl({ ...t, headDim: shape.headDim, precision });

@@ -35,6 +35,11 @@ export function gpuFacts(adapter: GPUAdapter, device: GPUDevice): GpuFacts {
   };
 }
 
+/** The facts of the adapter a device was made from (what the device itself knows of it). */
+export function deviceFacts(device: GPUDevice): GpuFacts {
+  return gpuFacts({ info: device.adapterInfo } as GPUAdapter, device);
+}
+
 const WANTED: GPUFeatureName[] = ['subgroups', 'shader-f16', 'timestamp-query'];
 
 /** Requests a device with the features the kernels use, where the adapter has them, and the adapter's limits. */

@@ -7,9 +7,10 @@ import { toCsv } from '../../kernels/bench/export.js';
 import { expandGrid, parseNumberList, QUICK_SETTINGS, SettingsError } from '../../kernels/bench/grid.js';
 import { runBenchmark } from '../../kernels/bench/runBenchmark.js';
 import { summarize } from '../../kernels/bench/stats.js';
-import { extraBytesCell, timeCell } from '../../kernels/bench/table.js';
+import { extraBytesCell, timeCell, trialsTable } from '../../kernels/bench/table.js';
 import type { BenchRow } from '../../kernels/bench/types.js';
-import { requestKernelDevice } from '../../kernels/flash/gpuFacts.js';
+import { deviceFacts, requestKernelDevice } from '../../kernels/flash/gpuFacts.js';
+import { fittingTiles, tilesLabel } from '../../kernels/flash/tiles.js';
 import { nodeGpuAdapter } from '../../kernels/flash/nodeGpu.js';
 import { parseBenchArgs } from '../../cli/bench.js';
 
@@ -77,6 +78,26 @@ test('interleaved timing gives every kernel of a shape its runs', async () => {
   const settings = { ...QUICK_SETTINGS, kernels: ['ours' as const, 'manual' as const], backends: ['webgpu' as const], seqLens: [5], heads: [1], warmup: 1, budgetMs: 0, minRuns: 3, maxRuns: 3, interleave: true };
   const report = await runBenchmark(settings, { gpu, description: 'test' });
   assert.deepEqual(report.rows.map((r) => [r.kernel, r.status, r.runs]), [['ours', 'ok', 3], ['manual', 'unavailable', 0]]);
+});
+
+test('tuned ours: every fitting tile configuration timed and checked, the fastest agreeing one benchmarked', async () => {
+  const settings = { ...QUICK_SETTINGS, kernels: ['ours' as const], backends: ['webgpu' as const], seqLens: [40], heads: [1], headDim: 32, warmup: 0, budgetMs: 0, minRuns: 1, maxRuns: 1 };
+  const tuned = await runBenchmark({ ...settings, tileChoice: 'tune' }, { gpu, description: 'test' });
+  const [row] = tuned.rows;
+  assert.equal(row.status, 'ok', row.note);
+  const fitting = fittingTiles(32, deviceFacts(gpu.device));
+  assert.deepEqual(row.tileTrials?.map((t) => t.tiles), fitting.map(tilesLabel));
+  for (const t of row.tileTrials!) assert.ok(t.note === undefined && t.maxAbsDiff! < 1e-5 && t.medianMs! > 0, JSON.stringify(t));
+  const fastest = Math.min(...row.tileTrials!.map((t) => t.medianMs!));
+  const chosen = row.tileTrials!.find((t) => t.medianMs === fastest)!;
+  assert.equal(row.provider, `WGSL flash ${chosen.tiles} (fastest of ${fitting.length} tried)`);
+  assert.match(trialsTable(row.tileTrials!).split('\n')[1], new RegExp(`^  ${chosen.tiles.replace(/[()]/g, '\\$&')}`));
+  // auto on a CPU fallback adapter: no tuning, the first fitting configuration.
+  const auto = await runBenchmark(settings, { gpu, description: 'test' });
+  assert.equal(auto.rows[0].tileTrials, undefined);
+  assert.equal(auto.rows[0].provider, `WGSL flash ${tilesLabel(fitting[0])}`);
+  assert.equal(parseBenchArgs(['--tiles', 'first-fit']).settings.tileChoice, 'first-fit');
+  assert.throws(() => parseBenchArgs(['--tiles', 'tune,auto']), SettingsError);
 });
 
 test('cancel stops the run', async () => {

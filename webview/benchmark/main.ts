@@ -1,9 +1,9 @@
 /// <reference types="@webgpu/types" />
 /** The Benchmark view: settings form, run with progress and cancel, table, plot, adapter facts, exports. */
 import { toCsv, toJson } from '../../kernels/bench/export.js';
-import { FULL_SETTINGS, parseNumberList, QUICK_SETTINGS } from '../../kernels/bench/grid.js';
+import { FULL_SETTINGS, parseNumberList, parseTileChoice, QUICK_SETTINGS } from '../../kernels/bench/grid.js';
 import { runBenchmark } from '../../kernels/bench/runBenchmark.js';
-import { rowCells, speedups, TABLE_HEADERS } from '../../kernels/bench/table.js';
+import { rowCells, speedups, TABLE_HEADERS, trialsTable } from '../../kernels/bench/table.js';
 import type { BenchReport, BenchSettings } from '../../kernels/bench/types.js';
 import { benchEnvironment } from './environment.js';
 import { announceReady, inVsCode, post, save } from './host.js';
@@ -42,6 +42,10 @@ function field(name: string): HTMLInputElement {
   return form.querySelector<HTMLInputElement>(`[name="${name}"]`)!;
 }
 
+function tileChoiceField(): HTMLSelectElement {
+  return form.querySelector<HTMLSelectElement>('select[name="tileChoice"]')!;
+}
+
 function readSettings(): BenchSettings {
   return {
     ...QUICK_SETTINGS,
@@ -55,6 +59,7 @@ function readSettings(): BenchSettings {
     causal: field('causal').checked,
     interleave: field('interleave').checked,
     budgetMs: parseNumberList(field('budgetMs').value, 'Time budget')[0],
+    tileChoice: parseTileChoice(tileChoiceField().value),
   };
 }
 
@@ -69,6 +74,7 @@ function writeSettings(s: BenchSettings): void {
   field('causal').checked = s.causal;
   field('interleave').checked = s.interleave;
   field('budgetMs').value = String(s.budgetMs);
+  tileChoiceField().value = s.tileChoice;
 }
 
 function renderAdapter(r: BenchReport): void {
@@ -105,6 +111,14 @@ function renderResults(r: BenchReport): void {
   $<HTMLParagraphElement>('#ratios').textContent = speedups(r)
     .map((s) => `ours is ${s.ratio.toFixed(2)}× ${s.ratio >= 1 ? 'faster' : 'as fast'} than ort-fused at B${s.batch} H${s.heads} T${s.seqLen} ${s.precision}`)
     .join('; ');
+  $<HTMLDivElement>('#tile-trials').replaceChildren(
+    ...r.rows.filter((row) => row.tileTrials).map((row) => {
+      const details = document.createElement('details');
+      const summary = Object.assign(document.createElement('summary'), { textContent: `Tiles tried for ours B${row.batch} H${row.heads} T${row.seqLen} ${row.precision}` });
+      details.append(summary, Object.assign(document.createElement('pre'), { textContent: trialsTable(row.tileTrials!) }));
+      return details;
+    }),
+  );
   drawPlot(canvas, r.rows);
   for (const b of document.querySelectorAll<HTMLButtonElement>('[data-export]')) b.disabled = r.rows.length === 0;
 }

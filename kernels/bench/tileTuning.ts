@@ -1,0 +1,52 @@
+/// <reference types="@webgpu/types" />
+/**
+ * Tile tuning for `ours`: every configuration that fits the adapter is timed briefly on the case's own
+ * inputs and checked against the case's reference; the fastest that agrees is the one benchmarked.
+ * A configuration that disagrees or does not compile is recorded with why, and never chosen.
+ */
+import type { FlashTiles } from '../flash/flashWgsl.js';
+import { deviceFacts } from '../flash/gpuFacts.js';
+import { maxAbsDiff } from '../flash/reference.js';
+import { fittingTiles, tilesLabel } from '../flash/tiles.js';
+import { tolerance } from './accounting.js';
+import { measure } from './measure.js';
+import { oursRunner } from './oursRunner.js';
+import { type AttentionInputs, BenchCancelled, type KernelRunner } from './runner.js';
+import { summarize } from './stats.js';
+import type { BenchCase, BenchSettings, TileTrial } from './types.js';
+
+/** Short trials: enough runs for a median on a GPU (a run is milliseconds), a bounded cost elsewhere. */
+const TRIAL = { warmup: 1, budgetMs: 100, minRuns: 3, maxRuns: 20 };
+
+export function tunesTiles(s: Pick<BenchSettings, 'tileChoice'>, device: GPUDevice): boolean {
+  return s.tileChoice === 'tune' || (s.tileChoice === 'auto' && !deviceFacts(device).isFallbackAdapter);
+}
+
+export async function tunedOursRunner(
+  device: GPUDevice, c: BenchCase, inputs: AttentionInputs, reference: Float32Array, useTimestamps: boolean, signal?: AbortSignal,
+): Promise<KernelRunner> {
+  const trials: TileTrial[] = [];
+  let best: { tiles: FlashTiles; ms: number } | undefined;
+  for (const tiles of fittingTiles(c.headDim, deviceFacts(device))) {
+    const trial: TileTrial = { tiles: tilesLabel(tiles) };
+    trials.push(trial);
+    let runner: KernelRunner | undefined;
+    try {
+      runner = await oursRunner(device, c, inputs, useTimestamps, tiles);
+      const ms = summarize(await measure(runner, TRIAL, signal)).medianMs;
+      trial.medianMs = ms;
+      trial.maxAbsDiff = maxAbsDiff(await runner.output(), reference);
+      if (!(trial.maxAbsDiff <= tolerance(c.precision))) trial.note = 'disagrees with the reference';
+      else if (!best || ms < best.ms) best = { tiles, ms };
+    } catch (e) {
+      if (e instanceof BenchCancelled) throw e;
+      trial.note = e instanceof Error ? e.message : String(e);
+    } finally {
+      await runner?.dispose();
+    }
+  }
+  // With no configuration agreeing, the first fitting one is benchmarked and fails the check openly.
+  const runner = await oursRunner(device, c, inputs, useTimestamps, best?.tiles);
+  const how = best ? `fastest of ${trials.length} tried` : `none of ${trials.length} tried agreed`;
+  return { ...runner, provider: `${runner.provider} (${how})`, tileTrials: trials };
+}

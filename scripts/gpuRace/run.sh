@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The race of issue 4 in one command on a lent GPU machine: our WGSL flash attention on Dawn for Node
+# (Vulkan) against PyTorch's scaled_dot_product_attention on the same GPU, fp32, causal, B 1, H 12,
+# T 4096, dh 64. There (device tool): command `bash scripts/gpuRace/run.sh device`, carry [".gpu-race"],
+# the folder scripts/gpuRace/pack.sh makes here.
+# SDPA is timed before and after ours; ours twice (GPU timestamps, then queue completion as a check on
+# them), its tiles tuned on the adapter. RACE_FULL=1 adds the benchmark's full grid (every kernel).
+# Without `device` it runs the same steps with this machine's node on SwiftShader and PyTorch on the CPU
+# (RACE_T, RACE_HEADS, RACE_HEAD_DIM, RACE_TILES shrink it). Results go to $OUT (default gpu-race-out/).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+out=${OUT:-gpu-race-out}
+mkdir -p "$out"
+T=${RACE_T:-4096}
+H=${RACE_HEADS:-12}
+D=${RACE_HEAD_DIM:-64}
+tiles=${RACE_TILES:-tune}
+node=node
+
+if [ "${1:-}" = device ]; then
+  # A bare machine: the Vulkan loader from Debian's packages, the NVIDIA driver's ICD, a carried Node.
+  for f in .gpu-race/gl/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+  export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+  xz -dc .gpu-race/node.xz >/tmp/node && chmod +x /tmp/node && node=/tmp/node
+  tar -xJf .gpu-race/bundle.tar.xz
+  nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,power.limit --format=csv >"$out/gpu.csv" 2>&1
+fi
+
+sdpa() { /usr/bin/python3 scripts/gpuRace/sdpa.py time --T "$T" --heads "$H" --head-dim "$D" --json "$out/sdpa-$1.json"; }
+ours() {
+  "$node" dist/cli.js bench --kernels ours --backend webgpu --precision fp32 --T "$T" --heads "$H" --head-dim "$D" \
+    --tiles "$tiles" --warmup 5 --budget 2000 --min-runs 20 --max-runs 500 "${@:2}" --json "$out/ours-$1.json"
+}
+
+status=0
+sdpa before || status=1
+ours timestamps 2>&1 | tee "$out/ours-timestamps.txt" || status=1
+ours queue --no-timestamps 2>&1 | tee "$out/ours-queue.txt" || status=1
+sdpa after || status=1
+/usr/bin/python3 scripts/gpuRace/sdpa.py compare --ours "$out"/ours-*.json --sdpa "$out"/sdpa-*.json --json "$out/race.json" | tee "$out/race.txt" || status=1
+if [ -n "${RACE_FULL:-}" ]; then
+  "$node" dist/cli.js bench --full --json "$out/full.json" >"$out/full.txt" 2>&1 || status=1
+  tail -n 40 "$out/full.txt"
+fi
+exit $status
