@@ -6,8 +6,11 @@ Smoke run (a small corpus, a 300-token BPE, a tiny model, a few steps; about a m
     /usr/bin/python3 training/train.py --smoke --work /tmp/smoke
 
 Every stage keeps its output in --work and is skipped when that output already exists (corpus/,
-tokenizer/, train.bin/val.bin); training saves checkpoint.pt at every evaluation and an interrupted run
-started again with the same settings resumes from it; the exported folder is --work/export.
+tokenizer/, train.bin/val.bin); once tokenizer/ and train.bin exist, corpus/train.txt is no longer read,
+so a prepared work folder travels without it (--prepare-only stops there; training/gpu/ uses this).
+Training saves checkpoint.pt at every evaluation and an interrupted run started again with the same
+settings resumes from it; --max-minutes stops early at a checkpoint and exports what it has, saying so
+in the model card. The exported folder is --work/export.
 """
 import argparse
 import contextlib
@@ -43,20 +46,21 @@ def prepare(work, s):
     if not os.path.exists(os.path.join(corpus, "manifest.json")):
         build_corpus.build(corpus, s["sources"], s["caps"], 2.0, 10 ** 9, log=log)
     tok_dir = os.path.join(work, "tokenizer")
-    with open(os.path.join(corpus, "train.txt"), encoding="utf-8") as f:
-        train_text = f.read()
-    with open(os.path.join(corpus, "val.txt"), encoding="utf-8") as f:
-        val_text = f.read()
+
+    def text(part):
+        with open(os.path.join(corpus, f"{part}.txt"), encoding="utf-8") as f:
+            return f.read()
+    val_text = text("val")
     if not os.path.exists(os.path.join(tok_dir, "merges.txt")):
         t0 = time.time()
-        bpe.write(tok_dir, bpe.train(train_text, s["vocab"], log=log))
+        bpe.write(tok_dir, bpe.train(text("train"), s["vocab"], log=log))
         log(f"bpe: {s['vocab']} tokens in {time.time() - t0:.1f} s")
     tok = bpe.Tokenizer(tok_dir)
     ids = {}
-    for part, text in (("train", train_text), ("val", val_text)):
+    for part in ("train", "val"):
         path = os.path.join(work, f"{part}.bin")
         if not os.path.exists(path):
-            np.array(tok.encode(text), dtype=np.uint16).tofile(path + ".tmp")
+            np.array(tok.encode(val_text if part == "val" else text("train")), dtype=np.uint16).tofile(path + ".tmp")
             os.replace(path + ".tmp", path)
         ids[part] = np.fromfile(path, dtype=np.uint16)
         log(f"tokens: {part} {len(ids[part]):,}")
@@ -116,7 +120,7 @@ def val_loss(model, val_ids, s, device, batches=8):
     return float(np.mean(losses))
 
 
-def model_card(path, s, cfg, n_params, manifest, n_tokens, history, p, command, seconds, device):
+def model_card(path, s, cfg, n_params, manifest, n_tokens, history, p, command, seconds, device, steps_done):
     lines = [
         "# Model card (written by training/train.py)",
         "",
@@ -133,6 +137,7 @@ def model_card(path, s, cfg, n_params, manifest, n_tokens, history, p, command, 
         f"{n_tokens['train']:,} train / {n_tokens['val']:,} held-out tokens |",
         f"| training | AdamW (0.9/0.95, wd 0.1), lr {s['lr']}, {s['warmup']} warm-up steps then cosine, "
         f"batch {s['batch']} × {s['context']}, {s['steps']} steps, copy-span augmentation on half the windows |",
+        f"| steps done | {steps_done} of {s['steps']}{'' if steps_done == s['steps'] else ' (stopped early by --max-minutes: not a full run)'} |",
         f"| validation loss | {history[-1][1]:.3f} nats/token |",
         "",
         "## Corpus sources",
@@ -182,6 +187,9 @@ def main():
     ap.add_argument("--steps", type=int, help="override the number of steps")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--prepare-only", action="store_true", help="stop after corpus, tokenizer and token files")
+    ap.add_argument("--max-minutes", type=float,
+                    help="after the step that passes this much wall time: evaluate, save the checkpoint, export")
     ap.add_argument("--dump-attention", metavar="TEXT_FILE",
                     help="after export, write the trained model's attention for this text to WORK/torch_attention/")
     args = ap.parse_args()
@@ -196,6 +204,8 @@ def main():
     t0 = time.time()
     os.makedirs(args.work, exist_ok=True)
     tok_dir, train_ids, val_ids, val_text = prepare(args.work, s)
+    if args.prepare_only:
+        return
     cfg = Gpt2Config(vocab_size=s["vocab"], n_positions=s["context"], n_embd=s["n_embd"], n_layer=s["n_layer"],
                      n_head=s["n_head"], n_inner=s["n_inner"], eot_id=s["vocab"] - 1)
     model = Gpt2(cfg).to(device)
@@ -207,15 +217,17 @@ def main():
                             lr=s["lr"], betas=(0.9, 0.95))
     tok = bpe.Tokenizer(tok_dir)
     windows = probes.held_out_windows(model, tok, val_text)
-    history, first = [], 0
+    history, first, step_done = [], 0, 0
     checkpoint = os.path.join(args.work, "checkpoint.pt")
     if os.path.exists(checkpoint):
-        state = torch.load(checkpoint, map_location=device)
+        # Our own file, holding the numpy RNG state too: torch ≥ 2.6 would refuse it by default (weights only).
+        state = torch.load(checkpoint, map_location=device, weights_only=False)
         if state["settings"] == s:
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["opt"])
             rng.bit_generator.state = state["rng"]
             first, history = state["step"], state["history"]
+            step_done = first
             log(f"resumed from {checkpoint} at step {first}")
     for step in range(first, s["steps"]):
         for g in opt.param_groups:
@@ -226,8 +238,10 @@ def main():
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        last = step + 1 == s["steps"]
-        if (step + 1) % s["eval_every"] == 0 or last:
+        step_done = step + 1
+        out_of_time = args.max_minutes is not None and time.time() - t0 > args.max_minutes * 60
+        last = step_done == s["steps"]
+        if step_done % s["eval_every"] == 0 or last or out_of_time:
             history.append((step + 1, val_loss(model, val_ids, s, device)))
             model.eval()
             p = probes.run(model, tok, windows)
@@ -236,6 +250,9 @@ def main():
             torch.save({"settings": s, "model": model.state_dict(), "opt": opt.state_dict(),
                         "rng": rng.bit_generator.state, "step": step + 1, "history": history}, checkpoint + ".tmp")
             os.replace(checkpoint + ".tmp", checkpoint)
+            if out_of_time and not last:
+                log(f"--max-minutes {args.max_minutes}: stopped at step {step_done} of {s['steps']}; run again to resume")
+                break
     model.eval()
     round_to_fp16(model)  # the exported weights are float16: report what ships
     export = os.path.join(args.work, "export")
@@ -245,9 +262,9 @@ def main():
         manifest = json.load(f)
     command = " ".join(["/usr/bin/python3", "training/train.py"] + sys.argv[1:])
     model_card(os.path.join(export, "README.md"), s, cfg, n_params, manifest, {"train": len(train_ids), "val": len(val_ids)},
-               [(st, round(v, 3)) for st, v in history], p, command, time.time() - t0, device)
+               [(st, round(v, 3)) for st, v in history], p, command, time.time() - t0, device, step_done)
     with open(os.path.join(args.work, "probes.json"), "w") as f:
-        json.dump({"probes": p, "val_loss": history[-1][1]}, f, indent=1)
+        json.dump({"probes": p, "val_loss": history[-1][1], "steps_done": step_done, "steps": s["steps"]}, f, indent=1)
     log(f"exported {export} ({time.time() - t0:.1f} s): {probes.summary(p)}")
     if args.dump_attention:
         dump_attention(model, tok, args.dump_attention, os.path.join(args.work, "torch_attention"))

@@ -16,6 +16,7 @@ H=${RACE_HEADS:-12}
 D=${RACE_HEAD_DIM:-64}
 tiles=${RACE_TILES:-tune}
 node=node
+py=/usr/bin/python3 # Debian's, with python3-torch
 
 if [ "${1:-}" = device ]; then
   # A bare machine: the Vulkan loader from Debian's packages, the NVIDIA driver's ICD, a carried Node.
@@ -24,10 +25,11 @@ if [ "${1:-}" = device ]; then
   export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
   xz -dc .gpu-race/node.xz >/tmp/node && chmod +x /tmp/node && node=/tmp/node
   tar -xJf .gpu-race/bundle.tar.xz
+  py=python3 # the image's own, with CUDA PyTorch
   nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,power.limit --format=csv >"$out/gpu.csv" 2>&1
 fi
 
-sdpa() { /usr/bin/python3 scripts/gpuRace/sdpa.py time --T "$T" --heads "$H" --head-dim "$D" --json "$out/sdpa-$1.json"; }
+sdpa() { "$py" scripts/gpuRace/sdpa.py time --T "$T" --heads "$H" --head-dim "$D" --json "$out/sdpa-$1.json"; }
 ours() {
   "$node" dist/cli.js bench --kernels ours --backend webgpu --precision fp32 --T "$T" --heads "$H" --head-dim "$D" \
     --tiles "$tiles" --warmup 5 --budget 2000 --min-runs 20 --max-runs 500 "${@:2}" --json "$out/ours-$1.json"
@@ -38,7 +40,7 @@ sdpa before || status=1
 ours timestamps 2>&1 | tee "$out/ours-timestamps.txt" || status=1
 ours queue --no-timestamps 2>&1 | tee "$out/ours-queue.txt" || status=1
 sdpa after || status=1
-/usr/bin/python3 scripts/gpuRace/sdpa.py compare --ours "$out"/ours-*.json --sdpa "$out"/sdpa-*.json --json "$out/race.json" | tee "$out/race.txt" || status=1
+"$py" scripts/gpuRace/sdpa.py compare --ours "$out"/ours-*.json --sdpa "$out"/sdpa-*.json --json "$out/race.json" | tee "$out/race.txt" || status=1
 if [ -n "${RACE_FULL:-}" ]; then
   "$node" dist/cli.js bench --full --json "$out/full.json" >"$out/full.txt" 2>&1 || status=1
   tail -n 40 "$out/full.txt"

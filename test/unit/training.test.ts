@@ -4,7 +4,7 @@
 // on its float16-rounded weights.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { loadModelFolderFromDisk } from '../../kernels/model/nodeReader.js';
@@ -83,4 +83,29 @@ test('training smoke run: the exported folder loads and gives the trainer\'s att
   assert.ok(diff <= 1e-4, `attention differs from the trainer's by ${diff}`);
   assert.match(readFileSync(join(model, 'README.md'), 'utf8'), /## Probes/);
   rmSync(work, { recursive: true });
+});
+
+test('training in parts: a prepared folder trains without the corpus text, stops early and resumes', { skip: torchMissing(), timeout: 180_000 }, () => {
+  mkdirSync('test-results', { recursive: true });
+  const work = mkdtempSync(resolve('test-results', 'training-parts-'));
+  const train = (...args: string[]) => {
+    const r = spawnSync(PYTHON, ['training/train.py', '--smoke', '--work', work, ...args], { encoding: 'utf8', env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+    assert.equal(r.status, 0, `train.py ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
+    return r.stdout;
+  };
+  const probes = () => JSON.parse(readFileSync(join(work, 'probes.json'), 'utf8')) as { steps_done: number; steps: number };
+  try {
+    train('--prepare-only');
+    assert.ok(!existsSync(join(work, 'checkpoint.pt')) && existsSync(join(work, 'train.bin')));
+    // What training/gpu/pack.sh carries leaves the corpus text behind.
+    rmSync(join(work, 'corpus', 'train.txt'));
+    assert.match(train('--max-minutes', '0'), /stopped at step 1 of 30; run again to resume/);
+    assert.deepEqual(probes(), { ...probes(), steps_done: 1, steps: 30 });
+    assert.match(readFileSync(join(work, 'export', 'README.md'), 'utf8'), /\| steps done \| 1 of 30 \(stopped early by --max-minutes: not a full run\) \|/);
+    assert.match(train(), /resumed from .* at step 1/);
+    assert.equal(probes().steps_done, 30);
+    assert.match(readFileSync(join(work, 'export', 'README.md'), 'utf8'), /\| steps done \| 30 of 30 \|/);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 });
