@@ -9,6 +9,7 @@ import type { GpuFacts } from './gpuFacts.js';
 /** Candidates, best first: bigger query tiles reuse each K/V load across more rows. */
 const CANDIDATES: ReadonlyArray<Omit<FlashTiles, 'subgroups'>> = [
   { rows: 64, keys: 32, rowsPerThread: 4, threadsPerRow: 8 },
+  { rows: 64, keys: 32, rowsPerThread: 8, threadsPerRow: 8 },
   { rows: 64, keys: 32, rowsPerThread: 4, threadsPerRow: 4 },
   { rows: 64, keys: 16, rowsPerThread: 4, threadsPerRow: 4 },
   { rows: 64, keys: 32, rowsPerThread: 2, threadsPerRow: 8 },
