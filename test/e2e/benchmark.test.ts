@@ -39,6 +39,12 @@ e2eTest('the Benchmark view runs a small grid and checks every result', () => wb
     assert.ok((await ours.count()) > 0, 'ours did not run on the WebGPU adapter');
     assert.equal(await view.locator('#results tbody tr.status-failed', { hasText: 'ours' }).count(), 0, 'ours disagreed with the reference');
   }
-  await view.locator('#results').scrollIntoViewIfNeeded();
+  // At side-bar width every result is a card with all its cells readable (no table cut at the T column).
+  const time = await view.locator('#results tbody tr.status-ok td[data-label="median ms"]').first().boundingBox();
+  const app = await view.locator('#app').boundingBox();
+  assert.ok(time && app && time.width > 0 && time.x + time.width <= app.x + app.width + 1, `a result's time lies outside the view: ${JSON.stringify({ time, app })}`);
+  await view.locator('#results tbody tr').first().scrollIntoViewIfNeeded();
   await wb!.screenshot('benchmark-view');
+  await view.locator('#plot').scrollIntoViewIfNeeded();
+  await wb!.screenshot('benchmark-plot');
 });

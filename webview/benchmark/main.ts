@@ -99,12 +99,22 @@ function renderResults(r: BenchReport): void {
   const head = document.createElement('tr');
   for (const h of TABLE_HEADERS) head.append(Object.assign(document.createElement('th'), { textContent: h, scope: 'col' }));
   table.tHead!.replaceChildren(head);
+  // At side-bar widths CSS lays each row out as a card labelled from data-label; explicit roles keep
+  // the table a table for screen readers when its display is changed.
+  table.setAttribute('role', 'table');
+  head.setAttribute('role', 'row');
+  for (const th of head.children) th.setAttribute('role', 'columnheader');
   table.tBodies[0].replaceChildren(
     ...r.rows.map((row) => {
-      const tr = document.createElement('tr');
-      tr.className = `status-${row.status}`;
+      const tr = Object.assign(document.createElement('tr'), { className: `status-${row.status}` });
+      tr.setAttribute('role', 'row');
       if (row.note) tr.title = row.note;
-      for (const c of rowCells(row)) tr.append(Object.assign(document.createElement('td'), { textContent: c }));
+      rowCells(row).forEach((c, i) => {
+        const td = Object.assign(document.createElement('td'), { textContent: c });
+        td.setAttribute('role', 'cell');
+        td.dataset.label = TABLE_HEADERS[i];
+        tr.append(td);
+      });
       return tr;
     }),
   );

@@ -26,9 +26,19 @@ export function logLogSlope(points: { x: number; y: number }[]): number | undefi
 export function drawPlot(canvas: HTMLCanvasElement, rows: BenchRow[]): void {
   const ctx = canvas.getContext('2d');
   if (!ctx) return;
+  const ok = rows.filter((r) => r.status === 'ok' && r.medianMs! > 0);
+  const series = new Map<string, { x: number; y: number }[]>();
+  for (const r of ok) {
+    const s = series.get(seriesName(r)) ?? [];
+    s.push({ x: r.seqLen, y: r.medianMs! });
+    series.set(seriesName(r), s);
+  }
+  // The legend goes under the axes, one line a series, so it never covers a curve at side-bar widths.
+  const legendHeight = 14 * series.size;
+  canvas.style.height = `${280 + legendHeight}px`;
   const dpr = globalThis.devicePixelRatio || 1;
   const width = canvas.clientWidth || 640;
-  const height = canvas.clientHeight || 400;
+  const height = canvas.clientHeight || 280 + legendHeight;
   canvas.width = width * dpr;
   canvas.height = height * dpr;
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -38,14 +48,7 @@ export function drawPlot(canvas: HTMLCanvasElement, rows: BenchRow[]): void {
   ctx.fillRect(0, 0, width, height);
   ctx.font = `11px ${cssVar('--vscode-font-family', 'sans-serif')}`;
 
-  const ok = rows.filter((r) => r.status === 'ok' && r.medianMs! > 0);
-  const series = new Map<string, { x: number; y: number }[]>();
-  for (const r of ok) {
-    const s = series.get(seriesName(r)) ?? [];
-    s.push({ x: r.seqLen, y: r.medianMs! });
-    series.set(seriesName(r), s);
-  }
-  const left = 56, right = 12, top = 12, bottom = 40;
+  const left = 56, right = 12, top = 12, bottom = 40 + legendHeight;
   ctx.fillStyle = fg;
   if (ok.length === 0) {
     ctx.fillText('No successful results to plot yet.', left, top + 20);
@@ -53,7 +56,9 @@ export function drawPlot(canvas: HTMLCanvasElement, rows: BenchRow[]): void {
   }
   const lx = ok.map((r) => Math.log10(r.seqLen));
   const ly = ok.map((r) => Math.log10(r.medianMs!));
-  const [x0, x1] = [Math.floor(Math.min(...lx) * 2) / 2, Math.ceil(Math.max(...lx) * 2) / 2 + (Math.min(...lx) === Math.max(...lx) ? 0.5 : 0)];
+  // One T only: centred, not pinned to the left edge.
+  const oneT = Math.min(...lx) === Math.max(...lx);
+  const [x0, x1] = oneT ? [lx[0] - 0.25, lx[0] + 0.25] : [Math.floor(Math.min(...lx) * 2) / 2, Math.ceil(Math.max(...lx) * 2) / 2];
   const [y0, y1] = [Math.floor(Math.min(...ly)), Math.ceil(Math.max(...ly)) + (Math.min(...ly) === Math.max(...ly) ? 1 : 0)];
   const px = (t: number) => left + ((Math.log10(t) - x0) / (x1 - x0)) * (width - left - right);
   const py = (ms: number) => height - bottom - ((Math.log10(ms) - y0) / (y1 - y0)) * (height - top - bottom);
@@ -76,10 +81,10 @@ export function drawPlot(canvas: HTMLCanvasElement, rows: BenchRow[]): void {
     ctx.stroke();
     ctx.fillText(String(t), x - 10, height - bottom + 14);
   }
-  ctx.fillText('sequence length T (log)', width / 2 - 50, height - 6);
+  ctx.fillText('sequence length T (log)', width / 2 - 50, height - legendHeight - 6);
 
   let i = 0;
-  let legendY = top + 12;
+  let legendY = height - legendHeight + 10;
   for (const [name, pts] of series) {
     const colour = cssVar(PALETTE[i % PALETTE.length], FALLBACK[i % FALLBACK.length]);
     i++;
@@ -91,7 +96,7 @@ export function drawPlot(canvas: HTMLCanvasElement, rows: BenchRow[]): void {
     ctx.stroke();
     for (const p of pts) ctx.fillRect(px(p.x) - 3, py(p.y) - 3, 6, 6);
     const slope = logLogSlope(pts);
-    ctx.fillText(`${name}${slope === undefined ? '' : `  slope ${slope.toFixed(2)}`}`, left + 8, legendY);
+    ctx.fillText(`${name}${slope === undefined ? '' : `  slope ${slope.toFixed(2)}`}`, 4, legendY);
     legendY += 14;
   }
 }
