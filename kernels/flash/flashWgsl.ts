@@ -4,7 +4,8 @@
  * A workgroup owns `rows` query rows of one (batch, head). It keeps them in workgroup memory and
  * streams K/V tiles of `keys` keys past them: S = Q·Kᵀ for the tile, an online softmax (running
  * max and sum per row), then O += P·V. The (T,T) matrix is never stored; with `causal` the key loop
- * stops at the last query row of the workgroup, so tiles above the diagonal are never loaded.
+ * stops at the last query row of the workgroup, so tiles above the diagonal are never loaded, and
+ * the workgroups take the query blocks last-first so the heaviest start first.
  *
  * Register tiling: threads form row groups of `threadsPerRow` threads; each thread holds
  * `rowsPerThread` query rows × (keys / threadsPerRow) scores of S and
@@ -159,7 +160,9 @@ ${c.subgroups || !reduce ? '' : `var<workgroup> red: array<f32, ${c.rows * TC}>;
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let T = params.seqLen;
   let base = wg.y * T * D4;
-  let q0 = wg.x * BR;
+  // Heaviest query blocks first (under a causal mask the last rows see the most keys), so the
+  // light blocks fill the last wave of workgroups instead of the heavy ones trailing alone.
+  let q0 = ((T + BR - 1u) / BR - 1u - wg.x) * BR;
   let rg = lid / TC;
   let tc = lid % TC;
 
