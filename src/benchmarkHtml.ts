@@ -35,10 +35,10 @@ export function benchmarkHtml(o: BenchmarkHtmlOptions): string {
     <label>Head size <input name="headDim" value="64" inputmode="numeric"></label>
     <label><input type="checkbox" name="causal" checked> causal</label>
     <label><input type="checkbox" name="interleave" checked> time kernels in alternation (fair ratios under load)</label>
-    <label>Tiles for ours <select name="tileChoice">
-      <option value="auto" selected>auto: tuned on a GPU, first fitting on a CPU</option>
-      <option value="tune">tuned: time every fitting configuration</option>
-      <option value="first-fit">first fitting configuration</option>
+    <label title="Tuned: every tile configuration that fits the adapter is timed and the fastest that agrees is used. Auto tunes on a GPU and takes the first that fits on a CPU fallback, where each trial costs seconds.">Tiles for ours <select name="tileChoice">
+      <option value="auto" selected>auto (tuned on a GPU)</option>
+      <option value="tune">tuned</option>
+      <option value="first-fit">first that fits</option>
     </select></label>
     <label>Time budget per case (ms) <input name="budgetMs" value="300" inputmode="numeric"></label>
     <p id="grid-help" class="help">Comma-separated lists. <button type="button" id="full-grid">Full grid</button> <button type="button" id="quick-grid">Quick grid</button></p>

@@ -10,6 +10,8 @@ pack=.gpu-race
 rm -rf "$pack"
 mkdir -p "$pack/gl" "$pack/apt-lists/partial"
 npm run -s build
+# Figures from the device name the code they ran (run.sh prints this).
+git describe --always --dirty >"$pack/built-from"
 xz -T0 -9 -c "$(command -v node)" >"$pack/node.xz"
 ort=node_modules/onnxruntime-web
 tar -cJf "$pack/bundle.tar.xz" dist/cli.js package.json \

@@ -6,11 +6,14 @@
 # SDPA is timed before and after ours; ours twice (GPU timestamps, then queue completion as a check on
 # them), its tiles tuned on the adapter. RACE_FULL=1 adds the benchmark's full grid (every kernel).
 # Without `device` it runs the same steps with this machine's node on SwiftShader and PyTorch on the CPU
-# (RACE_T, RACE_HEADS, RACE_HEAD_DIM, RACE_TILES shrink it). Results go to $OUT (default gpu-race-out/).
+# (RACE_T, RACE_HEADS, RACE_HEAD_DIM, RACE_TILES shrink it). Results go to $OUT (default gpu-race-out/),
+# eight files at most (what a device call brings back): run.log, race.txt, race.json, the two SDPA and
+# the two ours reports, and full.json with RACE_FULL.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-gpu-race-out}
 mkdir -p "$out"
+exec > >(tee "$out/run.log") 2>&1
 T=${RACE_T:-4096}
 H=${RACE_HEADS:-12}
 D=${RACE_HEAD_DIM:-64}
@@ -25,8 +28,9 @@ if [ "${1:-}" = device ]; then
   export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
   xz -dc .gpu-race/node.xz >/tmp/node && chmod +x /tmp/node && node=/tmp/node
   tar -xJf .gpu-race/bundle.tar.xz
+  echo "CLI bundle built from $(cat .gpu-race/built-from); this tree: $(git describe --always --dirty 2>/dev/null || echo 'no git')"
   py=python3 # the image's own, with CUDA PyTorch
-  nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,power.limit --format=csv >"$out/gpu.csv" 2>&1
+  nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,power.limit --format=csv
 fi
 
 sdpa() { "$py" scripts/gpuRace/sdpa.py time --T "$T" --heads "$H" --head-dim "$D" --json "$out/sdpa-$1.json"; }
@@ -37,12 +41,11 @@ ours() {
 
 status=0
 sdpa before || status=1
-ours timestamps 2>&1 | tee "$out/ours-timestamps.txt" || status=1
-ours queue --no-timestamps 2>&1 | tee "$out/ours-queue.txt" || status=1
+ours timestamps || status=1
+ours queue --no-timestamps || status=1
 sdpa after || status=1
 "$py" scripts/gpuRace/sdpa.py compare --ours "$out"/ours-*.json --sdpa "$out"/sdpa-*.json --json "$out/race.json" | tee "$out/race.txt" || status=1
 if [ -n "${RACE_FULL:-}" ]; then
-  "$node" dist/cli.js bench --full --json "$out/full.json" >"$out/full.txt" 2>&1 || status=1
-  tail -n 40 "$out/full.txt"
+  "$node" dist/cli.js bench --full --json "$out/full.json" || status=1
 fi
 exit $status

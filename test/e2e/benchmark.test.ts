@@ -20,6 +20,8 @@ e2eTest('the Benchmark view runs a small grid and checks every result', () => wb
   await view.locator('input[name="seqLens"]').fill('32');
   await view.locator('input[name="heads"]').fill('2');
   await view.locator('input[name="budgetMs"]').fill('100');
+  await wb!.page.mouse.move(800, 500); // off the activity bar, whose tooltip would cover the form
+  await wb!.screenshot('benchmark-form');
   await view.locator('#run').click();
   await view.locator('#status', { hasText: /^Done: \d+ results/ }).waitFor({ timeout: 240_000 });
 

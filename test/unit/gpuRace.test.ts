@@ -3,7 +3,7 @@
 // both sides agree with their references.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -27,6 +27,9 @@ test('run.sh: ours twice, PyTorch before and after, one comparison', () => {
       const sdpaDefault = sdpa.rows.find((x: { backend: string }) => x.backend === 'default');
       assert.ok(sdpaDefault.agrees || /scaled_dot_product_attention/.test(sdpaDefault.note), JSON.stringify(sdpaDefault));
     }
+    // A device call brings back eight files at most.
+    assert.deepEqual(readdirSync(out).sort(), ['ours-queue.json', 'ours-timestamps.json', 'race.json', 'race.txt', 'run.log', 'sdpa-after.json', 'sdpa-before.json']);
+    assert.match(readFileSync(join(out, 'run.log'), 'utf8'), /adapter: .*\n[\s\S]*race: /);
     const race = JSON.parse(readFileSync(join(out, 'race.json'), 'utf8'));
     assert.ok(race.oursMs > 0);
     assert.match(race.lines.at(-1), /^race: /);

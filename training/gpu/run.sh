@@ -10,8 +10,11 @@ out=${OUT:-train-gpu-out}
 work=${TRAIN_WORK:-/tmp/train-full}
 mkdir -p "$out"
 [ -d "$work" ] || cp -r .train-gpu "$work"
-nvidia-smi --query-gpu=name,driver_version --format=csv >"$out/gpu.csv" 2>&1
-PYTHONUNBUFFERED=1 python3 training/train.py --work "$work" --max-minutes "${TRAIN_MINUTES:-8.5}" "$@" 2>&1 | tee "$out/train.log"
+# Eight files come back from a device call: the export's five, probes.json and this log.
+{
+  nvidia-smi --query-gpu=name,driver_version --format=csv
+  PYTHONUNBUFFERED=1 python3 training/train.py --work "$work" --max-minutes "${TRAIN_MINUTES:-8.5}" "$@"
+} 2>&1 | tee "$out/train.log"
 status=${PIPESTATUS[0]}
 cp "$work"/export/* "$work/probes.json" "$out/"
 exit "$status"
