@@ -4,11 +4,12 @@
 # T 4096, dh 64. There (device tool): command `bash scripts/gpuRace/run.sh device`, carry [".gpu-race"],
 # the folder scripts/gpuRace/pack.sh makes here.
 # SDPA is timed before and after ours; ours twice (GPU timestamps, then queue completion as a check on
-# them), its tiles tuned on the adapter. RACE_FULL=1 adds the benchmark's full grid (every kernel).
+# them), its tiles tuned on the adapter. RACE_GRID=1 adds every kernel on WebGPU and wasm at T 256, 1024
+# and 4096, H 12 (the full grid, B 8 and H 16 up to T 4096, does not fit in a call's 10 minutes).
 # Without `device` it runs the same steps with this machine's node on SwiftShader and PyTorch on the CPU
 # (RACE_T, RACE_HEADS, RACE_HEAD_DIM, RACE_TILES shrink it). Results go to $OUT (default gpu-race-out/),
 # eight files at most (what a device call brings back): run.log, race.txt, race.json, the two SDPA and
-# the two ours reports, and full.json with RACE_FULL.
+# the two ours reports, and grid.json with RACE_GRID.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-gpu-race-out}
@@ -45,7 +46,7 @@ ours timestamps || status=1
 ours queue --no-timestamps || status=1
 sdpa after || status=1
 "$py" scripts/gpuRace/sdpa.py compare --ours "$out"/ours-*.json --sdpa "$out"/sdpa-*.json --json "$out/race.json" | tee "$out/race.txt" || status=1
-if [ -n "${RACE_FULL:-}" ]; then
-  "$node" dist/cli.js bench --full --json "$out/full.json" || status=1
+if [ -n "${RACE_GRID:-}" ]; then
+  "$node" dist/cli.js bench --T 256,1024,4096 --heads 12 --precision fp32 --warmup 3 --budget 2000 --min-runs 5 --json "$out/grid.json" || status=1
 fi
 exit $status
