@@ -14,6 +14,7 @@ in the model card. The exported folder is --work/export.
 """
 import argparse
 import contextlib
+import functools
 import json
 import math
 import os
@@ -47,6 +48,7 @@ def prepare(work, s):
         build_corpus.build(corpus, s["sources"], s["caps"], 2.0, 10 ** 9, log=log)
     tok_dir = os.path.join(work, "tokenizer")
 
+    @functools.cache  # a fresh run needs the training text twice: for the BPE and to tokenize it
     def text(part):
         with open(os.path.join(corpus, f"{part}.txt"), encoding="utf-8") as f:
             return f.read()
@@ -217,7 +219,7 @@ def main():
                             lr=s["lr"], betas=(0.9, 0.95))
     tok = bpe.Tokenizer(tok_dir)
     windows = probes.held_out_windows(model, tok, val_text)
-    history, first, step_done = [], 0, 0
+    history, first = [], 0
     checkpoint = os.path.join(args.work, "checkpoint.pt")
     if os.path.exists(checkpoint):
         # Our own file, holding the numpy RNG state too: torch ≥ 2.6 would refuse it by default (weights only).
@@ -227,8 +229,8 @@ def main():
             opt.load_state_dict(state["opt"])
             rng.bit_generator.state = state["rng"]
             first, history = state["step"], state["history"]
-            step_done = first
             log(f"resumed from {checkpoint} at step {first}")
+    step_done = first
     for step in range(first, s["steps"]):
         for g in opt.param_groups:
             g["lr"] = lr_at(step, s)

@@ -114,6 +114,16 @@ def time_sdpa(a):
     }
 
 
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def write_json(path, value):
+    with open(path, 'w') as f:
+        json.dump(value, f, indent=1)
+
+
 def ours_row(report):
     rows = [r for r in report['rows'] if r['kernel'] == 'ours']
     if not rows:
@@ -123,8 +133,8 @@ def ours_row(report):
 
 def compare(a):
     """The race line: ours against PyTorch's default SDPA; a run that disagrees counts as lost."""
-    ours = [(path, ours_row(json.load(open(path)))) for path in a.ours]
-    sdpa = [(path, json.load(open(path))) for path in a.sdpa]
+    ours = [(path, ours_row(read_json(path))) for path in a.ours]
+    sdpa = [(path, read_json(path)) for path in a.sdpa]
     lines = []
     for path, r in ours:
         state = f"{r['medianMs']:.3f} ms, {r['tflops']:.3g} TFLOP/s" if r['status'] == 'ok' else r['status'].upper()
@@ -145,7 +155,7 @@ def compare(a):
         lines.append('race: not decided (no agreeing run of ours or of the default SDPA)')
     print('\n'.join(lines))
     if a.json:
-        json.dump({'lines': lines, **result}, open(a.json, 'w'), indent=1)
+        write_json(a.json, {'lines': lines, **result})
 
 
 def main():
@@ -173,7 +183,7 @@ def main():
     for r in result['rows']:
         print(json.dumps(r))
     if a.json:
-        json.dump(result, open(a.json, 'w'), indent=1)
+        write_json(a.json, result)
 
 
 if __name__ == '__main__':
