@@ -283,10 +283,12 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 // locked child above), or write the VSIX (`npm run package`).
 if (resolve(process.argv[1] ?? '') === fileURLToPath(import.meta.url)) {
   const say = (line: string) => console.log(line);
-  if (process.argv[2] === 'install') ensureCodeServer(say);
-  else if (process.argv[2] === 'package') say(`wrote ${packageVsix(say)}`);
-  else {
-    console.error('usage: node --import tsx scripts/vscodeServer.ts install | package');
+  try {
+    if (process.argv[2] === 'install') ensureCodeServer(say);
+    else if (process.argv[2] === 'package') say(`wrote ${packageVsix(say)}`);
+    else throw new VsCodeServerError('usage: node --import tsx scripts/vscodeServer.ts install | package');
+  } catch (e) {
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
     process.exitCode = 2;
   }
 }
