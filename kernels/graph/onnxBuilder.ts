@@ -14,11 +14,27 @@ export type Dim = number | string;
 
 export type AttrValue = number | number[] | { float: number } | { floats: number[] } | { tensor: TensorInit };
 
+/**
+ * Element bytes produced while the graph is written, straight into the output buffer: a weight
+ * converted to another dtype is never held as a whole second copy.
+ */
+export interface TensorBytes {
+  byteLength: number;
+  writeInto(dst: Uint8Array): void;
+}
+
+/** Where an initializer's bytes live outside the graph (ONNX external data: a file name, offset, length). */
+export interface ExternalBytes {
+  location: string;
+  offset: number;
+  length: number;
+}
+
 export interface TensorInit {
   type: ElemType;
   dims: number[];
-  /** Raw little-endian element bytes. */
-  data: Uint8Array;
+  /** Raw little-endian element bytes, or bytes made while writing, or a reference to external data. */
+  data: Uint8Array | TensorBytes | { external: ExternalBytes };
 }
 
 interface NodeDef {
@@ -35,24 +51,56 @@ interface ValueDef {
   dims: Dim[];
 }
 
-class Writer {
-  private chunks: Uint8Array[] = [];
-  private size = 0;
+const utf8 = new TextEncoder();
 
-  private push(b: Uint8Array): void {
-    this.chunks.push(b);
-    this.size += b.length;
+/**
+ * Protobuf wire-format writer that runs the same fills twice: first counting (every nested message's
+ * length recorded in the order the messages start), then writing into one buffer of the exact size.
+ * No nested message is ever copied into its parent.
+ */
+class Writer {
+  private pos = 0;
+  private next = 0;
+
+  private constructor(
+    private readonly out: Uint8Array | undefined,
+    private readonly lengths: number[],
+  ) {}
+
+  /** The message `fill` writes, sized first and then written once. */
+  static serialise(fill: (w: Writer) => void): Uint8Array {
+    const sizer = new Writer(undefined, []);
+    fill(sizer);
+    const w = new Writer(new Uint8Array(sizer.pos), sizer.lengths);
+    fill(w);
+    return w.out!;
+  }
+
+  private byte(b: number): void {
+    if (this.out) this.out[this.pos] = b;
+    this.pos++;
+  }
+
+  private raw(b: Uint8Array): void {
+    this.out?.set(b, this.pos);
+    this.pos += b.length;
   }
 
   varint(v: number | bigint): void {
+    if (typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
+      while (v >= 0x80) {
+        this.byte((v % 0x80) | 0x80);
+        v = Math.floor(v / 0x80);
+      }
+      this.byte(v);
+      return;
+    }
     let x = BigInt.asUintN(64, BigInt(v));
-    const out: number[] = [];
     while (x >= 0x80n) {
-      out.push(Number(x & 0x7fn) | 0x80);
+      this.byte(Number(x & 0x7fn) | 0x80);
       x >>= 7n;
     }
-    out.push(Number(x));
-    this.push(Uint8Array.from(out));
+    this.byte(Number(x));
   }
 
   tag(field: number, wire: number): void {
@@ -64,33 +112,48 @@ class Writer {
     this.varint(v);
   }
 
-  bytes(field: number, b: Uint8Array): void {
+  bytes(field: number, b: Uint8Array | TensorBytes): void {
     this.tag(field, 2);
-    this.varint(b.length);
-    this.push(b);
+    this.varint(b.byteLength);
+    if (b instanceof Uint8Array) this.raw(b);
+    else {
+      if (this.out) b.writeInto(this.out.subarray(this.pos, this.pos + b.byteLength));
+      this.pos += b.byteLength;
+    }
   }
 
   string(field: number, s: string): void {
-    this.bytes(field, new TextEncoder().encode(s));
+    this.bytes(field, utf8.encode(s));
   }
 
   float(field: number, v: number): void {
     this.tag(field, 5);
     const b = new Uint8Array(4);
     new DataView(b.buffer).setFloat32(0, v, true);
-    this.push(b);
+    this.raw(b);
   }
 
   message(field: number, fill: (w: Writer) => void): void {
-    const w = new Writer();
-    fill(w);
-    this.bytes(field, w.finish());
+    this.tag(field, 2);
+    if (this.out) {
+      this.varint(this.lengths[this.next++]);
+      fill(this);
+      return;
+    }
+    const slot = this.lengths.length;
+    this.lengths.push(0);
+    // The length prefix is counted after the body: its own size depends on the body's.
+    const start = this.pos;
+    fill(this);
+    const length = this.pos - start;
+    this.lengths[slot] = length;
+    this.pos += varintSize(length);
   }
 
   packedInts(field: number, vs: readonly number[]): void {
-    const w = new Writer();
-    for (const v of vs) w.varint(v);
-    this.bytes(field, w.finish());
+    this.message(field, (w) => {
+      for (const v of vs) w.varint(v);
+    });
   }
 
   packedFloats(field: number, vs: readonly number[]): void {
@@ -99,23 +162,33 @@ class Writer {
     vs.forEach((v, i) => dv.setFloat32(4 * i, v, true));
     this.bytes(field, b);
   }
+}
 
-  finish(): Uint8Array {
-    const out = new Uint8Array(this.size);
-    let o = 0;
-    for (const c of this.chunks) {
-      out.set(c, o);
-      o += c.length;
-    }
-    return out;
+function varintSize(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 0x80);
+    n++;
   }
+  return n;
 }
 
 function writeTensor(w: Writer, name: string, t: TensorInit): void {
   w.packedInts(1, t.dims);
   w.int(2, ELEM_CODE[t.type]);
   if (name) w.string(8, name);
-  w.bytes(9, t.data);
+  if ('external' in t.data) {
+    const { location, offset, length } = t.data.external;
+    for (const [key, value] of [['location', location], ['offset', String(offset)], ['length', String(length)]]) {
+      w.message(13, (e) => {
+        e.string(1, key);
+        e.string(2, value);
+      });
+    }
+    w.int(14, 1);
+  } else {
+    w.bytes(9, t.data);
+  }
 }
 
 function writeAttr(w: Writer, name: string, v: AttrValue): void {
@@ -205,7 +278,10 @@ export class OnnxGraphBuilder {
 
   /** Serialises to ONNX ModelProto bytes (IR version 8). */
   build(graphName = 'graph'): Uint8Array {
-    const w = new Writer();
+    return Writer.serialise((w) => this.write(w, graphName));
+  }
+
+  private write(w: Writer, graphName: string): void {
     w.int(1, 8);
     w.string(2, 'attention-inspector');
     w.message(7, (g) => {
@@ -230,6 +306,5 @@ export class OnnxGraphBuilder {
         o.int(2, 1);
       });
     }
-    return w.finish();
   }
 }
