@@ -133,3 +133,25 @@ export function buildAttentionGraph(o: AttentionGraphOptions): Uint8Array {
   b.output('O', et, dims);
   return b.build('attention');
 }
+
+/**
+ * A weightless model that derives attention probabilities from what attention was computed from:
+ * inputs `q`, `k` float32 (H, T, dh) and `scale` float32 (a scalar); output `probs` (H, T, T) =
+ * softmax(scale · q·kᵀ [+ causal mask]), the same ops as manual attention in the model's graph.
+ */
+export function buildAttentionMapsGraph(causal: boolean): Uint8Array {
+  const b = new OnnxGraphBuilder();
+  const q = b.input('q', 'float32', ['H', 'T', 'dh']);
+  const k = b.input('k', 'float32', ['H', 'T', 'dh']);
+  const scale = b.input('scale', 'float32', []);
+  const scaled = b.op('Mul', [b.op('MatMul', [q, b.op('Transpose', [k], { perm: [0, 2, 1] })]), scale]);
+  let masked = scaled;
+  if (causal) {
+    const t = b.op('Gather', [b.op('Shape', [q]), constInt64(b, [1], [])], { axis: 0 });
+    const positions = b.op('Range', [constInt64(b, [0], []), t, constInt64(b, [1], [])]);
+    masked = b.op('Add', [scaled, causalMask(b, positions, 'fp32')]);
+  }
+  b.op('Softmax', [masked], { axis: -1 }, 'probs');
+  b.output('probs', 'float32', ['H', 'T', 'T']);
+  return b.build('attention-maps');
+}

@@ -11,13 +11,18 @@
  *   (the runner replaces it with NaN);
  * - `top_logprobs` (B, T, 5), `top_ids` (B, T, 5): the five most likely next tokens at each position;
  * - `attn_{l}` (B, H, T, T): attention probabilities of each layer l in `attentionLayers`;
+ * - `attn_q_{l}`, `attn_k_{l}` (B, H, T, dh) of every layer with `attentionInputs`: the query and key
+ *   vectors each head's scores were computed from (after the split into heads), from which any head's
+ *   probabilities can be derived later (kernels/inspect/attentionMaps.ts) without holding L·H·T² values;
  * - `trace_{name}` for the trace layer (see TRACE_DIMS).
  * Graphs carry only the outputs asked for: ORT runs every node of a graph, so unused outputs cost time.
+ * Weights come in through GraphWeights (external data, no copies in JS).
  */
 import type { Gpt2Config } from '../model/types.js';
 import { type AttentionKind, causalMask, constFloat, constInt64, fusedCausalAttention, manualAttention } from './attentionGraph.js';
+import type { GraphWeights } from './graphWeights.js';
 import { OnnxGraphBuilder } from './onnxBuilder.js';
-import { type FloatDType, floatTensor } from './tensors.js';
+import type { FloatDType } from './tensors.js';
 
 export const TOP_K = 5;
 
@@ -53,17 +58,17 @@ export interface Gpt2GraphOptions {
   /** `fused` applies to layers whose probabilities are not requested; the others are always manual. */
   attention: AttentionKind;
   attentionLayers: readonly number[];
+  /** Output every layer's per-head query and key vectors (`attn_q_{l}`, `attn_k_{l}`). */
+  attentionInputs?: boolean;
   traceLayer?: number;
   /** Applied to the trace layer only (ignored without one); changes everything downstream of it. */
   ablation?: Ablation;
-  dtype: FloatDType;
 }
 
 export const attentionOutput = (layer: number): string => `attn_${layer}`;
 export const traceOutput = (name: TraceName): string => `trace_${name}`;
-
-/** Weight values under canonical names (`h.0.attn.c_attn.weight`, …) as fp32. */
-export type WeightSource = (name: string) => Float32Array;
+export const queryOutput = (layer: number): string => `attn_q_${layer}`;
+export const keyOutput = (layer: number): string => `attn_k_${layer}`;
 
 /** A lazily made value: initializers only some graph variants use are added only when used. */
 function once<T>(make: () => T): () => T {
@@ -71,12 +76,12 @@ function once<T>(make: () => T): () => T {
   return () => (v ??= make());
 }
 
-export function buildGpt2Graph(config: Gpt2Config, weight: WeightSource, o: Gpt2GraphOptions): Uint8Array {
+export function buildGpt2Graph(config: Gpt2Config, weights: GraphWeights, o: Gpt2GraphOptions): Uint8Array {
   const { nLayer: L, nHead: H, nEmbd: D, nPositions: P, vocabSize: V, nInner: F } = config;
   const dh = D / H;
-  const dt = o.dtype;
+  const dt = weights.dtype;
   const b = new OnnxGraphBuilder();
-  const w = (name: string, dims: number[]): string => b.initializer(name, floatTensor(dims, weight(name), dt));
+  const w = (name: string, dims: number[]): string => weights.add(b, name, dims);
   /** Exposes an internal tensor as a float32 graph output. */
   const expose = (x: string, name: string, dims: (number | string)[]): void => {
     b.op(dt === 'fp16' ? 'Cast' : 'Identity', [x], dt === 'fp16' ? { to: 1 } : undefined, name);
@@ -112,15 +117,21 @@ export function buildGpt2Graph(config: Gpt2Config, weight: WeightSource, o: Gpt2
     trace('k', k);
     trace('v', v);
     const manual = o.attention === 'manual' || traced || o.attentionLayers.includes(l);
+    const heads = (t: string) => b.op('Reshape', [t, headsShape()]);
+    const perHead = (t: string) => b.op('Transpose', [heads(t)], { perm: [0, 2, 1, 3] });
+    const qh = once(() => perHead(q));
+    const kh = once(() => perHead(k));
+    if (o.attentionInputs) {
+      expose(qh(), queryOutput(l), ['B', H, 'T', dh]);
+      expose(kh(), keyOutput(l), ['B', H, 'T', dh]);
+    }
     let merged: string;
     if (manual) {
-      const heads = (t: string) => b.op('Reshape', [t, headsShape()]);
-      const qh = b.op('Transpose', [heads(q)], { perm: [0, 2, 1, 3] });
       const kT = b.op('Transpose', [heads(k)], { perm: [0, 2, 3, 1] });
       const vh = b.op('Transpose', [heads(v)], { perm: [0, 2, 1, 3] });
       const ablate = traced ? o.ablation ?? {} : {};
       const a = manualAttention(b, {
-        q: qh,
+        q: qh(),
         kT,
         v: vh,
         scale: ablate.noScale ? undefined : 1 / Math.sqrt(dh),
@@ -133,8 +144,8 @@ export function buildGpt2Graph(config: Gpt2Config, weight: WeightSource, o: Gpt2
         else expose(a.probs, attentionOutput(l), ['B', H, 'T', 'T']);
       }
       if (traced) {
-        trace('qHeads', qh);
-        trace('kHeads', b.op('Transpose', [kT], { perm: [0, 1, 3, 2] }));
+        trace('qHeads', qh());
+        trace('kHeads', kh());
         trace('vHeads', vh);
         trace('scaledScores', a.scaled);
         trace('maskedScores', a.masked);
@@ -154,10 +165,12 @@ export function buildGpt2Graph(config: Gpt2Config, weight: WeightSource, o: Gpt2
     x = b.op('Add', [x, linear(gelu(b, hidden, config.activation, dt), `${p}.mlp.c_proj`, F, D)]);
   }
 
-  // Tied unembedding: the same initializer, transposed in the graph (ORT folds it once, at session creation).
-  const wteT = b.op('Transpose', [wte], { perm: [1, 0] });
-  const final = layerNorm(x, 'ln_f');
-  const logits = dt === 'fp16' ? b.op('Cast', [b.op('MatMul', [final, wteT])], { to: 1 }, 'logits') : b.op('MatMul', [final, wteT], undefined, 'logits');
+  // Tied unembedding: Gemm with transB on the (B·T, D) rows reads wte as it is; a transposed copy
+  // (V × D, folded by ORT at session creation) would be a second embedding matrix in memory.
+  const final = b.op('Reshape', [layerNorm(x, 'ln_f'), constInt64(b, [-1, D])]);
+  const logitsShape = b.op('Concat', [shape, constInt64(b, [V])], { axis: 0 });
+  const rows = b.op('Gemm', [final, wte], { transB: 1 });
+  const logits = b.op('Reshape', [dt === 'fp16' ? b.op('Cast', [rows], { to: 1 }) : rows, logitsShape], undefined, 'logits');
   b.output('logits', 'float32', ['B', 'T', V]);
   const logProbs = b.op('LogSoftmax', [logits], { axis: -1 });
 

@@ -6,24 +6,35 @@
  *   const inspector = await Gpt2Inspector.create({ model, ort, executionProvider: 'wasm' | 'webgpu', adapter? })
  *   const r = await inspector.inspect(ids, { attentionLayers: [0, 1, 2, 3], traceLayer: 1, ablation: { noMask: true } })
  *   r.attention[i]  Float32Array (H·T·T), layer r.attentionLayers[i], row-major (head, query, key)
+ * or, one layer's maps at a time (memory: weights + O(L·T·D) + one layer's maps):
+ *   const x = await inspector.inspectLayers(ids, { traceLayer?, ablation?, attention? })
+ *   await x.layerMaps(l)     Float32Array (H·T·T) of layer l, derived now from x.attentionInputs(l)
+ *   x.release()              drops the kept query and key vectors
+ * plus, in both:
  *   r.trace         named tensors of the trace layer, each { dims, data } (float32)
  *   r.loss[t]       −ln p(ids[t+1] | ids[≤t]) in nats; NaN at the last position (nothing follows it)
  *   r.top[t]        the 5 most likely next tokens after position t: { ids, probs } (probabilities, sorted)
  *   r.ids           the ids that ran; r.truncated set when the input was longer than the context
  *   r.provider      { name, adapter?, attention: what ran, fusedChecked? }
- *   r.timingsMs     { graph, session, run, total }
+ *   r.timingsMs     { graph, session, run, total } (+ maps: deriving r.attention, in inspect())
+ * The model runs once per inspection and keeps each layer's per-head query and key vectors (what attention
+ * was computed from); maps are derived from them (softmax(q·kᵀ/√dh + causal mask), a small ONNX graph on
+ * the same ORT, kernels/runtime/attentionMapsSession.ts), except the trace layer's, which its trace holds.
  * Too-long input: only the first nPositions tokens run (truncation, never windows); `truncated` says so.
  * The fused attention path is checked against manual on a small probe when first used, per inspector
  * (one provider); if they disagree the inspector uses manual and says `fusedChecked: false`.
- * Sessions are cached per graph variant (attention layers, trace layer, ablation, attention kind).
+ * Sessions are cached per graph variant (trace layer, ablation, attention kind), the last SESSION_CACHE
+ * used; an evicted one is released. Weights enter the graphs as external data (kernels/graph/graphWeights.ts).
  * Concurrent inspect() calls are allowed; their session runs are serialised.
  */
 import type * as Ort from 'onnxruntime-web';
-import { type Ablation, attentionOutput, buildGpt2Graph, type Gpt2GraphOptions, TOP_K, TRACE_DIMS, TRACE_NAMES, type TraceName, traceOutput } from '../graph/gpt2Graph.js';
 import type { AttentionKind } from '../graph/attentionGraph.js';
+import { type Ablation, buildGpt2Graph, type Gpt2GraphOptions, keyOutput, queryOutput, TOP_K, TRACE_DIMS, TRACE_NAMES, type TraceName, traceOutput } from '../graph/gpt2Graph.js';
+import { GraphWeights } from '../graph/graphWeights.js';
 import type { FloatDType } from '../graph/tensors.js';
+import type { AttentionInputs } from '../inspect/attentionMaps.js';
 import type { Gpt2Config, Gpt2Weights } from '../model/types.js';
-import { toFloat32 } from '../model/weightData.js';
+import { AttentionMapsSession } from './attentionMapsSession.js';
 
 export type OrtModule = typeof Ort;
 
@@ -39,9 +50,7 @@ export interface ProviderInfo {
   fusedProbe?: string;
 }
 
-export interface InspectOptions {
-  /** Layers whose attention probabilities come back (default: all). */
-  attentionLayers?: readonly number[];
+export interface LayerInspectOptions {
   traceLayer?: number;
   /** Applied to the trace layer; changes all downstream results (loss, top-5) too. */
   ablation?: Ablation;
@@ -49,6 +58,11 @@ export interface InspectOptions {
   attention?: AttentionKind;
   /** Also return the logits (T × vocab). */
   logits?: boolean;
+}
+
+export interface InspectOptions extends LayerInspectOptions {
+  /** Layers whose attention probabilities come back (default: all). */
+  attentionLayers?: readonly number[];
 }
 
 export interface TraceTensor {
@@ -62,10 +76,9 @@ export interface Truncation {
   message: string;
 }
 
-export interface InspectResult {
+/** What every inspection returns besides attention maps. */
+interface InspectionOutputs {
   ids: number[];
-  attentionLayers: number[];
-  attention: Float32Array[];
   trace?: Record<TraceName, TraceTensor>;
   loss: Float32Array;
   top: { ids: number[]; probs: number[] }[];
@@ -74,6 +87,26 @@ export interface InspectResult {
   provider: ProviderInfo;
   timingsMs: { graph: number; session: number; run: number; total: number };
 }
+
+export interface InspectResult extends InspectionOutputs {
+  attentionLayers: number[];
+  attention: Float32Array[];
+  timingsMs: InspectionOutputs['timingsMs'] & { maps: number };
+}
+
+/** Attention maps derived on demand, one layer at a time, from what one forward pass kept. */
+interface LayerMaps {
+  layerCount: number;
+  /** What layer `l`'s attention was computed from (kept until release()). */
+  attentionInputs(layer: number): AttentionInputs;
+  /** Layer `l`'s probabilities (H·T·T, row-major (head, query, key)), derived now, not kept. */
+  layerMaps(layer: number): Promise<Float32Array>;
+  /** Drops the kept query and key vectors; layerMaps() fails afterwards. */
+  release(): void;
+}
+
+/** One forward pass whose attention maps are derived on demand. */
+export type LayerInspection = InspectionOutputs & LayerMaps;
 
 export interface InspectorModel {
   config: Gpt2Config;
@@ -96,10 +129,10 @@ export interface InspectorCreateOptions {
   graphs?: Gpt2Graphs;
 }
 
+
 /** What selects a session: the graph variant. */
 interface GraphVariant {
   attention: AttentionKind;
-  attentionLayers: readonly number[];
   traceLayer?: number;
   ablation?: Ablation;
 }
@@ -109,69 +142,80 @@ export class InspectorError extends Error {
 }
 
 const PROBE_LENGTH = 24;
+/** Forward sessions kept: the panel's plain view, its trace and one ablation, without holding every variant. */
+export const SESSION_CACHE = 3;
 const now = (): number => globalThis.performance.now();
 
-/** The graph variant an inspection with these options runs (layers checked against the model). */
-function variantOf(config: Gpt2Config, options: InspectOptions): GraphVariant {
-  const { nLayer } = config;
-  const attentionLayers = [...(options.attentionLayers ?? Array.from({ length: nLayer }, (_, l) => l))];
-  for (const l of [...attentionLayers, ...(options.traceLayer === undefined ? [] : [options.traceLayer])]) {
-    if (!Number.isInteger(l) || l < 0 || l >= nLayer) throw new InspectorError(`layer ${l} does not exist (the model has ${nLayer})`);
-  }
-  return { attention: options.attention ?? 'manual', attentionLayers, traceLayer: options.traceLayer, ablation: options.ablation };
+function checkLayer(config: Gpt2Config, l: number): void {
+  if (!Number.isInteger(l) || l < 0 || l >= config.nLayer) throw new InspectorError(`layer ${l} does not exist (the model has ${config.nLayer})`);
+}
+
+/** The graph variant an inspection with these options runs (the trace layer checked against the model). */
+function variantOf(config: Gpt2Config, options: LayerInspectOptions): GraphVariant {
+  if (options.traceLayer !== undefined) checkLayer(config, options.traceLayer);
+  return { attention: options.attention ?? 'manual', traceLayer: options.traceLayer, ablation: options.ablation };
+}
+
+/** The layers whose maps inspect() returns (default all), checked against the model. */
+function attentionLayersOf(config: Gpt2Config, options: InspectOptions): number[] {
+  const layers = [...(options.attentionLayers ?? Array.from({ length: config.nLayer }, (_, l) => l))];
+  for (const l of layers) checkLayer(config, l);
+  return layers;
 }
 
 /**
- * The ONNX bytes of the graph variants of one model and dtype. Building needs no ORT, so a caller can
- * `prebuild` the first variant while ORT still loads; prebuilt bytes are held only until taken.
+ * The ONNX bytes of the graph variants of one model and dtype, and the external data (the weights) they
+ * refer to. Building needs no ORT, so a caller can `prebuild` the first variant while ORT still loads;
+ * prebuilt bytes are held only until taken.
  */
 export class Gpt2Graphs {
-  private readonly fp32 = new Map<string, Float32Array>();
+  readonly weights: GraphWeights;
   private readonly prebuilt = new Map<string, Uint8Array>();
 
   constructor(
     readonly model: InspectorModel,
     readonly dtype: FloatDType = 'fp32',
-  ) {}
-
-  private weight = (name: string): Float32Array => {
-    let w = this.fp32.get(name);
-    if (!w) {
-      const t = this.model.weights.get(name);
-      if (!t) throw new InspectorError(`weight ${name} is missing`);
-      w = toFloat32(t);
-      this.fp32.set(name, w);
-    }
-    return w;
-  };
+  ) {
+    this.weights = new GraphWeights(model.weights, dtype);
+  }
 
   private options(g: GraphVariant): Gpt2GraphOptions {
     const ablation = g.traceLayer === undefined ? {} : { noScale: !!g.ablation?.noScale, noMask: !!g.ablation?.noMask };
-    return { attention: g.attention, attentionLayers: [...g.attentionLayers], traceLayer: g.traceLayer, ablation, dtype: this.dtype };
+    return { attention: g.attention, attentionLayers: [], attentionInputs: true, traceLayer: g.traceLayer, ablation };
   }
 
   key(g: GraphVariant): string {
     return JSON.stringify(this.options(g));
   }
 
+  private build(g: GraphVariant): Uint8Array {
+    try {
+      return buildGpt2Graph(this.model.config, this.weights, this.options(g));
+    } catch (e) {
+      throw new InspectorError((e as Error).message);
+    }
+  }
+
   /** Builds the graph that an inspection with `options` will run, and holds it until taken. */
-  prebuild(options: InspectOptions): void {
+  prebuild(options: LayerInspectOptions): void {
     const g = variantOf(this.model.config, options);
-    this.prebuilt.set(this.key(g), buildGpt2Graph(this.model.config, this.weight, this.options(g)));
+    this.prebuilt.set(this.key(g), this.build(g));
   }
 
   /** The variant's bytes: the prebuilt ones (no longer held after this) or newly built. */
   take(g: GraphVariant): Uint8Array {
     const key = this.key(g);
-    const bytes = this.prebuilt.get(key) ?? buildGpt2Graph(this.model.config, this.weight, this.options(g));
+    const bytes = this.prebuilt.get(key) ?? this.build(g);
     this.prebuilt.delete(key);
     return bytes;
   }
 }
 
 export class Gpt2Inspector {
+  /** Least recently used first. */
   private readonly sessions = new Map<string, Promise<Ort.InferenceSession>>();
   private readonly graphs: Gpt2Graphs;
+  private readonly maps: AttentionMapsSession;
   private fusedOk: Promise<{ ok: boolean; detail: string }> | undefined;
   /** Runs go one at a time: overlapping session.run calls fail on WebGPU. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -181,32 +225,51 @@ export class Gpt2Inspector {
     this.config = o.model.config;
     const dtype = o.dtype ?? 'fp32';
     this.graphs = o.graphs && o.graphs.model === o.model && o.graphs.dtype === dtype ? o.graphs : new Gpt2Graphs(o.model, dtype);
+    this.maps = new AttentionMapsSession(o.ort, o.executionProvider);
   }
 
   static async create(o: InspectorCreateOptions): Promise<Gpt2Inspector> {
     return new Gpt2Inspector(o);
   }
 
-  /** The session of one graph variant, created on first use. */
+  /** Runs `job` after every run queued before it. */
+  private serial<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(job);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The session of one graph variant, created on first use; the least recently used beyond SESSION_CACHE is released. */
   private variantSession(g: GraphVariant, timings: { graph: number; session: number }): Promise<Ort.InferenceSession> {
     const key = this.graphs.key(g);
     let s = this.sessions.get(key);
-    if (!s) {
-      s = (async () => {
-        const t0 = now();
-        const bytes = this.graphs.take(g);
-        const t1 = now();
-        timings.graph = t1 - t0;
-        const session = await this.o.ort.InferenceSession.create(bytes, {
-          executionProviders: [this.o.executionProvider],
-          graphOptimizationLevel: this.o.graphOptimizationLevel ?? 'basic',
-          logSeverityLevel: 3,
-        });
-        timings.session = now() - t1;
-        return session;
-      })();
-      s.catch(() => this.sessions.delete(key));
+    if (s) {
+      this.sessions.delete(key);
       this.sessions.set(key, s);
+      return s;
+    }
+    s = (async () => {
+      const t0 = now();
+      let bytes: Uint8Array | undefined = this.graphs.take(g);
+      const t1 = now();
+      timings.graph = t1 - t0;
+      const creating = this.o.ort.InferenceSession.create(bytes, {
+        executionProviders: [this.o.executionProvider],
+        graphOptimizationLevel: this.o.graphOptimizationLevel ?? 'basic',
+        logSeverityLevel: 3,
+        externalData: this.graphs.weights.externalFiles(),
+      });
+      bytes = undefined; // ORT has its own copy: ours can go while the session is made
+      const session = await creating;
+      timings.session = now() - t1;
+      return session;
+    })();
+    s.catch(() => this.sessions.delete(key));
+    this.sessions.set(key, s);
+    for (const [old, evicted] of this.sessions) {
+      if (this.sessions.size <= SESSION_CACHE) break;
+      this.sessions.delete(old);
+      void this.serial(async () => (await evicted.catch(() => undefined))?.release());
     }
     return s;
   }
@@ -214,16 +277,16 @@ export class Gpt2Inspector {
   private async runGraph(ids: readonly number[], g: GraphVariant, fetches: string[], timings: { graph: number; session: number; run: number }): Promise<Ort.InferenceSession.ReturnType> {
     const session = await this.variantSession(g, timings);
     const input = new this.o.ort.Tensor('int64', BigInt64Array.from(ids, (i) => BigInt(i)), [1, ids.length]);
-    const run = this.queue.then(async () => {
-      const t0 = now();
-      const out = await session.run({ input_ids: input }, fetches);
-      timings.run = now() - t0;
-      return out;
-    });
-    this.queue = run.catch(() => undefined);
-    const out = await run;
-    input.dispose();
-    return out;
+    try {
+      return await this.serial(async () => {
+        const t0 = now();
+        const out = await session.run({ input_ids: input }, fetches);
+        timings.run = now() - t0;
+        return out;
+      });
+    } finally {
+      input.dispose();
+    }
   }
 
   /** Whether the fused path agrees with manual on this provider (probed once), and what was seen. */
@@ -231,7 +294,10 @@ export class Gpt2Inspector {
     this.fusedOk ??= (async () => {
       const ids = Array.from({ length: PROBE_LENGTH }, (_, i) => (i * 7919 + 13) % this.config.vocabSize);
       const t = { graph: 0, session: 0, run: 0 };
-      const logits = async (attention: AttentionKind) => (await this.runGraph(ids, { attention, attentionLayers: [] }, ['logits'], t)).logits.data as Float32Array;
+      const logits = async (attention: AttentionKind) => {
+        const out = await this.runGraph(ids, { attention }, ['logits'], t);
+        return out.logits.data as Float32Array;
+      };
       const m = await logits('manual');
       let f: Float32Array;
       try {
@@ -247,11 +313,17 @@ export class Gpt2Inspector {
     return this.fusedOk;
   }
 
-  async inspect(inputIds: readonly number[], options: InspectOptions = {}): Promise<InspectResult> {
+  /** Runs the model once; each layer's maps are derived when asked (LayerInspection.layerMaps). */
+  async inspectLayers(inputIds: readonly number[], options: LayerInspectOptions = {}): Promise<LayerInspection> {
+    const [outputs, layers] = await this.forward(inputIds, options);
+    return { ...outputs, ...layers };
+  }
+
+  private async forward(inputIds: readonly number[], options: LayerInspectOptions): Promise<[InspectionOutputs, LayerMaps]> {
     const t0 = now();
-    const { nPositions, nHead, nEmbd } = this.config;
+    const { nPositions, nHead: H, nEmbd, nLayer: L } = this.config;
     if (inputIds.length === 0) throw new InspectorError('nothing to inspect: the input has no tokens');
-    const { attentionLayers } = variantOf(this.config, options);
+    const variant = variantOf(this.config, options);
     const ids = inputIds.slice(0, nPositions);
     const truncated =
       inputIds.length > nPositions
@@ -261,20 +333,21 @@ export class Gpt2Inspector {
             message: `The input has ${inputIds.length} tokens; the model's context is ${nPositions}, so only the first ${nPositions} were inspected.`,
           }
         : undefined;
-    let attention: AttentionKind = options.attention ?? 'manual';
     let fusedChecked: boolean | undefined;
     let fusedProbe: string | undefined;
-    if (attention === 'fused') {
+    if (variant.attention === 'fused') {
       ({ ok: fusedChecked, detail: fusedProbe } = await this.checkFused());
-      if (!fusedChecked) attention = 'manual';
+      if (!fusedChecked) variant.attention = 'manual';
     }
-    const fetches = ['nll', 'top_logprobs', 'top_ids', ...attentionLayers.map(attentionOutput)];
+    const layers = Array.from({ length: L }, (_, l) => l);
+    const fetches = ['nll', 'top_logprobs', 'top_ids', ...layers.flatMap((l) => [queryOutput(l), keyOutput(l)])];
     if (options.logits) fetches.push('logits');
     if (options.traceLayer !== undefined) fetches.push(...TRACE_NAMES.map(traceOutput));
     const timings = { graph: 0, session: 0, run: 0 };
-    const out = await this.runGraph(ids, { attention, attentionLayers, traceLayer: options.traceLayer, ablation: options.ablation }, fetches, timings);
+    const out = await this.runGraph(ids, variant, fetches, timings);
 
     const T = ids.length;
+    const dh = nEmbd / H;
     const loss = Float32Array.from(out.nll.data as Float32Array);
     loss[T - 1] = NaN;
     const lp = out.top_logprobs.data as Float32Array;
@@ -285,30 +358,60 @@ export class Gpt2Inspector {
     }));
     let trace: Record<TraceName, TraceTensor> | undefined;
     if (options.traceLayer !== undefined) {
-      const size = { B: 1, T, D: nEmbd, H: nHead, dh: nEmbd / nHead } as const;
+      const size = { B: 1, T, D: nEmbd, H, dh } as const;
       trace = Object.fromEntries(
         TRACE_NAMES.map((n) => [n, { dims: TRACE_DIMS[n].map((d) => size[d]), data: out[traceOutput(n)].data as Float32Array }]),
       ) as Record<TraceName, TraceTensor>;
     }
-    const result: InspectResult = {
+    let qk: { q: Float32Array; k: Float32Array }[] | undefined = layers.map((l) => ({ q: out[queryOutput(l)].data as Float32Array, k: out[keyOutput(l)].data as Float32Array }));
+    const logits = options.logits ? (out.logits.data as Float32Array) : undefined;
+    for (const t of Object.values(out)) t.dispose();
+
+    const ablated = (l: number) => (l === options.traceLayer ? options.ablation ?? {} : {});
+    const attentionInputs = (l: number): AttentionInputs => {
+      checkLayer(this.config, l);
+      if (!qk) throw new InspectorError('this inspection was released: its attention inputs are gone');
+      return { heads: H, length: T, headDim: dh, ...qk[l], scale: ablated(l).noScale ? 1 : 1 / Math.sqrt(dh), causal: !ablated(l).noMask };
+    };
+    const outputs: InspectionOutputs = {
       ids,
-      attentionLayers: [...attentionLayers],
-      attention: attentionLayers.map((l) => out[attentionOutput(l)].data as Float32Array),
       trace,
       loss,
       top,
-      logits: options.logits ? (out.logits.data as Float32Array) : undefined,
+      logits,
       truncated,
-      provider: { name: this.o.executionProvider, adapter: this.o.adapter, attention, fusedChecked, fusedProbe },
+      provider: { name: this.o.executionProvider, adapter: this.o.adapter, attention: variant.attention, fusedChecked, fusedProbe },
       timingsMs: { ...timings, total: now() - t0 },
     };
-    for (const t of Object.values(out)) t.dispose();
-    return result;
+    const maps: LayerMaps = {
+      layerCount: L,
+      attentionInputs,
+      // The trace layer's probabilities are already there, exactly as the model used them.
+      layerMaps: async (l) => (l === options.traceLayer && trace ? trace.probs.data : this.serial(() => this.maps.derive(attentionInputs(l)))),
+      release: () => {
+        qk = undefined;
+      },
+    };
+    return [outputs, maps];
+  }
+
+  async inspect(inputIds: readonly number[], options: InspectOptions = {}): Promise<InspectResult> {
+    const attentionLayers = attentionLayersOf(this.config, options);
+    const [outputs, layers] = await this.forward(inputIds, options);
+    const t0 = now();
+    const attention: Float32Array[] = [];
+    try {
+      for (const l of attentionLayers) attention.push(await layers.layerMaps(l));
+    } finally {
+      layers.release();
+    }
+    const maps = now() - t0;
+    return { ...outputs, attentionLayers, attention, timingsMs: { ...outputs.timingsMs, maps, total: outputs.timingsMs.total + maps } };
   }
 
   async release(): Promise<void> {
     const all = [...this.sessions.values()];
     this.sessions.clear();
-    await Promise.all(all.map(async (s) => (await s.catch(() => undefined))?.release()));
+    await Promise.all([...all.map(async (s) => (await s.catch(() => undefined))?.release()), this.maps.release()]);
   }
 }

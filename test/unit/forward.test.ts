@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import * as ort from 'onnxruntime-web';
 import { buildGpt2Graph } from '../../kernels/graph/gpt2Graph.js';
+import { GraphWeights } from '../../kernels/graph/graphWeights.js';
 import type { LoadedModel } from '../../kernels/model/modelFolder.js';
 import { loadModelFolderFromDisk } from '../../kernels/model/nodeReader.js';
-import { toFloat32 } from '../../kernels/model/weightData.js';
 import { Gpt2Inspector } from '../../kernels/runtime/gpt2Inspector.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -110,8 +110,8 @@ for (const c of cases) {
 test('onnxruntime-node on the same graph agrees with onnxruntime-web', async () => {
   const ortNode = await import('onnxruntime-node');
   const c = cases.find((x) => x.name === 'repeated')!;
-  const weight = (n: string) => toFloat32(model.weights.get(n)!);
-  const graph = buildGpt2Graph(model.config, weight, { attention: 'manual', attentionLayers: [0, 1, 2, 3], dtype: 'fp32' });
+  // Weights embedded (converted while written): this runtime is given the graph bytes alone.
+  const graph = buildGpt2Graph(model.config, new GraphWeights(model.weights, 'fp32', false), { attention: 'manual', attentionLayers: [0, 1, 2, 3] });
   const session = await ortNode.InferenceSession.create(graph);
   const input = new ortNode.Tensor('int64', BigInt64Array.from(c.ids, BigInt), [1, c.ids.length]);
   const out = await session.run({ input_ids: input });

@@ -1,0 +1,65 @@
+/**
+ * How a model's weights enter a graph without being copied in JS:
+ * - stored as F32 or F16: referenced as ONNX external data, the model file's own bytes (mounted in ORT
+ *   by name, `externalFiles()`), widened or narrowed to the compute dtype by a Cast in the graph when the
+ *   stored dtype differs (ORT folds it once, at session creation);
+ * - BF16 (or every weight when `external` is false, for runtimes without external data): converted
+ *   tensor by tensor while the graph is written, so no whole converted copy is held.
+ */
+import type { Gpt2Weights, WeightTensor } from '../model/types.js';
+import { elementCount, toFloat16Bits, toFloat32 } from '../model/weightData.js';
+import { type OnnxGraphBuilder, type TensorBytes, bytesOf } from './onnxBuilder.js';
+import { type FloatDType, elemTypeOf } from './tensors.js';
+
+/** One external data "file" as ORT's `externalData` session option takes it. */
+export interface ExternalFile {
+  path: string;
+  data: Uint8Array;
+}
+
+const ONNX_TYPE: Record<FloatDType, number> = { fp32: 1, fp16: 10 };
+
+export class GraphWeights {
+  /** One external file per distinct buffer the weights are views of (usually the one model file). */
+  private readonly files = new Map<ArrayBufferLike, ExternalFile>();
+
+  constructor(
+    private readonly weights: Gpt2Weights,
+    readonly dtype: FloatDType,
+    private readonly external = true,
+  ) {}
+
+  /** Adds weight `name` (shape `dims`) to the graph; returns the tensor that holds it in the compute dtype. */
+  add(b: OnnxGraphBuilder, name: string, dims: number[]): string {
+    const t = this.weights.get(name);
+    if (!t) throw new Error(`weight ${name} is missing`);
+    if (elementCount(t) !== dims.reduce((a, d) => a * d, 1)) throw new Error(`weight ${name} has shape [${t.shape}], the graph needs [${dims}]`);
+    const stored: FloatDType | undefined = t.dtype === 'F32' ? 'fp32' : t.dtype === 'F16' ? 'fp16' : undefined;
+    if (!this.external || !stored) return b.initializer(name, { type: elemTypeOf(this.dtype), dims, data: converted(t, this.dtype) });
+    const init = b.initializer(stored === this.dtype ? name : `${name}.stored`, { type: elemTypeOf(stored), dims, data: { external: this.locate(t.data) } });
+    return stored === this.dtype ? init : b.op('Cast', [init], { to: ONNX_TYPE[this.dtype] }, name);
+  }
+
+  /** The external data the graphs built so far refer to: views of the weights' buffers, no copies. */
+  externalFiles(): ExternalFile[] {
+    return [...this.files.values()];
+  }
+
+  private locate(data: Uint8Array): { location: string; offset: number; length: number } {
+    let file = this.files.get(data.buffer);
+    if (!file) {
+      file = { path: `weights-${this.files.size}.bin`, data: new Uint8Array(data.buffer) };
+      this.files.set(data.buffer, file);
+    }
+    return { location: file.path, offset: data.byteOffset, length: data.byteLength };
+  }
+}
+
+/** The tensor's values in `dtype`, made only when the writer reaches them. */
+function converted(t: WeightTensor, dtype: FloatDType): TensorBytes {
+  const n = elementCount(t);
+  return {
+    byteLength: n * (dtype === 'fp16' ? 2 : 4),
+    writeInto: (dst) => dst.set(bytesOf(dtype === 'fp16' ? toFloat16Bits(t) : toFloat32(t))),
+  };
+}
