@@ -5,15 +5,17 @@
  *   (start/end in UTF-16 code units of the file's text after UTF-8 decoding, a leading BOM removed;
  *   `loss` = −ln p(this token | the tokens before it), null at the first token, as the panel and hovers show it;
  *   `top` = the 5 most likely next tokens);
- * - attention.npy: float32, NumPy .npy v1.0, shape (L, H, T, T);
+ * - attention.npy: float32, NumPy .npy v1.0, shape (L, H, T, T), or (len(LIST), H, T, T) for `--layers LIST`;
  * - attention-layer{l}.png: heatmaps of each layer's heads (cli/heatmapPng.ts).
+ * The model runs once; the npy is streamed: its header, then each layer's maps as they are derived
+ * (LayerInspection.layerMaps), so only one layer's maps are ever in memory.
  * Text longer than the model's context is an error unless `--truncate` is given (then only the first
- * nPositions tokens are inspected and tokens.json says so).
+ * nPositions tokens are inspected and tokens.json says so); `--max-tokens N` inspects the first N.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { float32Npy } from '../kernels/inspect/npy.js';
+import { float32NpyHeader } from '../kernels/inspect/npy.js';
 import type { LoadedModel } from '../kernels/model/modelFolder.js';
 import { loadModelFolderFromDisk } from '../kernels/model/nodeReader.js';
 import type { Token } from '../kernels/tokenizer/byteLevelBpe.js';
@@ -27,6 +29,8 @@ export const INSPECT_USAGE = `attention-inspector inspect --text-file FILE [opti
   --model DIR             Hugging Face GPT-2 folder (default: the embedded tinycode-4l8h-1k)
   --backend wasm|webgpu   wasm in Node (default) or WebGPU in headless Chromium (same engine as the panel)
   --out DIR               output folder (default: attention-inspector-out)
+  --layers LIST           only these layers' attention, in this order (e.g. 0,5,11; default: all)
+  --max-tokens N          inspect at most the first N tokens (N at most the model's n_positions)
   --truncate              inspect the first n_positions tokens of a longer text instead of failing`;
 
 export const EMBEDDED_MODEL = 'tinycode-4l8h-1k';
@@ -42,6 +46,31 @@ export interface InspectArgs {
   backend: 'wasm' | 'webgpu';
   out: string;
   truncate: boolean;
+  /** As given; checked against the model once it is loaded. */
+  layers?: number[];
+  maxTokens?: number;
+}
+
+/** A non-negative decimal integer, or undefined. */
+function integer(text: string): number | undefined {
+  return /^\d+$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : undefined;
+}
+
+function parseLayers(text: string): number[] {
+  const layers = text.split(',').map((part) => integer(part.trim()));
+  if (layers.some((l) => l === undefined)) throw new UsageError(`--layers must be a comma-separated list of layer numbers, not "${text}"`);
+  const seen = new Set<number>();
+  for (const l of layers as number[]) {
+    if (seen.has(l)) throw new UsageError(`--layers names layer ${l} twice`);
+    seen.add(l);
+  }
+  return layers as number[];
+}
+
+function parseMaxTokens(text: string): number {
+  const n = integer(text);
+  if (!n) throw new UsageError(`--max-tokens must be a positive integer, not "${text}"`);
+  return n;
 }
 
 export function parseInspectArgs(argv: string[]): InspectArgs | 'help' {
@@ -55,6 +84,8 @@ export function parseInspectArgs(argv: string[]): InspectArgs | 'help' {
         backend: { type: 'string', default: 'wasm' },
         out: { type: 'string', default: 'attention-inspector-out' },
         truncate: { type: 'boolean', default: false },
+        layers: { type: 'string' },
+        'max-tokens': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -66,7 +97,15 @@ export function parseInspectArgs(argv: string[]): InspectArgs | 'help' {
   if (values.help) return 'help';
   if (!values['text-file']) throw new UsageError('--text-file FILE is required');
   if (values.backend !== 'wasm' && values.backend !== 'webgpu') throw new UsageError(`--backend must be wasm or webgpu, not "${values.backend}"`);
-  return { textFile: values['text-file'], model: values.model ?? embeddedModelDir(), backend: values.backend, out: values.out!, truncate: values.truncate! };
+  return {
+    textFile: values['text-file'],
+    model: values.model ?? embeddedModelDir(),
+    backend: values.backend,
+    out: values.out!,
+    truncate: values.truncate!,
+    layers: values.layers === undefined ? undefined : parseLayers(values.layers),
+    maxTokens: values['max-tokens'] === undefined ? undefined : parseMaxTokens(values['max-tokens']),
+  };
 }
 
 async function readText(file: string): Promise<string> {
@@ -86,22 +125,48 @@ async function readText(file: string): Promise<string> {
   return text;
 }
 
+/** One inspection as the command writes it: layer `attentionLayers[i]`'s maps from `layerMaps(i)`. */
 interface InspectOutput {
   provider: string;
   backend: 'wasm' | 'webgpu';
-  attention: Float32Array[];
   loss: ArrayLike<number>;
   top: { ids: number[]; probs: number[] }[];
+  layerMaps(layer: number): Promise<Float32Array>;
 }
 
-async function runWasm(model: LoadedModel, ids: number[]): Promise<InspectOutput> {
+/** Runs the inspection in Node; `write` gets the result while its attention inputs are still kept. */
+async function inspectWasm(model: LoadedModel, ids: number[], write: (out: InspectOutput) => Promise<void>): Promise<void> {
   const ort = await loadWasmOrt();
   const inspector = await Gpt2Inspector.create({ model, ort, executionProvider: 'wasm' });
   try {
-    const r = await inspector.inspect(ids);
-    return { ...r, provider: `onnxruntime-web ${ort.env.versions.web} wasm in Node, ${ort.env.wasm.numThreads} thread(s)`, backend: 'wasm' };
+    const r = await inspector.inspectLayers(ids);
+    try {
+      await write({ ...r, provider: `onnxruntime-web ${ort.env.versions.web} wasm in Node, ${ort.env.wasm.numThreads} thread(s)`, backend: 'wasm' });
+    } finally {
+      r.release();
+    }
   } finally {
     await inspector.release();
+  }
+}
+
+async function inspectWebGpu(modelDir: string, ids: number[], layers: number[], log: (line: string) => void, write: (out: InspectOutput) => Promise<void>): Promise<void> {
+  const { attention, ...r } = await (await import('./headlessRun.js')).inspectInChromium(modelDir, ids, layers, log);
+  await write({ ...r, layerMaps: async (l) => attention[layers.indexOf(l)] });
+}
+
+/** attention.npy, written as each layer's maps are derived: only one layer's maps are in memory. */
+async function writeAttention(out: InspectOutput, dir: string, layers: number[], heads: number, T: number): Promise<void> {
+  const npy = await open(join(dir, 'attention.npy'), 'w');
+  try {
+    await npy.write(float32NpyHeader([layers.length, heads, T, T]));
+    for (const l of layers) {
+      const maps = await out.layerMaps(l);
+      await npy.write(new Uint8Array(maps.buffer, maps.byteOffset, maps.byteLength));
+      await writeFile(join(dir, `attention-layer${l}.png`), layerHeatmap(maps, heads, T));
+    }
+  } finally {
+    await npy.close();
   }
 }
 
@@ -129,31 +194,41 @@ export async function runInspectCommand(argv: string[], log: (line: string) => v
   const all = model.tokenizer.encode(text);
   if (all.length === 0) throw new UsageError(`the text file ${args.textFile} has no tokens`);
   const { nPositions, nLayer, nHead } = model.config;
+  const layers = args.layers ?? Array.from({ length: nLayer }, (_, l) => l);
+  const bad = layers.find((l) => l >= nLayer);
+  if (bad !== undefined) throw new UsageError(`--layers names layer ${bad}, but the model has ${nLayer} (0–${nLayer - 1})`);
+  if (args.maxTokens !== undefined && args.maxTokens > nPositions) throw new UsageError(`--max-tokens ${args.maxTokens} is more than the model's context (${nPositions})`);
+  // --max-tokens asks for at most N tokens; without it a text beyond the context is an error unless --truncate.
+  const limit = args.maxTokens ?? nPositions;
   let truncated: { originalTokens: number; keptTokens: number; message: string } | undefined;
-  if (all.length > nPositions) {
-    if (!args.truncate) throw new UsageError(`the text has ${all.length} tokens but the model's context is ${nPositions} (use --truncate to inspect the first ${nPositions})`);
-    truncated = { originalTokens: all.length, keptTokens: nPositions, message: `only the first ${nPositions} of ${all.length} tokens were inspected (the model's context)` };
+  if (all.length > limit) {
+    if (args.maxTokens === undefined && !args.truncate) throw new UsageError(`the text has ${all.length} tokens but the model's context is ${nPositions} (use --truncate to inspect the first ${nPositions})`);
+    const why = args.maxTokens === undefined ? "the model's context" : '--max-tokens';
+    truncated = { originalTokens: all.length, keptTokens: limit, message: `only the first ${limit} of ${all.length} tokens were inspected (${why})` };
     log(`note: ${truncated.message}`);
   }
-  const tokens = all.slice(0, nPositions);
+  const tokens = all.slice(0, limit);
   const ids = tokens.map((t) => t.id);
-  const out = args.backend === 'wasm' ? await runWasm(model, ids) : await (await import('./headlessRun.js')).inspectInChromium(resolve(args.model), ids, log);
   const T = ids.length;
-  const attention = new Float32Array(nLayer * nHead * T * T);
-  out.attention.forEach((a, l) => attention.set(a, l * nHead * T * T));
   await mkdir(args.out, { recursive: true });
-  const json = {
-    model: basename(resolve(args.model)),
-    backend: out.backend,
-    provider: out.provider,
-    layers: nLayer,
-    heads: nHead,
-    tokens: tokens.map((t, i) => tokenEntry(model, t, i, out)),
-    ...(truncated ? { truncated } : {}),
+  let provider = '';
+  const write = async (out: InspectOutput) => {
+    provider = out.provider;
+    const json = {
+      model: basename(resolve(args.model)),
+      backend: out.backend,
+      provider: out.provider,
+      layers: nLayer,
+      heads: nHead,
+      ...(args.layers ? { attentionLayers: layers } : {}),
+      tokens: tokens.map((t, i) => tokenEntry(model, t, i, out)),
+      ...(truncated ? { truncated } : {}),
+    };
+    await writeFile(join(args.out, 'tokens.json'), JSON.stringify(json, null, 1) + '\n');
+    await writeAttention(out, args.out, layers, nHead, T);
   };
-  await writeFile(join(args.out, 'tokens.json'), JSON.stringify(json, null, 1) + '\n');
-  await writeFile(join(args.out, 'attention.npy'), float32Npy(attention, [nLayer, nHead, T, T]));
-  for (let l = 0; l < nLayer; l++) await writeFile(join(args.out, `attention-layer${l}.png`), layerHeatmap(out.attention[l], nHead, T));
-  log(`${T} tokens, ${nLayer} layers × ${nHead} heads on ${out.provider}: wrote tokens.json, attention.npy and attention-layer*.png to ${args.out}`);
+  if (args.backend === 'wasm') await inspectWasm(model, ids, write);
+  else await inspectWebGpu(resolve(args.model), ids, layers, log, write);
+  log(`${T} tokens, ${layers.length} layers × ${nHead} heads on ${provider}: wrote tokens.json, attention.npy and attention-layer*.png to ${args.out}`);
   return 0;
 }

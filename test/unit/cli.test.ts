@@ -69,6 +69,47 @@ test('inspect writes tokens.json and attention.npy matching the reference', () =
   assert.equal(png.readUInt32BE(20), 2 * cell + 4);
 });
 
+test('--layers writes only those layers, in that order; --max-tokens inspects the first N tokens', () => {
+  const { cases } = JSON.parse(readFileSync(join(FIXTURES, 'cases.json'), 'utf8')) as { cases: { name: string; text: string; ids: number[] }[] };
+  const c = cases.find((x) => x.name === 'english')!;
+  writeFileSync(join(dir, 'english.txt'), c.text);
+  const T = c.ids.length;
+  const N = T - 3;
+  const r = cli('inspect', '--text-file', 'english.txt', '--out', 'some', '--layers', '3,1', '--max-tokens', String(N));
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`only the first ${N} of ${T} tokens`));
+  const tokens = JSON.parse(readFileSync(join(dir, 'some', 'tokens.json'), 'utf8'));
+  assert.deepEqual(tokens.attentionLayers, [3, 1]);
+  assert.deepEqual(tokens.tokens.map((t: { id: number }) => t.id), c.ids.slice(0, N));
+  assert.deepEqual(tokens.truncated, { originalTokens: T, keptTokens: N, message: `only the first ${N} of ${T} tokens were inspected (--max-tokens)` });
+  const got = readNpy(join(dir, 'some', 'attention.npy'));
+  assert.deepEqual(got.shape, [2, 8, N, N]);
+  // Causal attention: the first N tokens' maps are the top-left N × N corner of the full text's.
+  const want = readNpy(join(FIXTURES, `${c.name}.attention.npy`));
+  let worst = 0;
+  [3, 1].forEach((l, i) => {
+    for (let h = 0; h < 8; h++) {
+      for (let q = 0; q < N; q++) {
+        for (let k = 0; k < N; k++) worst = Math.max(worst, Math.abs(got.data[((i * 8 + h) * N + q) * N + k] - want.data[((l * 8 + h) * T + q) * T + k]));
+      }
+    }
+  });
+  assert.ok(worst <= 1e-5, `attention.npy vs reference: ${worst}`);
+  assert.ok(existsSync(join(dir, 'some', 'attention-layer3.png')) && existsSync(join(dir, 'some', 'attention-layer1.png')));
+  assert.ok(!existsSync(join(dir, 'some', 'attention-layer0.png')));
+});
+
+test('bad --layers and --max-tokens exit 2 with one error line', () => {
+  writeFileSync(join(dir, 'b.txt'), 'hello');
+  assertBadInput(cli('inspect', '--text-file', 'b.txt', '--layers', '1,x'), /--layers must be a comma-separated list/);
+  assertBadInput(cli('inspect', '--text-file', 'b.txt', '--layers=-1'), /--layers must be a comma-separated list/);
+  assertBadInput(cli('inspect', '--text-file', 'b.txt', '--layers', '2,2'), /layer 2 twice/);
+  assertBadInput(cli('inspect', '--text-file', 'b.txt', '--layers', '0,4'), /layer 4, but the model has 4/);
+  assertBadInput(cli('inspect', '--text-file', 'b.txt', '--max-tokens', '0'), /--max-tokens must be a positive integer/);
+  assertBadInput(cli('inspect', '--text-file', 'b.txt', '--max-tokens', '1.5'), /--max-tokens must be a positive integer/);
+  assertBadInput(cli('inspect', '--text-file', 'b.txt', '--max-tokens', '1025'), /more than the model's context \(1024\)/);
+});
+
 test('a broken model folder exits 2 with one error line', () => {
   const broken = join(dir, 'broken');
   mkdirSync(broken, { recursive: true });
