@@ -12,7 +12,7 @@ const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
 
 function crc32(bytes: Uint8Array): number {
   let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
 
@@ -25,7 +25,10 @@ function chunk(type: string, data: Uint8Array): Buffer {
   return out;
 }
 
-/** An 8-bit RGB PNG. */
+/**
+ * An 8-bit RGB PNG. Deflate level 1: at 1,024 tokens a layer's image is 38 MB of pixels, which level 6
+ * takes 4× longer to compress for a file only 15% smaller.
+ */
 export function encodePng(width: number, height: number, rgb: Uint8Array): Buffer {
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
@@ -33,11 +36,12 @@ export function encodePng(width: number, height: number, rgb: Uint8Array): Buffe
   ihdr.set([8, 2, 0, 0, 0], 8);
   const raw = Buffer.alloc((width * 3 + 1) * height);
   for (let y = 0; y < height; y++) raw.set(rgb.subarray(y * width * 3, (y + 1) * width * 3), y * (width * 3 + 1) + 1);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array())]);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 1 })), chunk('IEND', new Uint8Array())]);
 }
 
 const LOW = [13, 8, 135];
 const HIGH = [240, 249, 33];
+const SPAN = HIGH.map((h, c) => h - LOW[c]);
 const GAP = 4;
 const COLUMNS = 4;
 
@@ -57,7 +61,9 @@ export function layerHeatmap(attention: Float32Array, heads: number, T: number):
       for (let x = 0; x < cell; x++) {
         const p = Math.sqrt(Math.min(1, Math.max(0, attention[(h * T + Math.floor(y / scale)) * T + Math.floor(x / scale)])));
         const o = ((y0 + y) * width + x0 + x) * 3;
-        for (let c = 0; c < 3; c++) rgb[o + c] = Math.round(LOW[c] + (HIGH[c] - LOW[c]) * p);
+        rgb[o] = Math.round(LOW[0] + SPAN[0] * p);
+        rgb[o + 1] = Math.round(LOW[1] + SPAN[1] * p);
+        rgb[o + 2] = Math.round(LOW[2] + SPAN[2] * p);
       }
     }
   }
