@@ -30,7 +30,7 @@
 import type * as Ort from 'onnxruntime-web';
 import type { AttentionKind } from '../graph/attentionGraph.js';
 import { type Ablation, buildGpt2Graph, type Gpt2GraphOptions, keyOutput, queryOutput, TOP_K, TRACE_DIMS, TRACE_NAMES, type TraceName, traceOutput } from '../graph/gpt2Graph.js';
-import { GraphWeights } from '../graph/graphWeights.js';
+import { type ExternalFile, GraphWeights } from '../graph/graphWeights.js';
 import type { FloatDType } from '../graph/tensors.js';
 import type { AttentionInputs } from '../inspect/attentionMaps.js';
 import type { Gpt2Config, Gpt2Weights } from '../model/types.js';
@@ -169,14 +169,37 @@ function attentionLayersOf(config: Gpt2Config, options: InspectOptions): number[
  * prebuilt bytes are held only until taken.
  */
 export class Gpt2Graphs {
-  readonly weights: GraphWeights;
+  /** Undefined once released: then no JS reference to the weights' bytes is left here. */
+  private source: { model: InspectorModel; weights: GraphWeights } | undefined;
   private readonly prebuilt = new Map<string, Uint8Array>();
+  readonly config: Gpt2Config;
 
   constructor(
-    readonly model: InspectorModel,
+    model: InspectorModel,
     readonly dtype: FloatDType = 'fp32',
   ) {
-    this.weights = new GraphWeights(model.weights, dtype);
+    this.source = { model, weights: new GraphWeights(model.weights, dtype) };
+    this.config = model.config;
+  }
+
+  private held(): { model: InspectorModel; weights: GraphWeights } {
+    if (!this.source) throw new InspectorError("the model's weights were released after its sessions were made: this inspection needs another graph");
+    return this.source;
+  }
+
+  get model(): InspectorModel {
+    return this.held().model;
+  }
+
+  /** The external data the graphs refer to (session creation needs it). */
+  externalFiles(): ExternalFile[] {
+    return this.held().weights.externalFiles();
+  }
+
+  /** Lets go of the model and its weights (sessions already made have their own copy). */
+  releaseWeights(): void {
+    this.source = undefined;
+    this.prebuilt.clear();
   }
 
   private options(g: GraphVariant): Gpt2GraphOptions {
@@ -190,7 +213,7 @@ export class Gpt2Graphs {
 
   private build(g: GraphVariant): Uint8Array {
     try {
-      return buildGpt2Graph(this.model.config, this.weights, this.options(g));
+      return buildGpt2Graph(this.config, this.held().weights, this.options(g));
     } catch (e) {
       throw new InspectorError((e as Error).message);
     }
@@ -198,7 +221,7 @@ export class Gpt2Graphs {
 
   /** Builds the graph that an inspection with `options` will run, and holds it until taken. */
   prebuild(options: LayerInspectOptions): void {
-    const g = variantOf(this.model.config, options);
+    const g = variantOf(this.config, options);
     this.prebuilt.set(this.key(g), this.build(g));
   }
 
@@ -220,11 +243,14 @@ export class Gpt2Inspector {
   /** Runs go one at a time: overlapping session.run calls fail on WebGPU. */
   private queue: Promise<unknown> = Promise.resolve();
   readonly config: Gpt2Config;
+  /** The options without the model: the weights are held only by `graphs` (see prepare()). */
+  private readonly o: Omit<InspectorCreateOptions, 'model' | 'graphs'>;
 
-  private constructor(private readonly o: InspectorCreateOptions) {
-    this.config = o.model.config;
+  private constructor({ model, graphs, ...o }: InspectorCreateOptions) {
+    this.o = o;
+    this.config = model.config;
     const dtype = o.dtype ?? 'fp32';
-    this.graphs = o.graphs && o.graphs.model === o.model && o.graphs.dtype === dtype ? o.graphs : new Gpt2Graphs(o.model, dtype);
+    this.graphs = graphs && graphs.model === model && graphs.dtype === dtype ? graphs : new Gpt2Graphs(model, dtype);
     this.maps = new AttentionMapsSession(o.ort, o.executionProvider);
   }
 
@@ -257,7 +283,10 @@ export class Gpt2Inspector {
         executionProviders: [this.o.executionProvider],
         graphOptimizationLevel: this.o.graphOptimizationLevel ?? 'basic',
         logSeverityLevel: 3,
-        externalData: this.graphs.weights.externalFiles(),
+        // MLAS would keep a packed copy of every weight matrix besides the weights (+ 220 MB on
+        // GPT-2 small); packing per product costs little next to the product at these sizes.
+        extra: { session: { disable_prepacking: '1' } },
+        externalData: this.graphs.externalFiles(),
       });
       bytes = undefined; // ORT has its own copy: ours can go while the session is made
       const session = await creating;
@@ -287,6 +316,16 @@ export class Gpt2Inspector {
     } finally {
       input.dispose();
     }
+  }
+
+  /**
+   * Makes the session that an inspection with `options` runs; with `releaseWeights` then lets go of the
+   * model's weights (ORT holds its own copy), for a caller that runs only such inspections and needs the
+   * memory (the CLI on large models): another graph variant can no longer be made (InspectorError).
+   */
+  async prepare(options: LayerInspectOptions = {}, { releaseWeights = false } = {}): Promise<void> {
+    await this.variantSession(variantOf(this.config, options), { graph: 0, session: 0 });
+    if (releaseWeights) this.graphs.releaseWeights();
   }
 
   /** Whether the fused path agrees with manual on this provider (probed once), and what was seen. */
