@@ -43,30 +43,51 @@ const SPAN = HIGH.map((h, c) => h - LOW[c]);
 const GAP = 4;
 const COLUMNS = 4;
 
-/** The heatmap of one layer's attention (H·T·T, row-major head, query, key). */
-export function layerHeatmap(attention: Float32Array, heads: number, T: number): Buffer {
-  const scale = Math.max(1, Math.floor(128 / T));
-  const cell = T * scale;
-  const cols = Math.min(COLUMNS, heads);
-  const rows = Math.ceil(heads / cols);
-  const width = cols * cell + (cols - 1) * GAP;
-  const height = rows * cell + (rows - 1) * GAP;
-  // Pixels go straight into the scanlines (filter byte 0 first in each): no second image-sized copy.
-  const stride = width * 3 + 1;
-  const raw = new Uint8Array(stride * height).fill(255);
-  for (let y = 0; y < height; y++) raw[y * stride] = 0;
-  for (let h = 0; h < heads; h++) {
-    const x0 = (h % cols) * (cell + GAP);
-    const y0 = Math.floor(h / cols) * (cell + GAP);
-    for (let y = 0; y < cell; y++) {
-      for (let x = 0; x < cell; x++) {
-        const p = Math.sqrt(Math.min(1, Math.max(0, attention[(h * T + Math.floor(y / scale)) * T + Math.floor(x / scale)])));
-        const o = (y0 + y) * stride + 1 + (x0 + x) * 3;
-        raw[o] = Math.round(LOW[0] + SPAN[0] * p);
-        raw[o + 1] = Math.round(LOW[1] + SPAN[1] * p);
-        raw[o + 2] = Math.round(LOW[2] + SPAN[2] * p);
+/**
+ * Heatmaps of layers of one shape (heads, T), drawn into one scanline buffer reused layer after layer
+ * (38 MB at 1,024 tokens and 12 heads): the cells are overwritten, the white gaps and filter bytes stay.
+ */
+export class LayerHeatmaps {
+  private readonly scale: number;
+  private readonly cols: number;
+  private readonly width: number;
+  private readonly height: number;
+  private readonly stride: number;
+  private readonly raw: Uint8Array;
+
+  constructor(
+    private readonly heads: number,
+    private readonly T: number,
+  ) {
+    this.scale = Math.max(1, Math.floor(128 / T));
+    const cell = T * this.scale;
+    this.cols = Math.min(COLUMNS, heads);
+    const rows = Math.ceil(heads / this.cols);
+    this.width = this.cols * cell + (this.cols - 1) * GAP;
+    this.height = rows * cell + (rows - 1) * GAP;
+    // Pixels go straight into the scanlines (filter byte 0 first in each): no second image-sized copy.
+    this.stride = this.width * 3 + 1;
+    this.raw = new Uint8Array(this.stride * this.height).fill(255);
+    for (let y = 0; y < this.height; y++) this.raw[y * this.stride] = 0;
+  }
+
+  /** The PNG of one layer's attention (H·T·T, row-major head, query, key). */
+  png(attention: Float32Array): Buffer {
+    const { heads, T, scale, cols, stride, raw } = this;
+    const cell = T * scale;
+    for (let h = 0; h < heads; h++) {
+      const x0 = (h % cols) * (cell + GAP);
+      const y0 = Math.floor(h / cols) * (cell + GAP);
+      for (let y = 0; y < cell; y++) {
+        for (let x = 0; x < cell; x++) {
+          const p = Math.sqrt(Math.min(1, Math.max(0, attention[(h * T + Math.floor(y / scale)) * T + Math.floor(x / scale)])));
+          const o = (y0 + y) * stride + 1 + (x0 + x) * 3;
+          raw[o] = Math.round(LOW[0] + SPAN[0] * p);
+          raw[o + 1] = Math.round(LOW[1] + SPAN[1] * p);
+          raw[o + 2] = Math.round(LOW[2] + SPAN[2] * p);
+        }
       }
     }
+    return encodePng(this.width, this.height, raw);
   }
-  return encodePng(width, height, raw);
 }
