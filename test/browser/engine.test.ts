@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as ort from 'onnxruntime-web';
-import { loadModelFolderFromDisk } from '../../kernels/model/nodeReader.js';
+import { loadModelFolderFromDisk } from '../../node/folderReader.js';
 import { Gpt2Inspector } from '../../kernels/runtime/gpt2Inspector.js';
 import type { HeadlessRequest, HeadlessResult } from '../../webview/headless/main.js';
 import { type ChromiumMode, launchChromium, openPage, REPO_ROOT, startStaticServer, type StaticServer } from './harness.js';

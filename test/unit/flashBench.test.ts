@@ -11,7 +11,7 @@ import { extraBytesCell, timeCell, trialsTable } from '../../kernels/bench/table
 import type { BenchRow } from '../../kernels/bench/types.js';
 import { deviceFacts, requestKernelDevice } from '../../kernels/flash/gpuFacts.js';
 import { fittingTiles, tilesLabel } from '../../kernels/flash/tiles.js';
-import { nodeGpuAdapter } from '../../kernels/flash/nodeGpu.js';
+import { nodeGpuAdapter } from '../../node/dawnGpu.js';
 import { parseBenchArgs } from '../../cli/bench.js';
 
 // One device for the file: Dawn for Node aborts at exit when several were made and destroyed.

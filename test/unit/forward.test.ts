@@ -8,7 +8,7 @@ import { before, test } from 'node:test';
 import * as ort from 'onnxruntime-web';
 import { buildGpt2Graph } from '../../kernels/graph/gpt2Graph.js';
 import type { LoadedModel } from '../../kernels/model/modelFolder.js';
-import { loadModelFolderFromDisk } from '../../kernels/model/nodeReader.js';
+import { loadModelFolderFromDisk } from '../../node/folderReader.js';
 import { toFloat32 } from '../../kernels/model/weightData.js';
 import { Gpt2Inspector } from '../../kernels/runtime/gpt2Inspector.js';
 

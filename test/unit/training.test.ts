@@ -1,5 +1,5 @@
 // The training recipe's smoke run (training/train.py --smoke) on CPU: its exported folder must load through
-// the extension's own loader and tokenizer (kernels/model/nodeReader.ts) and give, through the extension's
+// the extension's own loader and tokenizer (node/folderReader.ts) and give, through the extension's
 // command line (`attention-inspector inspect`, ORT-web wasm), the attention the trainer's PyTorch model computed
 // on its float16-rounded weights.
 import assert from 'node:assert/strict';
@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { loadModelFolderFromDisk } from '../../kernels/model/nodeReader.js';
+import { loadModelFolderFromDisk } from '../../node/folderReader.js';
 
 const PYTHON = '/usr/bin/python3';
 const SAMPLE = [
