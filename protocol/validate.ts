@@ -11,6 +11,7 @@
 export type Checker<T> = ((value: unknown, path: string) => string | undefined) & { readonly checks?: (t: T) => T };
 
 function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
