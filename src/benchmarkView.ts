@@ -23,10 +23,7 @@ class BenchmarkViewProvider implements vscode.WebviewViewProvider {
     const messenger = webviewMessenger(benchmarkProtocol, w, this.log, 'benchmark');
     messenger.on('log', (l) => this.log[l.level](`benchmark: ${l.message}`));
     messenger.handle('save', (file) => saveExport(file, this.log, 'benchmark'));
-    const disposed = view.onDidDispose(() => {
-      messenger.dispose();
-      disposed.dispose();
-    });
+    view.onDidDispose(() => messenger.dispose());
     const asUri = (...p: string[]) => w.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, ...p)).toString();
     w.html = benchmarkHtml({
       cspSource: w.cspSource,
