@@ -7,13 +7,13 @@ import { headLabel, layerHeadScores, type HeadScores } from '../../kernels/inspe
 import { float32Npy } from '../../kernels/inspect/npy.js';
 import { averageHeads, meanRowEntropy, meanWeightAboveDiagonal } from '../../kernels/inspect/rowStats.js';
 import type { InspectResult } from '../../kernels/runtime/gpt2Inspector.js';
-import { PROTOCOL_VERSION, type ColorScale, type HostToWebview, type InspectRequest, type SelectionNotice, type TokenInfo } from '../../src/protocol.js';
+import type { ColorScale, HostMessage, InspectRequest, SelectionNotice, TokenInfo } from '../../protocol/inspector.js';
 import { badge, button, select, spinner, type Select } from '../components/controls.js';
 import { BigHeatmap, type Pin } from './bigHeatmap.js';
 import { themeRamp } from './colors.js';
 import { Cancelled, getEngine, type Engine } from './engine.js';
 import { drawHeatmap, rangeToUnit, weightToUnit } from './heatmapImage.js';
-import { getState, onHostMessage, post, save, setState, settleSave } from './host.js';
+import { announceReady, getState, onHostMessage, post, save, setState } from './host.js';
 import { hoverSummary } from './hoverSummary.js';
 import { fmt, parameterEquivalence, traceRows } from './shapeTrace.js';
 
@@ -175,7 +175,7 @@ class InspectorPanelView {
     ctx.putImageData(img, 0, 0);
   }
 
-  handle(m: HostToWebview): void {
+  handle(m: HostMessage): void {
     switch (m.type) {
       case 'prepare':
         // Errors surface with the inspection that follows (a failed engine is not cached).
@@ -193,9 +193,6 @@ class InspectorPanelView {
         return;
       case 'message':
         this.showMessage(m.text, m.kind);
-        return;
-      case 'saved':
-        settleSave(m.replyTo, m);
         return;
     }
   }
@@ -746,4 +743,4 @@ class InspectorPanelView {
 
 const view = new InspectorPanelView();
 onHostMessage((m) => view.handle(m));
-post({ type: 'ready', version: PROTOCOL_VERSION });
+announceReady();
