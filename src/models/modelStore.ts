@@ -16,9 +16,10 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { resolveUrl, type CatalogModel } from './catalog.js';
 import { MODEL_FILES, requireSafetensors } from './checkpointPolicy.js';
-import { checkFreeSpace, DownloadError, downloadFile, sha256OfFile, type DownloadProgress } from './downloader.js';
+import { checkFreeSpace, diskFullError, DownloadError, downloadFile, isDiskFull, sha256OfFile, type DownloadProgress } from './downloader.js';
 import { convertSafetensorsToF16 } from './fp16Convert.js';
-import { checkSafeName, resolveInside, toSafeId, UnsafeNameError } from './safePath.js';
+import { checkSafeName, resolveInside, toSafeId } from './safePath.js';
+import { closeSourceFiles, copySourceFile, openSourceFiles, readSourceFile } from './sourceFiles.js';
 import { processAlive, StoreLock, type LockOptions } from './storeLock.js';
 
 export type ModelSource = 'embedded' | 'download' | 'import';
@@ -184,9 +185,10 @@ export class ModelStore {
     await this.refresh();
     const have = this.entries.get(spec.id);
     if (have) return have;
-    await checkFreeSpace(this.root, spec.sizeBytes || (await this.remoteWeightsSize(spec, mirror, o.signal)));
+    const needed = spec.sizeBytes || (await this.remoteWeightsSize(spec, mirror, o.signal));
+    await checkFreeSpace(this.root, needed);
     // Another window may register the same id meanwhile; then its copy is kept and this one dropped.
-    return this.stageAndRegister(spec.id, (models) => models.get(spec.id) ?? spec.id, async (staging) => {
+    return this.explainingDiskFull(needed, () => this.stageAndRegister(spec.id, (models) => models.get(spec.id) ?? spec.id, async (staging) => {
       const sha256s: Record<string, string> = {};
       let doneBytes = 0;
       for (const file of files) {
@@ -211,7 +213,7 @@ export class ModelStore {
         }
       }
       return { label: spec.label, source: 'download', sha256s, origin: `${mirror.replace(/\/+$/, '')}/${spec.repo}` };
-    });
+    }));
   }
 
   /** The weights' size as the hub states it (X-Linked-Size of the 302), for repositories outside the catalog; 0 when unknown. */
@@ -227,28 +229,46 @@ export class ModelStore {
     if (res && res.status >= 200 && res.status < 400) requireSafetensors(['pytorch_model.bin'], `The repository ${spec.repo}`);
   }
 
-  /** Copies a local Hugging Face folder into the store (regular files of known names only), optionally as fp16. */
+  /**
+   * Copies a local Hugging Face folder into the store (regular files of known names only, each within its
+   * size limit, all checked before anything is copied), optionally as fp16.
+   */
   async importFolder(source: string, options: ImportOptions = {}): Promise<ModelEntry> {
-    const dirents = await fsp.readdir(source, { withFileTypes: true });
-    requireSafetensors(dirents.map((d) => d.name), `The folder ${source}`);
-    const base = toSafeId(options.label ?? path.basename(source));
-    return this.stageAndRegister(base, (models) => this.uniqueId(base, models), async (staging) => {
-      const sha256s: Record<string, string> = {};
-      for (const d of dirents) {
-        if (!(MODEL_FILES as readonly string[]).includes(d.name)) continue;
-        if (!d.isFile()) throw new UnsafeNameError(d.name, 'it is a link or not a regular file');
-        const target = resolveInside(staging, d.name);
-        if (d.name === 'model.safetensors' && options.toFp16) {
-          const { bytes, converted } = convertSafetensorsToF16(await fsp.readFile(path.join(source, d.name)));
-          await fsp.writeFile(target, bytes);
-          this.log(`Stored ${converted} F32 tensors of ${source} as F16.`);
-        } else {
-          await fsp.copyFile(path.join(source, d.name), target);
+    const names = await fsp.readdir(source);
+    requireSafetensors(names, `The folder ${source}`);
+    const files = await openSourceFiles(source, names.filter((n) => (MODEL_FILES as readonly string[]).includes(n)));
+    try {
+      const needed = files.reduce((sum, f) => sum + f.size, 0);
+      await checkFreeSpace(this.root, needed);
+      const base = toSafeId(options.label ?? path.basename(source));
+      return await this.explainingDiskFull(needed, () => this.stageAndRegister(base, (models) => this.uniqueId(base, models), async (staging) => {
+        const sha256s: Record<string, string> = {};
+        for (const f of files) {
+          const target = resolveInside(staging, f.name);
+          if (f.name === 'model.safetensors' && options.toFp16) {
+            const { bytes, converted } = convertSafetensorsToF16(await readSourceFile(f));
+            await fsp.writeFile(target, bytes);
+            this.log(`Stored ${converted} F32 tensors of ${source} as F16.`);
+          } else {
+            await copySourceFile(f, target);
+          }
+          sha256s[f.name] = await sha256OfFile(target);
         }
-        sha256s[d.name] = await sha256OfFile(target);
-      }
-      return { label: options.label ?? path.basename(source), source: 'import', sha256s, origin: source };
-    });
+        return { label: options.label ?? path.basename(source), source: 'import', sha256s, origin: source };
+      }));
+    } finally {
+      await closeSourceFiles(files);
+    }
+  }
+
+  /** Runs `work`, turning a write that found the disk full into a DiskSpaceError measured after its partial files are gone. */
+  private async explainingDiskFull<T>(needed: number, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (e) {
+      if (isDiskFull(e)) throw await diskFullError(this.root, needed, e);
+      throw e;
+    }
   }
 
   /**
