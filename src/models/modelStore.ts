@@ -273,14 +273,23 @@ export class ModelStore {
 
   /**
    * Unregisters and moves the folder out of `models/` under the lock, then deletes it; a crash in between
-   * leaves a staging folder of a dead process, which `open` removes.
+   * leaves a staging folder of a dead process, which `open` removes. On a disk too full to write the lock or
+   * the manifest, the weights are deleted first (an entry without them is dropped at the next read, in any
+   * window), which frees the space to unregister the rest.
    */
   async remove(id: string): Promise<void> {
-    const trash = await this.change(async (models) => {
-      const entry = models.get(id);
-      if (!entry) return undefined;
+    const unregister = async (models: Map<string, ModelEntry>): Promise<string | undefined> => {
+      const folder = models.get(id)?.folder ?? safeFolder(this.root, id);
       models.delete(id);
-      return this.moveToTrash(entry.folder);
+      // Under the lock a folder without an entry is a leftover, so it goes as well.
+      return folder && (await exists(folder)) ? this.moveToTrash(folder) : undefined;
+    };
+    const trash = await this.change(unregister).catch(async (e: unknown) => {
+      const folder = safeFolder(this.root, id);
+      if (!isDiskFull(e) || !folder || !this.entries.has(id)) throw e;
+      this.log(`The disk is full: deleting the weights of "${id}" before unregistering it.`);
+      await fsp.rm(path.join(folder, 'model.safetensors'), { force: true });
+      return this.change(unregister);
     });
     if (trash) await fsp.rm(trash, { recursive: true, force: true });
   }
