@@ -3,7 +3,7 @@
  * editor background to the theme's accent (VS Code's --vscode-* variables), so light, dark and high
  * contrast themes all read well. Pure apart from `themeRamp`, which reads computed styles.
  */
-import type { ColorScale } from '../../src/protocol.js';
+import type { ColorScale } from '../../protocol/inspector.js';
 
 export type Rgb = [number, number, number];
 

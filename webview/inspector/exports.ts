@@ -3,15 +3,11 @@
  * tokens with the chosen map as JSON. Saving goes through the host (a save dialog).
  */
 import { float32Npy } from '../../kernels/inspect/npy.js';
-import type { TokenInfo } from '../../src/protocol.js';
+import type { TokenInfo } from '../../protocol/inspector.js';
+import type { SaveOutcome } from '../../protocol/shared.js';
 import { button } from '../components/controls.js';
 import { el } from './dom.js';
 import { headMap, type HeadChoice } from './headMaps.js';
-
-export interface SaveResult {
-  path?: string;
-  error?: string;
-}
 
 /** The attention the panel shows, as the exports write it. */
 export interface ShownAttention {
@@ -33,7 +29,7 @@ export interface ExportSource {
   chosen(): HeadChoice;
   /** Undefined before the first inspection. */
   shown(): ShownAttention | undefined;
-  save(fileName: string, mime: string, bytes: Uint8Array): Promise<SaveResult>;
+  save(fileName: string, mime: string, bytes: Uint8Array): Promise<SaveOutcome>;
   /** Where the file went, or why not (empty when the dialog was cancelled). */
   setStatus(text: string): void;
 }
@@ -43,7 +39,7 @@ export function exportButtons(source: ExportSource): HTMLElement {
     const { layer, head } = source.chosen();
     return `attention-L${layer}${head < 0 ? 'avg' : `H${head}`}`;
   };
-  const report = async (p: Promise<SaveResult>) => {
+  const report = async (p: Promise<SaveOutcome>) => {
     const r = await p;
     source.setStatus(r.path ? `Saved ${r.path}` : r.error === 'cancelled' ? '' : `Export failed: ${r.error}`);
   };

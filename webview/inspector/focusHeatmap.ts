@@ -3,7 +3,7 @@
  * (bigHeatmap.ts), the readout of the cell under the cursor, the colour legend, and what the pinned
  * query row or key column attends to most.
  */
-import type { ColorScale, TokenInfo } from '../../src/protocol.js';
+import type { ColorScale, TokenInfo } from '../../protocol/inspector.js';
 import { select, type Select } from '../components/controls.js';
 import { BigHeatmap, type Pin } from './bigHeatmap.js';
 import type { HeatmapColors } from './colors.js';

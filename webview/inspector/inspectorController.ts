@@ -6,7 +6,7 @@
  */
 import { layerHeadScores, type HeadScores } from '../../kernels/inspect/headScores.js';
 import type { InspectResult } from '../../kernels/runtime/gpt2Inspector.js';
-import type { ColorScale, HostToWebview, InspectRequest } from '../../src/protocol.js';
+import type { ColorScale, HostMessage, InspectRequest } from '../../protocol/inspector.js';
 import { spinner } from '../components/controls.js';
 import { ABLATION_VARIANTS, AblationsView, type AblationMaps } from './ablationsView.js';
 import type { Pin } from './bigHeatmap.js';
@@ -17,7 +17,7 @@ import { exportButtons } from './exports.js';
 import { FocusHeatmap } from './focusHeatmap.js';
 import { HeadGrid } from './headGrid.js';
 import { headMap, type HeadChoice } from './headMaps.js';
-import { getState, post, save, setState, settleSave } from './host.js';
+import { getState, post, save, setState } from './host.js';
 import { hoverSummary } from './hoverSummary.js';
 import { NoticeList } from './notices.js';
 import { PredictionsView } from './predictionsView.js';
@@ -97,7 +97,7 @@ export class InspectorController {
     }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
   }
 
-  handle(m: HostToWebview): void {
+  handle(m: HostMessage): void {
     switch (m.type) {
       case 'prepare':
         // Errors surface with the inspection that follows (a failed engine is not cached).
@@ -115,9 +115,6 @@ export class InspectorController {
         return;
       case 'message':
         this.showMessage(m.text, m.kind);
-        return;
-      case 'saved':
-        settleSave(m.replyTo, m);
         return;
     }
   }

@@ -3,10 +3,9 @@
  * drives one view per card (provider badge, notices, token strip, layer × head grid, the chosen head
  * large, shape trace, ablations, loss and predictions).
  */
-import { PROTOCOL_VERSION } from '../../src/protocol.js';
-import { onHostMessage, post } from './host.js';
+import { announceReady, onHostMessage } from './host.js';
 import { InspectorController } from './inspectorController.js';
 
 const controller = new InspectorController(document.getElementById('app')!);
 onHostMessage((m) => controller.handle(m));
-post({ type: 'ready', version: PROTOCOL_VERSION });
+announceReady();

@@ -1,5 +1,5 @@
 /** The notes above the tokens: what of the selection was inspected, and where the model did not run as asked. */
-import type { SelectionNotice } from '../../src/protocol.js';
+import type { SelectionNotice } from '../../protocol/inspector.js';
 import { el } from './dom.js';
 
 export interface InspectionNotices {

@@ -1,5 +1,5 @@
 /** The "Loss and predictions" card: each token's loss as a number and a bar, and the model's top next tokens. */
-import type { TokenInfo } from '../../src/protocol.js';
+import type { TokenInfo } from '../../protocol/inspector.js';
 import { bar, el, headerRow, section } from './dom.js';
 import { showWhitespace } from './tokenText.js';
 

@@ -2,7 +2,7 @@
  * The inspected tokens in a row, whitespace made visible. Click or Enter pins the token's query row,
  * Shift the key column; arrows, Home and End move between tokens (one tab stop for the strip).
  */
-import type { TokenInfo } from '../../src/protocol.js';
+import type { TokenInfo } from '../../protocol/inspector.js';
 import type { Pin } from './bigHeatmap.js';
 import { el, section } from './dom.js';
 import { showWhitespace } from './tokenText.js';

@@ -1,5 +1,5 @@
 /** Tokens as the panel writes them: whitespace made visible, and "“text” #i" labels. */
-import type { TokenInfo } from '../../src/protocol.js';
+import type { TokenInfo } from '../../protocol/inspector.js';
 
 /** Whitespace made visible in token labels. */
 export function showWhitespace(s: string): string {

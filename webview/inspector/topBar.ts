@@ -1,6 +1,6 @@
 /** The panel's header: title, what was inspected (file and lines), badges of where it ran, and a status line. */
 import type { AttentionKind } from '../../kernels/graph/attentionGraph.js';
-import type { SourceRef } from '../../src/protocol.js';
+import type { SourceRef } from '../../protocol/inspector.js';
 import { badge } from '../components/controls.js';
 import { el } from './dom.js';
 
