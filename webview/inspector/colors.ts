@@ -54,3 +54,9 @@ export function themeRamp(el: Element): Uint8ClampedArray {
   const high = dark ? v('--vscode-charts-yellow', [255, 230, 80]) : v('--vscode-charts-red', [200, 30, 30]);
   return rampTable(bg, mid, high);
 }
+
+/** How the views colour attention weights: the chosen scale and the theme's ramp (256 RGB entries). */
+export interface HeatmapColors {
+  scale: ColorScale;
+  lut: Uint8ClampedArray;
+}
