@@ -6,6 +6,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
+import { maxAbsDiff } from '../../kernels/flash/reference.js';
+import { readFloat32Npy } from '../support/npy.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -16,17 +18,6 @@ let dir: string;
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: dir, timeout: 120_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function readNpy(file: string): { shape: number[]; data: Float32Array } {
-  const b = readFileSync(file);
-  assert.equal(b.subarray(0, 8).toString('latin1'), '\x93NUMPY\x01\x00');
-  const len = b.readUInt16LE(8);
-  const header = b.subarray(10, 10 + len).toString('latin1');
-  assert.match(header, /'descr': '<f4', 'fortran_order': False/);
-  const shape = (header.match(/'shape': \(([^)]*)\)/)?.[1] ?? '').split(',').filter((s) => s.trim()).map(Number);
-  const body = b.subarray(10 + len);
-  return { shape, data: new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)) };
 }
 
 function assertBadInput(r: ReturnType<typeof cli>, pattern: RegExp): void {
@@ -56,11 +47,10 @@ test('inspect writes tokens.json and attention.npy matching the reference', () =
   assert.deepEqual(tokens.tokens.map((t: { id: number }) => t.id), c.ids);
   for (const t of tokens.tokens) assert.equal(c.text.slice(t.start, t.end), t.text);
   const T = c.ids.length;
-  const got = readNpy(join(dir, 'out', 'attention.npy'));
-  const want = readNpy(join(FIXTURES, `${c.name}.attention.npy`));
+  const got = readFloat32Npy(join(dir, 'out', 'attention.npy'));
+  const want = readFloat32Npy(join(FIXTURES, `${c.name}.attention.npy`));
   assert.deepEqual(got.shape, [4, 8, T, T]);
-  let worst = 0;
-  got.data.forEach((x, i) => (worst = Math.max(worst, Math.abs(x - want.data[i]))));
+  const worst = maxAbsDiff(got.data, want.data);
   assert.ok(worst <= 1e-5, `attention.npy vs reference: ${worst}`);
   const png = readFileSync(join(dir, 'out', 'attention-layer3.png'));
   assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
