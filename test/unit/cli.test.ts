@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { maxAbsDiff } from '../../kernels/flash/reference.js';
 import { readFloat32Npy } from '../support/npy.js';
+import { decodeRgbPng, type DecodedPng } from '../support/png.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -52,12 +53,37 @@ test('inspect writes tokens.json and attention.npy matching the reference', () =
   assert.deepEqual(got.shape, [4, 8, T, T]);
   const worst = maxAbsDiff(got.data, want.data);
   assert.ok(worst <= 1e-5, `attention.npy vs reference: ${worst}`);
-  const png = readFileSync(join(dir, 'out', 'attention-layer3.png'));
-  assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
-  const cell = T * Math.max(1, Math.floor(128 / T));
-  assert.equal(png.readUInt32BE(16), 4 * cell + 3 * 4);
-  assert.equal(png.readUInt32BE(20), 2 * cell + 4);
+  assertHeatmap(decodeRgbPng(readFileSync(join(dir, 'out', 'attention-layer3.png'))), want.data.subarray(3 * 8 * T * T, 4 * 8 * T * T), 8, T);
 });
+
+/**
+ * The layer heatmap as documented (cli/heatmapPng.ts): heads in rows of four, 4-pixel white gaps, each
+ * T×T cell scaled up to at least 128 pixels, colour from dark blue (13, 8, 135) to yellow (240, 249, 33)
+ * by √p. Compared with the reference attention, so within one level per channel.
+ */
+function assertHeatmap(png: DecodedPng, attention: Float32Array, heads: number, T: number): void {
+  const scale = Math.max(1, Math.floor(128 / T));
+  const cell = T * scale;
+  assert.deepEqual([png.width, png.height], [4 * cell + 3 * 4, Math.ceil(heads / 4) * cell + (Math.ceil(heads / 4) - 1) * 4]);
+  const low = [13, 8, 135];
+  const high = [240, 249, 33];
+  let worst = 0;
+  for (let y = 0; y < png.height; y++) {
+    for (let x = 0; x < png.width; x++) {
+      const col = Math.floor(x / (cell + 4));
+      const row = Math.floor(y / (cell + 4));
+      const cx = x - col * (cell + 4);
+      const cy = y - row * (cell + 4);
+      const inCell = cx < cell && cy < cell;
+      const p = inCell ? attention[((row * 4 + col) * T + Math.floor(cy / scale)) * T + Math.floor(cx / scale)] : undefined;
+      for (let c = 0; c < 3; c++) {
+        const want = p === undefined ? 255 : low[c] + (high[c] - low[c]) * Math.sqrt(p);
+        worst = Math.max(worst, Math.abs(png.rgb[(y * png.width + x) * 3 + c] - want));
+      }
+    }
+  }
+  assert.ok(worst <= 1, `heatmap pixels differ from the reference attention's colours by up to ${worst.toFixed(2)} levels`);
+}
 
 test('a broken model folder exits 2 with one error line', () => {
   const broken = join(dir, 'broken');
