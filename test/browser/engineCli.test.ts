@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { maxAbsDiff } from '../../kernels/flash/reference.js';
 import { readFloat32Npy } from '../support/npy.js';
-import { REPO_ROOT } from './harness.js';
+import { REPO_ROOT } from '../support/paths.js';
 
 /** fp32 on two providers: different summation orders (measured: loss 2.3e-5, top-5 probabilities 9.8e-6). */
 const LOSS_TOLERANCE = 2e-4;

@@ -10,7 +10,7 @@ import { ByteLevelBpeTokenizer } from '../../kernels/tokenizer/byteLevelBpe.js';
 import { inspectorHtml } from '../../src/inspectorHtml.js';
 import { LineIndex, toTokenInfos } from '../../src/inspectSelection.js';
 import type { HostToWebview, InspectRequest, WebviewToHost } from '../../src/protocol.js';
-import { REPO_ROOT } from './harness.js';
+import { REPO_ROOT } from '../support/paths.js';
 
 export const EMBEDDED_MODEL = 'media/models/tinycode-4l8h-1k';
 const NONCE = 'testnonce0123456789';
