@@ -64,7 +64,10 @@ function npmInstall(prefix: string, spec: string, env: NodeJS.ProcessEnv, what: 
   mkdirSync(prefix, { recursive: true });
   // A package.json of its own keeps npm from walking up into the project's.
   if (!existsSync(join(prefix, 'package.json'))) writeFileSync(join(prefix, 'package.json'), '{ "private": true }\n');
-  run('npm', ['install', '--prefix', prefix, '--no-save', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', spec], { cwd: prefix, env, what });
+  // Under `npm start`/`npm test` the outer npm's npm_config_* variables would configure this npm too:
+  // its user agent names Node 20, and code-server's install script reads the Node version from it.
+  const own = Object.fromEntries(Object.entries(env).filter(([k]) => !k.toLowerCase().startsWith('npm_')));
+  run('npm', ['install', '--prefix', prefix, '--no-save', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', spec], { cwd: prefix, env: own, what });
 }
 
 /** True once Node 24 and code-server are installed under .tools/. */
@@ -283,10 +286,12 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 // locked child above), or write the VSIX (`npm run package`).
 if (resolve(process.argv[1] ?? '') === fileURLToPath(import.meta.url)) {
   const say = (line: string) => console.log(line);
-  if (process.argv[2] === 'install') ensureCodeServer(say);
-  else if (process.argv[2] === 'package') say(`wrote ${packageVsix(say)}`);
-  else {
-    console.error('usage: node --import tsx scripts/vscodeServer.ts install | package');
+  try {
+    if (process.argv[2] === 'install') ensureCodeServer(say);
+    else if (process.argv[2] === 'package') say(`wrote ${packageVsix(say)}`);
+    else throw new VsCodeServerError('usage: node --import tsx scripts/vscodeServer.ts install | package');
+  } catch (e) {
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
     process.exitCode = 2;
   }
 }

@@ -1,11 +1,9 @@
 import { ModelFileError, isJsonObject, parseJsonBytes } from './errors';
+import { MAX_SAFETENSORS_HEADER_BYTES as MAX_HEADER_BYTES } from './fileLimits';
 import type { WeightDType, WeightTensor } from './types';
 
 /** Bytes per element of each dtype this loader accepts. */
 export const DTYPE_SIZE: Readonly<Record<WeightDType, number>> = { F32: 4, F16: 2, BF16: 2 };
-
-/** The safetensors format caps its JSON header at 100 MB; a larger claim is refused before reading. */
-const MAX_HEADER_BYTES = 100_000_000;
 
 interface Entry {
   name: string;

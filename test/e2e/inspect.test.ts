@@ -91,7 +91,7 @@ e2eTest('select, Inspect Attention, heatmaps drawn; attention equals the CLI; ho
   const cliTokens = (JSON.parse(readFileSync(join(dir, 'cli', 'tokens.json'), 'utf8')) as { tokens: { id: number; start: number; end: number; loss: number | null }[] }).tokens;
   const index = cliTokens.findIndex((tok) => tok.start <= offset && offset < tok.end);
   const token = cliTokens[index]!;
-  const hover = await wb!.hover(10, column);
+  const hover = await wb!.hover(10, column, /Attends most to/);
   t.diagnostic(`hover at 10:${column}: ${hover.split('\n')[0]}`);
   assert.match(hover, /Attention Inspector — token/);
   assert.ok(hover.includes(`id ${token.id}, position ${index} of ${cliTokens.length}`), `the hover does not name token #${index} (id ${token.id}):\n${hover}`);
@@ -130,7 +130,7 @@ e2eTest('after a window reload the panel comes back with its inspection, and so 
   await wb!.quickOpen('attention.ts');
   const line5 = wb!.fileText().split('\n')[4]!;
   const column = line5.search(/\S/) + 1;
-  const hover = await wb!.hover(5, column);
+  const hover = await wb!.hover(5, column, /Attends most to/);
   t.diagnostic(`hover at 5:${column} after reload: ${hover.split('\n')[0]}`);
   assert.match(hover, /Attention Inspector — token/);
   assert.match(hover, /Attends most to \(L\d+H\d+\)/);
