@@ -19,7 +19,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { float32NpyHeader } from '../kernels/inspect/npy.js';
 import type { ByteLevelBpeTokenizer, Token } from '../kernels/tokenizer/byteLevelBpe.js';
-import { loadModelFolderFromDisk } from '../kernels/model/nodeReader.js';
+import { loadModelFolderFromDisk } from '../node/folderReader.js';
 import { Gpt2Inspector, type InspectorModel } from '../kernels/runtime/gpt2Inspector.js';
 import { UsageError } from './errors.js';
 import { LayerHeatmaps } from './heatmapPng.js';

@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadModelFolderFromDisk } from '../kernels/model/nodeReader.js';
+import { loadModelFolderFromDisk } from '../node/folderReader.js';
 import { GPT2_MEDIUM, GPT2_SMALL, gpt2ShapedFolder } from '../test/support/gpt2ShapedFolder.js';
 
 const ROOT = join(import.meta.dirname, '..');

@@ -64,7 +64,10 @@ function npmInstall(prefix: string, spec: string, env: NodeJS.ProcessEnv, what: 
   mkdirSync(prefix, { recursive: true });
   // A package.json of its own keeps npm from walking up into the project's.
   if (!existsSync(join(prefix, 'package.json'))) writeFileSync(join(prefix, 'package.json'), '{ "private": true }\n');
-  run('npm', ['install', '--prefix', prefix, '--no-save', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', spec], { cwd: prefix, env, what });
+  // Under `npm start`/`npm test` the outer npm's npm_config_* variables would configure this npm too:
+  // its user agent names Node 20, and code-server's install script reads the Node version from it.
+  const own = Object.fromEntries(Object.entries(env).filter(([k]) => !k.toLowerCase().startsWith('npm_')));
+  run('npm', ['install', '--prefix', prefix, '--no-save', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', spec], { cwd: prefix, env: own, what });
 }
 
 /** True once Node 24 and code-server are installed under .tools/. */

@@ -5,22 +5,25 @@
 import * as vscode from 'vscode';
 import { benchmarkHtml } from './benchmarkHtml.js';
 import { makeNonce } from './webviewHtml.js';
-import { isWebviewToHost, type HostToWebview, type WebviewToHost } from './protocol.js';
+import { benchmarkProtocol } from '../protocol/benchmark.js';
+import { saveExport } from './saveExport.js';
+import { webviewMessenger } from './webviewChannel.js';
 
 export const BENCHMARK_VIEW_ID = 'attentionInspector.benchmark';
 
 class BenchmarkViewProvider implements vscode.WebviewViewProvider {
-  private view?: vscode.WebviewView;
-
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
   ) {}
 
   resolveWebviewView(view: vscode.WebviewView): void {
-    this.view = view;
     const w = view.webview;
     w.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')] };
+    const messenger = webviewMessenger(benchmarkProtocol, w, this.log, 'benchmark');
+    messenger.on('log', (l) => this.log[l.level](`benchmark: ${l.message}`));
+    messenger.handle('save', (file) => saveExport(file, this.log, 'benchmark'));
+    view.onDidDispose(() => messenger.dispose());
     const asUri = (...p: string[]) => w.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, ...p)).toString();
     w.html = benchmarkHtml({
       cspSource: w.cspSource,
@@ -29,30 +32,6 @@ class BenchmarkViewProvider implements vscode.WebviewViewProvider {
       styleUri: asUri('media', 'benchmark.css'),
       ortBase: asUri('dist', 'ort') + '/',
     });
-    w.onDidReceiveMessage((m: unknown) => {
-      if (isWebviewToHost(m)) void this.handle(m);
-    });
-  }
-
-  private post(m: HostToWebview): void {
-    void this.view?.webview.postMessage(m);
-  }
-
-  private async handle(m: WebviewToHost): Promise<void> {
-    if (m.type === 'log') this.log[m.level](`benchmark: ${m.message}`);
-    if (m.type !== 'save') return;
-    const base = vscode.workspace.workspaceFolders?.[0]?.uri;
-    const target = await vscode.window.showSaveDialog({ defaultUri: base ? vscode.Uri.joinPath(base, m.fileName) : undefined, saveLabel: 'Export' });
-    if (!target) return this.post({ type: 'saved', replyTo: m.id, error: 'cancelled' });
-    try {
-      await vscode.workspace.fs.writeFile(target, Buffer.from(m.base64, 'base64'));
-      this.log.info(`benchmark exported to ${target.fsPath}`);
-      this.post({ type: 'saved', replyTo: m.id, path: target.fsPath });
-    } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      this.log.error(`benchmark export to ${target.fsPath} failed: ${message}`);
-      this.post({ type: 'saved', replyTo: m.id, error: message });
-    }
   }
 }
 

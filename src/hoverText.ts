@@ -1,5 +1,5 @@
 /** The editor hover of an inspected token, as Markdown: pure, so its wording is unit-tested. */
-import type { HoverTokenSummary, TokenInfo } from './protocol.js';
+import type { HoverTokenSummary, TokenInfo } from '../protocol/inspector.js';
 
 /** A token's text with whitespace made visible and Markdown neutralised, in a code span. */
 export function visibleToken(text: string): string {

@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { hoverMarkdown, OUT_OF_DATE_MARKDOWN } from './hoverText.js';
 import { tokenIndexAt } from './inspectSelection.js';
-import type { HoverSummary, TokenInfo } from './protocol.js';
+import type { HoverSummary, TokenInfo } from '../protocol/inspector.js';
 
 interface Inspection {
   requestId: number;

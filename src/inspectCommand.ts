@@ -9,7 +9,8 @@ import type { InspectionHovers } from './hovers.js';
 import { InspectorPanel, type PanelEvents } from './inspectorPanel.js';
 import { chooseRange, isBlank, toTokenInfos, truncateTokens } from './inspectSelection.js';
 import type { HostModelCache } from './hostModel.js';
-import { idCounter, type BackendChoice, type ColorScale, type EngineRef, type InspectorState, type InspectRequest, type RunFacts } from './protocol.js';
+import type { BackendChoice, ColorScale, EngineRef, InspectorState, InspectRequest, RunFacts } from '../protocol/inspector.js';
+import { idCounter } from '../protocol/messenger.js';
 
 interface Pending {
   started: number;
@@ -89,7 +90,6 @@ export class InspectCommand implements vscode.Disposable {
       this.hovers.record(doc, requestId, chosen.range.start, end, tokens, model.label);
       const startPos = doc.positionAt(chosen.range.start);
       const request: InspectRequest = {
-        type: 'inspect',
         requestId,
         ...engine,
         colorScale: s.colorScale,

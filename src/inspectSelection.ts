@@ -3,7 +3,7 @@
  * so the rules — empty selection → current line, several → the first, too long → truncated — are tested
  * without an editor. Offsets are UTF-16 code units, as in VS Code's `TextDocument.offsetAt`.
  */
-import type { SelectionNotice, TokenInfo } from './protocol.js';
+import type { SelectionNotice, TokenInfo } from '../protocol/inspector.js';
 
 export interface OffsetRange {
   start: number;

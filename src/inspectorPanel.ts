@@ -1,11 +1,14 @@
 /**
  * The inspector panel: one webview panel reused by every inspection, restored after a window reload
- * (serializer), talking the protocol of src/protocol.ts. Messages wait until the page says `ready`.
+ * (serializer), talking the protocol of protocol/inspector.ts. Messages wait until the page says `ready`.
  */
 import * as vscode from 'vscode';
 import { inspectorHtml } from './inspectorHtml.js';
 import { makeNonce } from './webviewHtml.js';
-import { isWebviewToHost, PROTOCOL_VERSION, type HostToWebview, type HoverSummary, type InspectRequest, type InspectorState, type RunFacts } from './protocol.js';
+import { inspectorProtocol, type HostMessage, type HoverSummary, type InspectorHostVocabulary, type InspectorPageVocabulary, type InspectRequest, type InspectorState, type RunFacts } from '../protocol/inspector.js';
+import type { Messenger } from '../protocol/messenger.js';
+import { saveExport } from './saveExport.js';
+import { webviewMessenger } from './webviewChannel.js';
 
 export const INSPECTOR_VIEW_TYPE = 'attentionInspector.inspector';
 
@@ -19,8 +22,7 @@ export interface PanelEvents {
 
 export class InspectorPanel implements vscode.Disposable {
   private static current: InspectorPanel | undefined;
-  private ready = false;
-  private queue: HostToWebview[] = [];
+  private readonly messenger: Messenger<InspectorHostVocabulary, InspectorPageVocabulary>;
   private readonly disposables: vscode.Disposable[] = [];
   private lastRequestId: number | undefined;
 
@@ -60,10 +62,9 @@ export class InspectorPanel implements vscode.Disposable {
     InspectorPanel.current?.dispose();
     InspectorPanel.current = this;
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icon.svg');
-    this.disposables.push(
-      panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage((m) => this.receive(m)),
-    );
+    this.messenger = webviewMessenger(inspectorProtocol, panel.webview, log, 'inspector');
+    this.listen();
+    this.disposables.push(panel.onDidDispose(() => this.dispose()), this.messenger);
     this.render();
   }
 
@@ -84,7 +85,7 @@ export class InspectorPanel implements vscode.Disposable {
   }
 
   private render(): void {
-    this.ready = false;
+    this.messenger.awaitReady();
     const w = this.panel.webview;
     const asUri = (...p: string[]) => w.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, ...p)).toString();
     w.html = inspectorHtml({ cspSource: w.cspSource, nonce: makeNonce(), scriptUri: asUri('dist', 'webview', 'inspector.js'), styleUri: asUri('media', 'inspector.css') });
@@ -94,68 +95,21 @@ export class InspectorPanel implements vscode.Disposable {
   inspect(request: InspectRequest): void {
     if (this.lastRequestId !== undefined) this.post({ type: 'cancel', requestId: this.lastRequestId });
     this.lastRequestId = request.requestId;
-    this.post(request);
+    this.post({ type: 'inspect', ...request });
   }
 
-  post(message: HostToWebview): void {
-    if (!this.ready) {
-      this.queue.push(message);
-      return;
-    }
-    void this.panel.webview.postMessage(message);
+  post(message: HostMessage): void {
+    this.messenger.notify(message);
   }
 
-  private receive(m: unknown): void {
-    if (!isWebviewToHost(m)) {
-      this.log.warn('inspector: ignored a malformed message from the panel');
-      return;
-    }
-    switch (m.type) {
-      case 'ready': {
-        if (m.version !== PROTOCOL_VERSION) this.log.warn(`inspector: panel speaks protocol ${m.version}, host ${PROTOCOL_VERSION}`);
-        this.ready = true;
-        const queued = this.queue;
-        this.queue = [];
-        for (const q of queued) void this.panel.webview.postMessage(q);
-        return;
-      }
-      case 'progress':
-        this.log.debug(`inspection ${m.requestId}: ${m.stage}`);
-        return;
-      case 'result':
-        this.events.onResult(m.requestId, m.facts);
-        return;
-      case 'hoverSummary':
-        this.events.onHoverSummary(m.requestId, m.summary);
-        return;
-      case 'error':
-        this.events.onError(m.requestId, m.message);
-        return;
-      case 'log':
-        this.log[m.level](`panel: ${m.message}`);
-        return;
-      case 'save':
-        void this.save(m.id, m.fileName, m.base64);
-        return;
-    }
-  }
-
-  private async save(id: number, fileName: string, base64: string): Promise<void> {
-    const base = vscode.workspace.workspaceFolders?.[0]?.uri;
-    const target = await vscode.window.showSaveDialog({ defaultUri: base ? vscode.Uri.joinPath(base, fileName) : undefined, saveLabel: 'Export' });
-    if (!target) {
-      this.post({ type: 'saved', replyTo: id, error: 'cancelled' });
-      return;
-    }
-    try {
-      await vscode.workspace.fs.writeFile(target, Buffer.from(base64, 'base64'));
-      this.log.info(`exported ${target.fsPath}`);
-      this.post({ type: 'saved', replyTo: id, path: target.fsPath });
-    } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      this.log.error(`export to ${target.fsPath} failed: ${message}`);
-      this.post({ type: 'saved', replyTo: id, error: message });
-    }
+  private listen(): void {
+    const m = this.messenger;
+    m.on('progress', (p) => this.log.debug(`inspection ${p.requestId}: ${p.stage}`));
+    m.on('result', (r) => this.events.onResult(r.requestId, r.facts));
+    m.on('hoverSummary', (h) => this.events.onHoverSummary(h.requestId, h.summary));
+    m.on('error', (e) => this.events.onError(e.requestId, e.message));
+    m.on('log', (l) => this.log[l.level](`panel: ${l.message}`));
+    m.handle('save', (file) => saveExport(file, this.log, 'inspector'));
   }
 
   private disposed = false;

@@ -1,19 +1,24 @@
+import { MAX_JSON_DEPTH, fileSizeLimit, jsonDeeperThan } from './fileLimits';
+
 /** Why a model folder could not be used; each code names one kind of defect. */
-export type ModelFileErrorCode =
-  | 'missing-file'
-  | 'unreadable-file'
-  | 'bad-json'
-  | 'bad-config'
-  | 'header-too-large'
-  | 'bad-header'
-  | 'bad-dtype'
-  | 'bad-shape'
-  | 'out-of-bounds'
-  | 'overlap'
-  | 'missing-tensor'
-  | 'unexpected-tensor'
-  | 'bad-tokenizer'
-  | 'pickle-checkpoint';
+export const MODEL_FILE_ERROR_CODES = [
+  'missing-file',
+  'unreadable-file',
+  'bad-json',
+  'bad-config',
+  'header-too-large',
+  'bad-header',
+  'bad-dtype',
+  'bad-shape',
+  'out-of-bounds',
+  'overlap',
+  'gap',
+  'missing-tensor',
+  'unexpected-tensor',
+  'bad-tokenizer',
+  'pickle-checkpoint',
+] as const;
+export type ModelFileErrorCode = (typeof MODEL_FILE_ERROR_CODES)[number];
 
 /**
  * A defect in a model folder. The message is meant for a user: it names the file (and the tensor,
@@ -47,8 +52,11 @@ export function decodeUtf8(bytes: Uint8Array, file: string, code: ModelFileError
   }
 }
 
-/** Parses JSON text, turning a syntax error into a ModelFileError with the given code. */
+/** Parses JSON text, turning a syntax error or too deep a nesting into a ModelFileError with the given code. */
 export function parseJsonText(text: string, file: string, code: ModelFileErrorCode = 'bad-json'): unknown {
+  if (jsonDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw new ModelFileError(code, file, `is not usable JSON: it nests arrays or objects more than ${MAX_JSON_DEPTH} levels deep`);
+  }
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
@@ -59,6 +67,14 @@ export function parseJsonText(text: string, file: string, code: ModelFileErrorCo
 /** Parses JSON from raw bytes (strict UTF-8); any failure is a ModelFileError with the given code. */
 export function parseJsonBytes(bytes: Uint8Array, file: string, code: ModelFileErrorCode = 'bad-json'): unknown {
   return parseJsonText(decodeUtf8(bytes, file, code), file, code);
+}
+
+/** Throws for a file larger than its limit (fileLimits.ts); called before the file is read where the size is known. */
+export function checkFileSize(file: string, size: number): void {
+  const limit = fileSizeLimit(file);
+  if (size > limit) {
+    throw new ModelFileError('unreadable-file', file, `is ${size.toLocaleString('en-US')} bytes, above the ${limit.toLocaleString('en-US')}-byte limit for ${file}, so it is not read`);
+  }
 }
 
 /** True for a plain JSON object (not null, not an array). */

@@ -1,6 +1,6 @@
 import { ByteLevelBpeTokenizer } from '../tokenizer/byteLevelBpe';
 import { parseGpt2Config } from './config';
-import { ModelFileError, decodeUtf8 } from './errors';
+import { ModelFileError, checkFileSize, decodeUtf8 } from './errors';
 import { canonicalGpt2Weights } from './gpt2Weights';
 import { parseSafetensors } from './safetensors';
 import type { Gpt2Config, Gpt2Weights, ModelFileReader } from './types';
@@ -45,8 +45,9 @@ export interface LoadOptions {
  */
 export async function loadModelFolder(read: ModelFileReader, options: LoadOptions = {}): Promise<LoadedModel> {
   let totalBytes = 0;
+  const limited = withSizeLimits(read);
   const readFile = async (name: string): Promise<Uint8Array | undefined> => {
-    const bytes = await read(name);
+    const bytes = await limited(name);
     if (bytes) totalBytes += bytes.length;
     return bytes;
   };
@@ -83,8 +84,9 @@ export async function loadModelFolder(read: ModelFileReader, options: LoadOption
  * present, else `tokenizer.json`. `file` names the file it came from (for messages).
  */
 export async function loadFolderTokenizer(
-  readFile: ModelFileReader,
+  read: ModelFileReader,
 ): Promise<{ tokenizer: ByteLevelBpeTokenizer; file: string }> {
+  const readFile = withSizeLimits(read);
   const text = (b: Uint8Array, file: string): string => decodeUtf8(b, file, 'bad-tokenizer');
   const vocab = await readFile(MODEL_FILE_NAMES.vocab);
   const merges = await readFile(MODEL_FILE_NAMES.merges);
@@ -99,6 +101,18 @@ export async function loadFolderTokenizer(
   }
   const missing = vocab ? MODEL_FILE_NAMES.merges : MODEL_FILE_NAMES.vocab;
   throw new ModelFileError('missing-file', missing, `is missing from the model folder (and there is no ${MODEL_FILE_NAMES.tokenizer})`);
+}
+
+/**
+ * The reader with the size limits (fileLimits.ts) applied to what it returns, whatever the reader: the
+ * disk and fetch readers also refuse before reading, which is what keeps the allocation bounded.
+ */
+function withSizeLimits(read: ModelFileReader): ModelFileReader {
+  return async (name) => {
+    const bytes = await read(name);
+    if (bytes) checkFileSize(name, bytes.length);
+    return bytes;
+  };
 }
 
 /** Throws for a folder without model.safetensors: 'pickle-checkpoint' when it has one, else 'missing-file'. */

@@ -9,9 +9,10 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
+import * as path from 'node:path';
 
 export type DownloadErrorKind =
-  | 'not-found' | 'http' | 'network' | 'stalled' | 'redirects' | 'size' | 'checksum' | 'cancelled' | 'disk';
+  | 'not-found' | 'http' | 'network' | 'stalled' | 'redirects' | 'size' | 'checksum' | 'cancelled';
 
 export class DownloadError extends Error {
   constructor(readonly kind: DownloadErrorKind, message: string, readonly retryable = false) {
@@ -282,6 +283,7 @@ export async function downloadFile(url: string, tempPath: string, finalPath: str
         await fsp.rename(tempPath, finalPath);
         return { size, sha256, attempts: n, resumes };
       } catch (e) {
+        if (isDiskFull(e)) throw e;
         lastError = toDownloadError(e, url, o.signal);
         if (!lastError.retryable || n === o.maxAttempts) throw lastError;
         await sleep(o.backoffMs * 2 ** (n - 1), o.signal);
@@ -290,17 +292,49 @@ export async function downloadFile(url: string, tempPath: string, finalPath: str
     throw lastError ?? new DownloadError('network', `Could not download ${url}.`);
   } catch (e) {
     await fsp.rm(tempPath, { force: true });
+    if (isDiskFull(e)) throw await diskFullError(path.dirname(finalPath), known.size ?? o.expected?.size, e);
     throw toDownloadError(e, url, o.signal);
   }
 }
 
+/** Too little disk space for a download or an import, found before starting or when a write failed. */
+export class DiskSpaceError extends Error {
+  constructor(readonly needed: number | undefined, readonly free: number, message: string) {
+    super(message);
+    this.name = 'DiskSpaceError';
+  }
+}
+
+async function freeBytes(dir: string): Promise<number> {
+  const s = await fsp.statfs(dir);
+  return s.bavail * s.bsize;
+}
+
 /** Refuses to start when the store's file system has less than `needed` bytes free (plus a margin). */
 export async function checkFreeSpace(dir: string, needed: number, margin = 64 * 1024 * 1024): Promise<void> {
-  const s = await fsp.statfs(dir);
-  const free = s.bavail * s.bsize;
+  const free = await freeBytes(dir);
   if (free < needed + margin) {
-    throw new DownloadError('disk', `Not enough free disk space: ${formatBytes(needed)} needed, ${formatBytes(free)} free in ${dir}.`);
+    throw new DiskSpaceError(needed, free, `Not enough free disk space: ${formatBytes(needed)} needed, ${formatBytes(free)} free in ${dir}.`);
   }
+}
+
+/** A write failed because the file system is full (ENOSPC) or the user's quota is spent (EDQUOT); a DiskSpaceError counts too. */
+export function isDiskFull(e: unknown): boolean {
+  if (e instanceof DiskSpaceError) return true;
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/**
+ * The error to report for a write that found the disk full, with the space free now: call it after the
+ * partial files are removed, so that `free` is what the user has to work with.
+ */
+export async function diskFullError(dir: string, needed: number | undefined, cause: unknown): Promise<DiskSpaceError> {
+  const free = await freeBytes(dir).catch(() => 0);
+  const need = needed === undefined ? 'more space' : formatBytes(needed);
+  const error = new DiskSpaceError(needed, free, `The disk is full: ${need} needed, ${formatBytes(free)} free in ${dir}.`);
+  error.cause = cause;
+  return error;
 }
 
 export function formatBytes(n: number): string {

@@ -2,15 +2,25 @@
  * The model store under the extension's global storage: `models/<id>/` folders plus `manifest.json`.
  * A model is registered only after every file arrived verified and the core's loader accepted the folder;
  * until then it lives in `.staging/`, which is removed at open. No `vscode` here.
+ *
+ * Several windows share one store. Every change of `models/` and of the manifest happens under
+ * `manifest.lock` (storeLock.ts) and applies this process's one change to the manifest as it is on disk at
+ * that moment: the rename of a finished folder together with its entry, a removal, open's sweep. So under
+ * the lock a folder without an entry can only be the leftover of a process that died, and open may delete
+ * it; and no process writes back an entry another one removed. Long work (downloading, copying,
+ * validating, deleting files) stays outside the lock, in this process's own staging folders. A lock rather
+ * than owner markers on the folders, because the manifest's read-modify-write needs one anyway.
  */
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { resolveUrl, type CatalogModel } from './catalog.js';
 import { MODEL_FILES, requireSafetensors } from './checkpointPolicy.js';
-import { checkFreeSpace, DownloadError, downloadFile, sha256OfFile, type DownloadProgress } from './downloader.js';
+import { checkFreeSpace, diskFullError, DownloadError, downloadFile, isDiskFull, sha256OfFile, type DownloadProgress } from './downloader.js';
 import { convertSafetensorsToF16 } from './fp16Convert.js';
-import { checkSafeName, resolveInside, toSafeId, UnsafeNameError } from './safePath.js';
+import { checkSafeName, resolveInside, toSafeId } from './safePath.js';
+import { closeSourceFiles, copySourceFile, openSourceFiles, readSourceFile } from './sourceFiles.js';
+import { processAlive, StoreLock, type LockOptions } from './storeLock.js';
 
 export type ModelSource = 'embedded' | 'download' | 'import';
 
@@ -58,36 +68,44 @@ interface ManifestFile {
 const MANIFEST = 'manifest.json';
 const MODELS = 'models';
 const STAGING = '.staging';
+const LOCK = 'manifest.lock';
 
 export class ModelStore {
+  /** This process's last view of the manifest: list() and get() answer from it; refresh() re-reads it. */
   private entries = new Map<string, ModelEntry>();
+  /** Counts the changes made here, so a refresh that read the manifest before one does not undo it. */
+  private changes = 0;
   private readonly inFlight = new Map<string, Promise<ModelEntry>>();
-  /** Ids removed here, so a manifest merge does not bring them back. */
-  private readonly removed = new Set<string>();
-  private manifestWrite: Promise<void> = Promise.resolve();
+  private readonly lock: StoreLock;
 
-  constructor(readonly root: string, private readonly validate: ModelValidator, private readonly log: (line: string) => void = () => {}) {}
+  constructor(readonly root: string, private readonly validate: ModelValidator, private readonly log: (line: string) => void = () => {}, lockOptions: LockOptions = {}) {
+    this.lock = new StoreLock(path.join(root, LOCK), { log, ...lockOptions });
+  }
 
   /** Reads the manifest, removes staging leftovers and folders no entry owns, drops entries whose folder is gone. */
   async open(): Promise<void> {
     await fsp.mkdir(path.join(this.root, MODELS), { recursive: true });
     await this.removeDeadStaging();
-    for (const f of await fsp.readdir(this.root)) {
-      if (f.startsWith(`${MANIFEST}.tmp`)) await fsp.rm(path.join(this.root, f), { force: true });
-    }
-    this.entries.clear();
-    for (const m of (await this.readManifest()).models ?? []) {
-      const folder = safeFolder(this.root, m.id);
-      if (folder && (await exists(path.join(folder, 'model.safetensors')))) this.entries.set(m.id, { ...m, folder });
-      else this.log(`Dropped model "${m.id}" from the manifest: its files are missing or its id is unsafe.`);
-    }
-    for (const dir of await fsp.readdir(path.join(this.root, MODELS))) {
-      if (!this.entries.has(dir)) {
-        this.log(`Removed unregistered folder models/${dir} (left by an interrupted operation).`);
-        await fsp.rm(path.join(this.root, MODELS, dir), { recursive: true, force: true });
+    const orphans = await this.change(async (models) => {
+      for (const f of await fsp.readdir(this.root)) {
+        if (f.startsWith(`${MANIFEST}.tmp`)) await fsp.rm(path.join(this.root, f), { force: true });
       }
-    }
-    await this.saveManifest();
+      const moved: string[] = [];
+      for (const dir of await fsp.readdir(path.join(this.root, MODELS))) {
+        if (models.has(dir)) continue;
+        this.log(`Removed unregistered folder models/${dir} (left by an interrupted operation).`);
+        moved.push(await this.moveToTrash(path.join(this.root, MODELS, dir)));
+      }
+      return moved;
+    });
+    for (const dir of orphans) await fsp.rm(dir, { recursive: true, force: true });
+  }
+
+  /** Re-reads the manifest, which another window may have changed. */
+  async refresh(): Promise<void> {
+    const changes = this.changes;
+    const { models } = await this.readEntries();
+    if (changes === this.changes) this.entries = models;
   }
 
   /**
@@ -105,13 +123,38 @@ export class ModelStore {
     }
   }
 
-  private async readManifest(): Promise<Partial<ManifestFile>> {
+  /** The manifest as it is on disk: entries with an unsafe id or without their weights file are left out and named. */
+  private async readEntries(): Promise<{ models: Map<string, ModelEntry>; dropped: string[] }> {
+    let manifest: Partial<ManifestFile> = {};
     try {
-      return JSON.parse(await fsp.readFile(path.join(this.root, MANIFEST), 'utf8')) as ManifestFile;
+      manifest = JSON.parse(await fsp.readFile(path.join(this.root, MANIFEST), 'utf8')) as ManifestFile;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.log(`Model manifest unreadable, starting empty: ${(e as Error).message}`);
-      return {};
     }
+    const models = new Map<string, ModelEntry>();
+    const dropped: string[] = [];
+    for (const m of manifest.models ?? []) {
+      const folder = safeFolder(this.root, m.id);
+      if (folder && (await exists(path.join(folder, 'model.safetensors')))) models.set(m.id, { ...m, folder });
+      else dropped.push(m.id);
+    }
+    return { models, dropped };
+  }
+
+  /**
+   * Applies one change to the manifest as it is on disk now, under the lock, writes it and takes it as this
+   * process's view. Nothing is written when `apply` throws.
+   */
+  private change<T>(apply: (models: Map<string, ModelEntry>) => Promise<T>): Promise<T> {
+    return this.lock.withLock(async () => {
+      const { models, dropped } = await this.readEntries();
+      for (const id of dropped) this.log(`Dropped model "${id}" from the manifest: its files are missing or its id is unsafe.`);
+      const result = await apply(models);
+      await this.writeManifest(models);
+      this.entries = models;
+      this.changes++;
+      return result;
+    });
   }
 
   list(): ModelEntry[] {
@@ -128,8 +171,6 @@ export class ModelStore {
 
   /** Downloads a model once: a second request for the same id while one runs gets the same promise. */
   download(spec: DownloadSpec, mirror: string, options: StoreDownloadOptions = {}): Promise<ModelEntry> {
-    const have = this.entries.get(spec.id);
-    if (have) return Promise.resolve(have);
     const running = this.inFlight.get(spec.id);
     if (running) return running;
     const p = this.downloadNow(spec, mirror, options).finally(() => this.inFlight.delete(spec.id));
@@ -141,8 +182,13 @@ export class ModelStore {
     checkSafeName(spec.id);
     const files = [...spec.files, ...spec.optionalFiles];
     for (const f of files) checkSafeName(f);
-    await checkFreeSpace(this.root, spec.sizeBytes || (await this.remoteWeightsSize(spec, mirror, o.signal)));
-    return this.stageAndRegister(spec.id, async (staging) => {
+    await this.refresh();
+    const have = this.entries.get(spec.id);
+    if (have) return have;
+    const needed = spec.sizeBytes || (await this.remoteWeightsSize(spec, mirror, o.signal));
+    await checkFreeSpace(this.root, needed);
+    // Another window may register the same id meanwhile; then its copy is kept and this one dropped.
+    return this.explainingDiskFull(needed, () => this.stageAndRegister(spec.id, (models) => models.get(spec.id) ?? spec.id, async (staging) => {
       const sha256s: Record<string, string> = {};
       let doneBytes = 0;
       for (const file of files) {
@@ -167,7 +213,7 @@ export class ModelStore {
         }
       }
       return { label: spec.label, source: 'download', sha256s, origin: `${mirror.replace(/\/+$/, '')}/${spec.repo}` };
-    });
+    }));
   }
 
   /** The weights' size as the hub states it (X-Linked-Size of the 302), for repositories outside the catalog; 0 when unknown. */
@@ -183,99 +229,130 @@ export class ModelStore {
     if (res && res.status >= 200 && res.status < 400) requireSafetensors(['pytorch_model.bin'], `The repository ${spec.repo}`);
   }
 
-  /** Copies a local Hugging Face folder into the store (regular files of known names only), optionally as fp16. */
-  async importFolder(source: string, options: ImportOptions = {}): Promise<ModelEntry> {
-    const dirents = await fsp.readdir(source, { withFileTypes: true });
-    requireSafetensors(dirents.map((d) => d.name), `The folder ${source}`);
-    const id = this.uniqueId(toSafeId(options.label ?? path.basename(source)));
-    return this.stageAndRegister(id, async (staging) => {
-      const sha256s: Record<string, string> = {};
-      for (const d of dirents) {
-        if (!(MODEL_FILES as readonly string[]).includes(d.name)) continue;
-        if (!d.isFile()) throw new UnsafeNameError(d.name, 'it is a link or not a regular file');
-        const target = resolveInside(staging, d.name);
-        if (d.name === 'model.safetensors' && options.toFp16) {
-          const { bytes, converted } = convertSafetensorsToF16(await fsp.readFile(path.join(source, d.name)));
-          await fsp.writeFile(target, bytes);
-          this.log(`Stored ${converted} F32 tensors of ${source} as F16.`);
-        } else {
-          await fsp.copyFile(path.join(source, d.name), target);
-        }
-        sha256s[d.name] = await sha256OfFile(target);
-      }
-      return { label: options.label ?? path.basename(source), source: 'import', sha256s, origin: source };
-    });
-  }
-
-  /** Unregisters and deletes; a crash in between leaves an unowned folder that `open` removes. */
-  async remove(id: string): Promise<void> {
-    const entry = this.entries.get(id);
-    if (!entry) return;
-    this.entries.delete(id);
-    this.removed.add(id);
-    await this.saveManifest();
-    await fsp.rm(entry.folder, { recursive: true, force: true });
-  }
-
-  private uniqueId(base: string): string {
-    let id = base;
-    for (let n = 2; this.entries.has(id) || this.inFlight.has(id); n++) id = `${base}-${n}`;
-    return id;
-  }
-
   /**
-   * Fills a fresh staging folder, validates it with the core's loader, then moves it into `models/<id>`
-   * with one rename and records it. Any failure removes the staging folder, so nothing partial is registered.
+   * Copies a local Hugging Face folder into the store (regular files of known names only, each within its
+   * size limit, all checked before anything is copied), optionally as fp16.
    */
-  private async stageAndRegister(id: string, fill: (staging: string) => Promise<Pick<ModelEntry, 'label' | 'source' | 'sha256s' | 'origin'>>): Promise<ModelEntry> {
-    const staging = resolveInside(path.join(this.root, STAGING), `${id}-${process.pid}-${randomBytes(4).toString('hex')}`);
-    await fsp.mkdir(staging, { recursive: true });
+  async importFolder(source: string, options: ImportOptions = {}): Promise<ModelEntry> {
+    const names = await fsp.readdir(source);
+    requireSafetensors(names, `The folder ${source}`);
+    const files = await openSourceFiles(source, names.filter((n) => (MODEL_FILES as readonly string[]).includes(n)));
     try {
-      const filled = await fill(staging);
-      const { dtype } = await this.validate(staging);
-      const folder = resolveInside(path.join(this.root, MODELS), id);
-      await fsp.rm(folder, { recursive: true, force: true });
-      await fsp.rename(staging, folder);
-      let size = 0;
-      for (const f of await fsp.readdir(folder)) size += (await fsp.stat(path.join(folder, f))).size;
-      const entry: ModelEntry = { id, ...filled, folder, size, dtype, addedAt: new Date().toISOString() };
-      this.entries.set(id, entry);
-      this.removed.delete(id);
-      await this.saveManifest();
-      return entry;
+      const needed = files.reduce((sum, f) => sum + f.size, 0);
+      await checkFreeSpace(this.root, needed);
+      const base = toSafeId(options.label ?? path.basename(source));
+      return await this.explainingDiskFull(needed, () => this.stageAndRegister(base, (models) => this.uniqueId(base, models), async (staging) => {
+        const sha256s: Record<string, string> = {};
+        for (const f of files) {
+          const target = resolveInside(staging, f.name);
+          if (f.name === 'model.safetensors' && options.toFp16) {
+            const { bytes, converted } = convertSafetensorsToF16(await readSourceFile(f));
+            await fsp.writeFile(target, bytes);
+            this.log(`Stored ${converted} F32 tensors of ${source} as F16.`);
+          } else {
+            await copySourceFile(f, target);
+          }
+          sha256s[f.name] = await sha256OfFile(target);
+        }
+        return { label: options.label ?? path.basename(source), source: 'import', sha256s, origin: source };
+      }));
+    } finally {
+      await closeSourceFiles(files);
+    }
+  }
+
+  /** Runs `work`, turning a write that found the disk full into a DiskSpaceError measured after its partial files are gone. */
+  private async explainingDiskFull<T>(needed: number, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
     } catch (e) {
-      await fsp.rm(staging, { recursive: true, force: true });
+      if (isDiskFull(e)) throw await diskFullError(this.root, needed, e);
       throw e;
     }
   }
 
   /**
-   * Writes the manifest to a temporary file and renames it over the old one; writes are serialized.
-   * Entries another window added meanwhile (same global storage) are adopted rather than overwritten.
+   * Unregisters and moves the folder out of `models/` under the lock, then deletes it; a crash in between
+   * leaves a staging folder of a dead process, which `open` removes. On a disk too full to write the lock or
+   * the manifest, the weights are deleted first (an entry without them is dropped at the next read, in any
+   * window), which frees the space to unregister the rest.
    */
-  private saveManifest(): Promise<void> {
-    const write = async () => {
-      for (const m of (await this.readManifest()).models ?? []) {
-        if (this.entries.has(m.id) || this.removed.has(m.id)) continue;
-        const folder = safeFolder(this.root, m.id);
-        if (folder && (await exists(path.join(folder, 'model.safetensors')))) this.entries.set(m.id, { ...m, folder });
-      }
-      const manifest: ManifestFile = { version: 1, models: this.list().map((e) => ({ ...e, folder: `${MODELS}/${e.id}` })) };
-      const tmp = path.join(this.root, `${MANIFEST}.tmp-${randomBytes(4).toString('hex')}`);
-      await fsp.writeFile(tmp, JSON.stringify(manifest, null, 2));
-      await fsp.rename(tmp, path.join(this.root, MANIFEST));
+  async remove(id: string): Promise<void> {
+    const unregister = async (models: Map<string, ModelEntry>): Promise<string | undefined> => {
+      const folder = models.get(id)?.folder ?? safeFolder(this.root, id);
+      models.delete(id);
+      // Under the lock a folder without an entry is a leftover, so it goes as well.
+      return folder && (await exists(folder)) ? this.moveToTrash(folder) : undefined;
     };
-    this.manifestWrite = this.manifestWrite.then(write, write);
-    return this.manifestWrite;
+    const trash = await this.change(unregister).catch(async (e: unknown) => {
+      const folder = safeFolder(this.root, id);
+      if (!isDiskFull(e) || !folder || !this.entries.has(id)) throw e;
+      this.log(`The disk is full: deleting the weights of "${id}" before unregistering it.`);
+      await fsp.rm(path.join(folder, 'model.safetensors'), { force: true });
+      return this.change(unregister);
+    });
+    if (trash) await fsp.rm(trash, { recursive: true, force: true });
   }
-}
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  private uniqueId(base: string, models: ReadonlyMap<string, ModelEntry>): string {
+    let id = base;
+    for (let n = 2; models.has(id) || this.inFlight.has(id); n++) id = `${base}-${n}`;
+    return id;
+  }
+
+  /**
+   * Fills a fresh staging folder and validates it with the core's loader, outside the lock; then, under it,
+   * picks the id (`idIn` may answer an entry registered meanwhile, which is kept) and moves the folder into
+   * `models/<id>` with one rename together with its entry. The staging folder is always removed, so nothing
+   * partial is registered.
+   */
+  private async stageAndRegister(
+    name: string,
+    idIn: (models: ReadonlyMap<string, ModelEntry>) => string | ModelEntry,
+    fill: (staging: string) => Promise<Pick<ModelEntry, 'label' | 'source' | 'sha256s' | 'origin'>>,
+  ): Promise<ModelEntry> {
+    const staging = this.stagingFolder(name);
+    await fsp.mkdir(staging, { recursive: true });
+    try {
+      const filled = await fill(staging);
+      const { dtype } = await this.validate(staging);
+      let size = 0;
+      for (const f of await fsp.readdir(staging)) size += (await fsp.stat(path.join(staging, f))).size;
+      return await this.change(async (models) => {
+        const id = idIn(models);
+        if (typeof id !== 'string') return id;
+        const folder = resolveInside(path.join(this.root, MODELS), id);
+        // Under the lock a folder without an entry is the leftover of a process that died before registering it.
+        await fsp.rm(folder, { recursive: true, force: true });
+        await fsp.rename(staging, folder);
+        const entry: ModelEntry = { id, ...filled, folder, size, dtype, addedAt: new Date().toISOString() };
+        models.set(id, entry);
+        return entry;
+      });
+    } finally {
+      await fsp.rm(staging, { recursive: true, force: true });
+    }
+  }
+
+  /** A new folder under `.staging/`, named so that `open` knows whether the process that made it is alive. */
+  private stagingFolder(name: string): string {
+    return resolveInside(path.join(this.root, STAGING), `${name}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  }
+
+  /** Moves a folder out of `models/` (a rename, quick under the lock) into staging, to be deleted after. */
+  private async moveToTrash(folder: string): Promise<string> {
+    const trash = this.stagingFolder('removed');
+    await fsp.mkdir(path.dirname(trash), { recursive: true });
+    await fsp.rename(folder, trash);
+    return trash;
+  }
+
+  /** Writes the manifest to a temporary file and renames it over the old one (only under the lock). */
+  private async writeManifest(models: ReadonlyMap<string, ModelEntry>): Promise<void> {
+    const manifest: ManifestFile = { version: 1, models: [...models.values()].map((e) => ({ ...e, folder: `${MODELS}/${e.id}` })) };
+    const tmp = path.join(this.root, `${MANIFEST}.tmp-${randomBytes(4).toString('hex')}`);
+    await fsp.writeFile(tmp, JSON.stringify(manifest, null, 2));
+    await fsp.rename(tmp, path.join(this.root, MANIFEST));
   }
 }
 

@@ -27,8 +27,10 @@ export class ModelsView implements vscode.TreeDataProvider<ModelItem>, vscode.Di
     this.emitter.fire(undefined);
   }
 
-  getChildren(element?: ModelItem): ModelItem[] {
+  /** Re-reads the store first: another window may have added or removed models since. */
+  async getChildren(element?: ModelItem): Promise<ModelItem[]> {
     if (element) return [];
+    await this.store.refresh();
     const embedded = embeddedModel(this.extensionUri);
     const activeId = this.active.activeStoreId();
     return [

@@ -1,6 +1,6 @@
 /**
  * The inspector panel's page outside VS Code, for browser tests: the real HTML (src/inspectorHtml.ts)
- * and bundle, a stub of the VS Code webview API that records what the page posts, VS Code's Dark Modern
+ * and bundle, a stub of the VS Code webview API that records what the page posts (protocol/messenger.ts envelopes), VS Code's Dark Modern
  * colours, and requests built from text with the real tokenizer (offsets → positions as the host does).
  */
 import { readFileSync } from 'node:fs';
@@ -9,8 +9,9 @@ import type { Page } from 'playwright-core';
 import { ByteLevelBpeTokenizer } from '../../kernels/tokenizer/byteLevelBpe.js';
 import { inspectorHtml } from '../../src/inspectorHtml.js';
 import { LineIndex, toTokenInfos } from '../../src/inspectSelection.js';
-import type { HostToWebview, InspectRequest, WebviewToHost } from '../../src/protocol.js';
-import { REPO_ROOT } from './harness.js';
+import type { HostMessage, InspectRequest, PanelMessage } from '../../protocol/inspector.js';
+import type { Envelope } from '../../protocol/messenger.js';
+import { REPO_ROOT } from '../support/paths.js';
 
 export const EMBEDDED_MODEL = 'media/models/tinycode-4l8h-1k';
 const NONCE = 'testnonce0123456789';
@@ -50,7 +51,7 @@ export function embeddedTokenizer(): ByteLevelBpeTokenizer {
   return tokenizer;
 }
 
-export function requestFor(origin: string, text: string, requestId: number, extra: Partial<InspectRequest> = {}): InspectRequest {
+export function requestFor(origin: string, text: string, requestId: number, extra: Partial<InspectRequest> = {}): InspectRequest & { type: 'inspect' } {
   const lines = new LineIndex(text);
   const tokens = toTokenInfos(embeddedTokenizer().encode(text), 0, lines);
   return {
@@ -69,23 +70,43 @@ export function requestFor(origin: string, text: string, requestId: number, extr
   };
 }
 
-export async function send(page: Page, m: HostToWebview): Promise<void> {
-  await page.evaluate((msg) => window.postMessage(msg, '*'), m);
+/** Posts host notifications to the page in one task, as the host would post them back to back. */
+export async function sendAll(page: Page, messages: HostMessage[]): Promise<void> {
+  const envelopes: Envelope[] = messages.map((message) => ({ kind: 'notification', message }));
+  await page.evaluate((es) => es.forEach((e) => window.postMessage(e, '*')), envelopes);
 }
 
-export async function posted(page: Page): Promise<WebviewToHost[]> {
-  return page.evaluate(() => (window as unknown as { __posted: WebviewToHost[] }).__posted);
+export async function send(page: Page, m: HostMessage): Promise<void> {
+  await sendAll(page, [m]);
 }
 
-/** Waits until the page posted a message matching `pred`, and returns it. */
-export async function waitForPost<T extends WebviewToHost>(page: Page, pred: (m: WebviewToHost) => m is T, timeoutMs = 120_000): Promise<T> {
+async function envelopes(page: Page): Promise<Envelope[]> {
+  return page.evaluate(() => (window as unknown as { __posted: Envelope[] }).__posted);
+}
+
+/** The notifications the page posted so far. */
+export async function posted(page: Page): Promise<PanelMessage[]> {
+  return (await envelopes(page)).flatMap((e) => (e.kind === 'notification' ? [e.message as PanelMessage] : []));
+}
+
+async function waitFor<T>(page: Page, find: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const hit = (await posted(page)).find(pred);
-    if (hit) return hit;
-    if (Date.now() > end) throw new Error(`timed out; the page posted: ${JSON.stringify((await posted(page)).map((m) => m.type))}`);
+    const hit = await find();
+    if (hit !== undefined) return hit;
+    if (Date.now() > end) throw new Error(`timed out; the page posted: ${JSON.stringify((await envelopes(page)).map((e) => (e.kind === 'notification' ? e.message.type : e.kind)))}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Waits until the page posted a notification matching `pred`, and returns it. */
+export async function waitForPost<T extends PanelMessage>(page: Page, pred: (m: PanelMessage) => m is T, timeoutMs = 120_000): Promise<T> {
+  return waitFor(page, async () => (await posted(page)).find(pred), timeoutMs);
+}
+
+/** Waits until the page said `ready` (its handlers are in place). */
+export async function waitForReady(page: Page, timeoutMs: number): Promise<void> {
+  await waitFor(page, async () => (await envelopes(page)).find((e) => e.kind === 'ready'), timeoutMs);
 }
 
 /** Pixels of a canvas in the page, RGBA. */

@@ -8,9 +8,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import type { HoverSummary, RunFacts, WebviewToHost } from '../../src/protocol.js';
-import { launchChromium, openPage, REPO_ROOT, saveScreenshot, startStaticServer, type ChromiumMode, type CollectingPage, type StaticServer } from './harness.js';
-import { canvasPixels, embeddedTokenizer, inspectorTestPage, posted, requestFor, send, waitForPost } from './inspectorPage.js';
+import type { HoverSummary, PanelMessage, RunFacts } from '../../protocol/inspector.js';
+import { REPO_ROOT } from '../support/paths.js';
+import { startStaticServer, type StaticServer } from '../support/staticServer.js';
+import { launchChromium, openPage, saveScreenshot, type ChromiumMode, type CollectingPage } from './harness.js';
+import { canvasPixels, embeddedTokenizer, inspectorTestPage, posted, requestFor, send, sendAll, waitForPost, waitForReady } from './inspectorPage.js';
 
 interface FixtureHead {
   layer: number;
@@ -21,8 +23,8 @@ interface FixtureHead {
 }
 const fixture = JSON.parse(readFileSync(join(REPO_ROOT, 'test/fixtures/inspector/sample.json'), 'utf8')) as { text: string; ids: number[]; loss: (number | null)[]; heads: FixtureHead[] };
 
-const isResult = (id: number) => (m: WebviewToHost): m is { type: 'result'; requestId: number; facts: RunFacts } => m.type === 'result' && m.requestId === id;
-const isSummary = (id: number) => (m: WebviewToHost): m is { type: 'hoverSummary'; requestId: number; summary: HoverSummary } => m.type === 'hoverSummary' && m.requestId === id;
+const isResult = (id: number) => (m: PanelMessage): m is { type: 'result'; requestId: number; facts: RunFacts } => m.type === 'result' && m.requestId === id;
+const isSummary = (id: number) => (m: PanelMessage): m is { type: 'hoverSummary'; requestId: number; summary: HoverSummary } => m.type === 'hoverSummary' && m.requestId === id;
 
 /** Decodes heatmap pixels back to weights through the legend bar (the same colour table, 0 → 1). */
 async function decodedWeights(page: CollectingPage): Promise<{ T: number; w: Float64Array }> {
@@ -53,7 +55,7 @@ for (const mode of ['webgpu', 'wasm'] as ChromiumMode[]) {
       server = await startStaticServer({ pages: { '/inspector.html': inspectorTestPage } });
       browser = await launchChromium(mode);
       page = await openPage(browser, server.url('/inspector.html'));
-      await waitForPost(page, (m): m is WebviewToHost => m.type === 'ready', 30_000);
+      await waitForReady(page, 30_000);
     });
     after(async () => {
       await browser?.close();
@@ -138,8 +140,7 @@ for (const mode of ['webgpu', 'wasm'] as ChromiumMode[]) {
     test('a new inspection supersedes the one in flight and reuses the page; empty text gets a message', { timeout: 200_000 }, async () => {
       const before = (await posted(page)).length;
       // All three in one task, as the host would post them back to back.
-      const burst = [requestFor(server.origin, 'let x = 1;\nlet y = x + x;\n', 2), { type: 'cancel' as const, requestId: 2 }, requestFor(server.origin, 'print("hello")', 3)];
-      await page.evaluate((ms) => ms.forEach((m) => window.postMessage(m, '*')), burst);
+      await sendAll(page, [requestFor(server.origin, 'let x = 1;\nlet y = x + x;\n', 2), { type: 'cancel', requestId: 2 }, requestFor(server.origin, 'print("hello")', 3)]);
       await waitForPost(page, isResult(3), 150_000);
       const later = (await posted(page)).slice(before);
       assert.ok(!later.some((m) => m.type === 'result' && m.requestId === 2), 'the cancelled inspection posts no result');
@@ -158,7 +159,7 @@ describe('inspector panel at T = 1024 (wasm)', () => {
     const browser = await launchChromium('wasm');
     try {
       const page = await openPage(browser, server.url('/inspector.html'));
-      await waitForPost(page, (m): m is WebviewToHost => m.type === 'ready', 30_000);
+      await waitForReady(page, 30_000);
       const line = 'for (let i = 0; i < n; i++) { total += values[i] * weights[i]; }\n';
       const text = line.repeat(80);
       const req = requestFor(server.origin, text, 1);

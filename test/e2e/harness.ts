@@ -10,7 +10,7 @@
  *     await wb.selectText('export function softmax');                 // or selectLines(4, 9) / selectRange(...)
  *     await wb.runCommand('Inspect Attention');
  *     const panel = await wb.webview('Attention Inspector');          // FrameLocator inside the webview
- *     const hover = await wb.hover(5, 10);                            // text of .monaco-hover
+ *     const hover = await wb.hover(5, 10, /token/);                   // text of .monaco-hover, once it matches
  *     await wb.screenshot('inspect');                                 // test-results/e2e/inspect.png
  *   });
  *
@@ -300,10 +300,13 @@ export class Workbench {
   }
 
   /**
-   * Moves the mouse onto the character at (line, column) and returns the text of the hover that
-   * appears. The cursor is moved there first so the editor has scrolled it into view.
+   * Moves the mouse onto the character at (line, column) and returns the text of the hover there once
+   * it matches `expected`. The cursor is moved there first so the editor has scrolled it into view.
+   * VS Code shows a hover before all its providers have answered: "Loading..." when they take longer
+   * than three hover delays (300 ms here, often the case on a loaded machine), filled in as they
+   * answer; so the first text shown may not hold the part a test is after yet.
    */
-  async hover(line: number, column: number): Promise<string> {
+  async hover(line: number, column: number, expected: RegExp, timeoutMs = UI_TIMEOUT): Promise<string> {
     await this.goTo(line, column);
     const cursor = this.activeEditor().locator('.cursors-layer .cursor').first();
     const box = await cursor.boundingBox();
@@ -311,8 +314,15 @@ export class Workbench {
     // Park the mouse elsewhere first so that a hover already showing closes and a new one opens.
     await this.page.mouse.move(1, 1);
     await this.page.mouse.move(box.x + 4, box.y + box.height / 2, { steps: 3 });
-    const hover = this.page.locator('.monaco-hover:visible').last();
-    await hover.waitFor();
+    const shown = this.page.locator('.monaco-hover:visible').last();
+    await shown.waitFor();
+    const hover = this.page.locator('.monaco-hover:visible', { hasText: expected }).last();
+    try {
+      await hover.waitFor({ timeout: timeoutMs });
+    } catch (e) {
+      const text = await shown.innerText().catch(() => '(no hover left)');
+      throw new Error(`the hover at ${line}:${column} does not match ${expected} after ${timeoutMs / 1000} s; it reads:\n${text}`, { cause: e });
+    }
     return (await hover.innerText()).trim();
   }
 

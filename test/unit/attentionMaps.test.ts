@@ -4,29 +4,24 @@
 // (test/reference/gpt2_reference.py, float64).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as ort from 'onnxruntime-web';
 import { attentionOutput, buildGpt2Graph } from '../../kernels/graph/gpt2Graph.js';
 import { GraphWeights } from '../../kernels/graph/graphWeights.js';
+import { maxAbsDiff as maxAbs } from '../../kernels/flash/reference.js';
 import { attentionMapsReference } from '../../kernels/inspect/attentionMaps.js';
 import type { LoadedModel } from '../../kernels/model/modelFolder.js';
-import { loadModelFolderFromDisk } from '../../kernels/model/nodeReader.js';
 import { Gpt2Inspector } from '../../kernels/runtime/gpt2Inspector.js';
+import { loadModelFolderFromDisk } from '../../node/folderReader.js';
 import { gpt2ShapedFolder } from '../support/gpt2ShapedFolder.js';
+import { readFloat32Npy } from '../support/npy.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const TOLERANCE = 5e-5;
 let dir: string;
-
-function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) || (Number.isNaN(a[i] - b[i]) ? Infinity : 0));
-  return m;
-}
 
 /** Every entry above the diagonal of each (T, T) map is exactly 0. */
 function assertCausal(maps: Float32Array, T: number, what: string): void {
@@ -102,11 +97,8 @@ test('derived maps equal the PyTorch reference at 1,024 tokens (12 heads, narrow
     `np.save(${JSON.stringify(refFile)}, torch.stack(maps).numpy().astype(np.float32))`,
   ].join('\n');
   execFileSync('/usr/bin/python3', ['-c', script], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const bytes = readFileSync(refFile);
-  const headerLength = bytes.readUInt16LE(8);
-  assert.match(bytes.subarray(10, 10 + headerLength).toString('latin1'), /'descr': '<f4', 'fortran_order': False, 'shape': \(2, 12, 1024, 1024\)/);
-  const body = bytes.subarray(10 + headerLength);
-  const reference = new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
+  const { shape: refShape, data: reference } = readFloat32Npy(refFile);
+  assert.deepEqual(refShape, [2, 12, 1024, 1024]);
 
   const inspector = await Gpt2Inspector.create({ model, ort, executionProvider: 'wasm' });
   const x = await inspector.inspectLayers(ids);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { hoverMarkdown, OUT_OF_DATE_MARKDOWN, visibleToken } from '../../src/hoverText.js';
-import type { TokenInfo } from '../../src/protocol.js';
+import type { TokenInfo } from '../../protocol/inspector.js';
 import { hoverSummary } from '../../webview/inspector/hoverSummary.js';
 
 const tokens: TokenInfo[] = ['def', ' f', '(', 'x', ')', ':\n'].map((text, i) => ({ id: 100 + i, text, start: i * 2, end: i * 2 + text.length, line: 0, character: i * 2 }));

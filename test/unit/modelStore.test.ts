@@ -1,8 +1,9 @@
 // The model store without a network: manifest round trip, cleanup at open, removal, folder import
 // (with the fp32 → fp16 rewrite), and the refusals (pickle-only folder, links, unsafe names).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { parseSafetensors } from '../../kernels/model/safetensors.js';
@@ -126,6 +127,62 @@ test('two windows sharing the storage keep each other\'s models and in-progress 
   const c = await openStore();
   assert.deepEqual(c.list().map((e) => e.id).sort(), ['from-a', 'from-b']);
   assert.deepEqual(await readdir(busy), ['model.safetensors.partial'], 'a live process\'s staging folder is left alone');
+});
+
+/**
+ * Window A as it stands between its two steps under the lock: `models/tiny` renamed into place, the lock file
+ * naming A, the manifest not yet written.
+ */
+async function windowAMidRegistration(pid: number): Promise<() => Promise<void>> {
+  await writeFolder(path.join(root, 'models', 'tiny'), FILES);
+  await writeFile(path.join(root, 'manifest.lock'), JSON.stringify({ pid, host: hostname(), token: 'window-a', at: Date.now() }));
+  return async () => {
+    const entry = { id: 'tiny', label: 'Tiny', source: 'download', folder: 'models/tiny', size: 1, sha256s: {}, dtype: 'F32' };
+    await writeFile(path.join(root, 'manifest.json'), JSON.stringify({ version: 1, models: [entry] }));
+    await rm(path.join(root, 'manifest.lock'));
+  };
+}
+
+test('a folder another window renamed into place but has not entered yet survives this window\'s open', async () => {
+  const finishA = await windowAMidRegistration(process.ppid);
+  let bWaits!: () => void;
+  const bIsWaiting = new Promise<void>((r) => (bWaits = r));
+  const b = new ModelStore(root, validateModelFolder, undefined, { onWait: () => bWaits() });
+  const opening = b.open();
+  assert.equal(await Promise.race([bIsWaiting.then(() => 'waits for A'), opening.then(() => 'opened without waiting')]), 'waits for A');
+  await finishA();
+  await opening;
+  assert.deepEqual(b.list().map((e) => e.id), ['tiny']);
+  assert.deepEqual((await readdir(path.join(root, 'models', 'tiny'))).sort(), [...FILES.keys()].sort());
+});
+
+test('a folder whose window died before entering it is removed at open, taking over the dead window\'s lock', async () => {
+  const dead = spawnSync(process.execPath, ['-e', '']).pid;
+  await windowAMidRegistration(dead);
+  const lines: string[] = [];
+  const b = new ModelStore(root, validateModelFolder, (l) => lines.push(l));
+  await b.open();
+  assert.deepEqual(b.list(), []);
+  assert.deepEqual(await readdir(path.join(root, 'models')), []);
+  assert.deepEqual(lines, [
+    `Took over the model store lock of process ${dead} on ${hostname()}: its process ${dead} is gone.`,
+    'Removed unregistered folder models/tiny (left by an interrupted operation).',
+  ]);
+});
+
+test('a model one window removed is not written back by another window\'s next change', async () => {
+  const a = await openStore();
+  const b = await openStore();
+  const x = await a.importFolder(await writeFolder(path.join(sandbox, 'x'), FILES));
+  await b.refresh();
+  assert.deepEqual(b.list().map((e) => e.id), ['x']);
+  await a.remove(x.id);
+  await b.importFolder(await writeFolder(path.join(sandbox, 'y'), FILES));
+  assert.deepEqual(b.list().map((e) => e.id), ['y']);
+  const manifest = JSON.parse(await readFile(path.join(root, 'manifest.json'), 'utf8'));
+  assert.deepEqual(manifest.models.map((m: { id: string }) => m.id), ['y']);
+  await a.refresh();
+  assert.deepEqual(a.list().map((e) => e.id), ['y'], 'a refresh sees the other window\'s change');
 });
 
 test('remove deletes the files and the entry together', async () => {

@@ -1,26 +1,25 @@
 /**
- * Talking to whoever hosts the page: the VS Code extension (src/protocol.ts messages; exports through
- * its save dialog) or, standalone in a browser (CLI, tests), downloads.
+ * Talking to whoever hosts the page: the VS Code extension (protocol/benchmark.ts; exports through its
+ * save dialog) or, standalone in a browser (CLI, tests), downloads.
  */
-import { idCounter, isHostToWebview, PROTOCOL_VERSION, type WebviewToHost } from '../../src/protocol.js';
+import { benchmarkProtocol, type BenchmarkPageMessage } from '../../protocol/benchmark.js';
+import { pageMessenger } from '../../protocol/messenger.js';
+import { vsCodeTransport, type PostsToHost } from '../hostTransport.js';
 
-interface VsCodeApi {
-  postMessage(message: WebviewToHost): void;
-}
-declare const acquireVsCodeApi: (() => VsCodeApi) | undefined;
+declare const acquireVsCodeApi: (() => PostsToHost) | undefined;
 
-const vscode: VsCodeApi | undefined = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : undefined;
-const nextId = idCounter();
-const pendingSaves = new Map<number, (outcome: string) => void>();
+const vscode = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : undefined;
+// A malformed message from the host is refused and said in the host's log.
+const messenger = vscode && pageMessenger(benchmarkProtocol, vsCodeTransport(vscode), (text) => post({ type: 'log', level: 'warn', message: text }));
 
 export const inVsCode = vscode !== undefined;
 
-export function post(message: WebviewToHost): void {
-  vscode?.postMessage(message);
+export function post(message: BenchmarkPageMessage): void {
+  messenger?.notify(message);
 }
 
 export function announceReady(): void {
-  post({ type: 'ready', version: PROTOCOL_VERSION });
+  messenger?.announceReady();
 }
 
 function base64Of(text: string): string {
@@ -31,10 +30,11 @@ function base64Of(text: string): string {
 
 /** Exports through the extension's save dialog (resolves with what happened); standalone it downloads. */
 export function save(fileName: string, mime: string, data: string, isBase64: boolean): Promise<string> {
-  if (vscode) {
-    const id = nextId();
-    vscode.postMessage({ type: 'save', id, fileName, mime, base64: isBase64 ? data : base64Of(data) });
-    return new Promise((resolve) => pendingSaves.set(id, resolve));
+  if (messenger) {
+    return messenger.request('save', { fileName, mime, base64: isBase64 ? data : base64Of(data) }).then(
+      (r) => (r.path ? `Saved ${r.path}` : `Not saved: ${r.error ?? 'unknown reason'}`),
+      (e: unknown) => `Not saved: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
   const a = document.createElement('a');
   a.href = isBase64 ? `data:${mime};base64,${data}` : URL.createObjectURL(new Blob([data], { type: mime }));
@@ -42,10 +42,3 @@ export function save(fileName: string, mime: string, data: string, isBase64: boo
   a.click();
   return Promise.resolve(`Downloaded ${fileName}`);
 }
-
-window.addEventListener('message', (e: MessageEvent<unknown>) => {
-  const m = e.data;
-  if (!isHostToWebview(m) || m.type !== 'saved') return;
-  pendingSaves.get(m.replyTo)?.(m.path ? `Saved ${m.path}` : `Not saved: ${m.error ?? 'unknown reason'}`);
-  pendingSaves.delete(m.replyTo);
-});

@@ -3,7 +3,7 @@
  * editor background to the theme's accent (VS Code's --vscode-* variables), so light, dark and high
  * contrast themes all read well. Pure apart from `themeRamp`, which reads computed styles.
  */
-import type { ColorScale } from '../../src/protocol.js';
+import type { ColorScale } from '../../protocol/inspector.js';
 
 export type Rgb = [number, number, number];
 
@@ -53,4 +53,10 @@ export function themeRamp(el: Element): Uint8ClampedArray {
   const mid = v('--vscode-charts-blue', dark ? [55, 148, 255] : [26, 133, 255]);
   const high = dark ? v('--vscode-charts-yellow', [255, 230, 80]) : v('--vscode-charts-red', [200, 30, 30]);
   return rampTable(bg, mid, high);
+}
+
+/** How the views colour attention weights: the chosen scale and the theme's ramp (256 RGB entries). */
+export interface HeatmapColors {
+  scale: ColorScale;
+  lut: Uint8ClampedArray;
 }

@@ -10,7 +10,7 @@ import { loadModelFolder, type LoadedModel } from '../../kernels/model/modelFold
 import type { InspectResult } from '../../kernels/runtime/gpt2Inspector.js';
 import { createEngine, type EngineStartup } from '../engine/engine.js';
 import type { Ablation } from '../../kernels/graph/gpt2Graph.js';
-import type { EngineRef } from '../../src/protocol.js';
+import type { EngineRef } from '../../protocol/inspector.js';
 
 export interface Engine {
   model: LoadedModel;

@@ -3,7 +3,7 @@
  * target are max-pooled (a bright cell stays visible when shrunk); smaller ones map one cell to one pixel
  * and the canvas scales them up without smoothing.
  */
-import type { ColorScale } from '../../src/protocol.js';
+import type { ColorScale } from '../../protocol/inspector.js';
 import { scaleWeight } from './colors.js';
 
 /** Side of the image drawn for a T×T matrix within a `max` budget. */

@@ -1,23 +1,32 @@
-/** The VS Code side of the page: typed posting, incoming messages, and the state kept across reloads. */
-import { isHostToWebview, type HostToWebview, type InspectorState, type WebviewToHost } from '../../src/protocol.js';
+/** The VS Code side of the page: typed posting, incoming messages, exports, and the state kept across reloads. */
+import { inspectorProtocol, type HostMessage, type InspectorHostVocabulary, type InspectorState, type PanelMessage } from '../../protocol/inspector.js';
+import { pageMessenger } from '../../protocol/messenger.js';
+import type { SaveOutcome } from '../../protocol/shared.js';
+import { vsCodeTransport, type PostsToHost } from '../hostTransport.js';
 
-interface VsCodeApi {
-  postMessage(message: WebviewToHost): void;
+interface VsCodeApi extends PostsToHost {
   getState(): InspectorState | undefined;
   setState(state: InspectorState): void;
 }
 declare const acquireVsCodeApi: () => VsCodeApi;
 
 const api = acquireVsCodeApi();
+// A malformed message from the host is refused and said in the host's log.
+const messenger = pageMessenger(inspectorProtocol, vsCodeTransport(api), (text) => post({ type: 'log', level: 'warn', message: text }));
 
-export function post(message: WebviewToHost): void {
-  api.postMessage(message);
+export function post(message: PanelMessage): void {
+  messenger.notify(message);
 }
 
-export function onHostMessage(handler: (m: HostToWebview) => void): void {
-  window.addEventListener('message', (e: MessageEvent) => {
-    if (isHostToWebview(e.data)) handler(e.data);
-  });
+/** `handler` gets every notification of the host; call `announceReady` after it is in place. */
+export function onHostMessage(handler: (m: HostMessage) => void): void {
+  type HostType = keyof InspectorHostVocabulary['notifications'];
+  // The checkers' keys are the host's notification types, one each.
+  for (const type of Object.keys(inspectorProtocol.host.notifications) as HostType[]) messenger.on<HostType>(type, handler);
+}
+
+export function announceReady(): void {
+  messenger.announceReady();
 }
 
 export function getState(): InspectorState {
@@ -28,19 +37,9 @@ export function setState(s: InspectorState): void {
   api.setState(s);
 }
 
-let saveId = 0;
-const pendingSaves = new Map<number, (r: { path?: string; error?: string }) => void>();
-
 /** Asks the host to save a file (save dialog); resolves with where it went, or why not. */
-export function save(fileName: string, mime: string, bytes: Uint8Array): Promise<{ path?: string; error?: string }> {
-  const id = ++saveId;
+export function save(fileName: string, mime: string, bytes: Uint8Array): Promise<SaveOutcome> {
   let binary = '';
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  post({ type: 'save', id, fileName, mime, base64: btoa(binary) });
-  return new Promise((resolve) => pendingSaves.set(id, resolve));
-}
-
-export function settleSave(replyTo: number, r: { path?: string; error?: string }): void {
-  pendingSaves.get(replyTo)?.(r);
-  pendingSaves.delete(replyTo);
+  return messenger.request('save', { fileName, mime, base64: btoa(binary) }).catch((e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }));
 }

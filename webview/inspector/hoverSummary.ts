@@ -1,6 +1,6 @@
 /** The compact per-token summary the editor hovers show, computed from the attention maps in the panel. */
 import { topIndices } from '../../kernels/inspect/rowStats.js';
-import type { HoverSummary, HoverTokenSummary } from '../../src/protocol.js';
+import type { HoverSummary, HoverTokenSummary } from '../../protocol/inspector.js';
 
 export interface SummaryInput {
   /** Per layer, H·T·T. */

@@ -1,0 +1,212 @@
+/**
+ * The inspector panel's protocol: what the host sends the page, what the page sends back, and the
+ * checkers each side runs on what arrives (protocol/messenger.ts carries it). An inspection carries a
+ * `requestId` and every message about it repeats that id, so late messages of a cancelled inspection are
+ * recognised and dropped. Model weights never travel here: the page fetches them from `model.baseUri`.
+ */
+import type { Message, Protocol } from './messenger.js';
+import { logLine, saveCall, type LogLine, type SaveCall } from './shared.js';
+import { array, integer, number, object, oneOf, optional, record, string, variants, type Checker } from './validate.js';
+
+export type ColorScale = 'linear' | 'sqrt' | 'log';
+export type BackendChoice = 'auto' | 'webgpu' | 'wasm';
+
+/** One token of the inspected text; offsets are UTF-16 code units of the inspected text (not the document). */
+export interface TokenInfo {
+  id: number;
+  text: string;
+  start: number;
+  end: number;
+  /** Editor position of the token's start, 0-based, for labels ("line 3, col 5"). */
+  line: number;
+  character: number;
+}
+
+export interface ModelRef {
+  /** Stable id (`embedded:tinycode-4l8h-1k`, or the model store's id). */
+  id: string;
+  label: string;
+  /** Webview URI of the model folder, ending in '/'; files are fetched as `${baseUri}config.json` etc. */
+  baseUri: string;
+}
+
+/** Why the inspected text is not exactly the user's selection; shown in the panel. */
+export type SelectionNotice =
+  | { kind: 'currentLine'; line: number }
+  | { kind: 'firstOfSeveral'; count: number }
+  | { kind: 'truncated'; tokens: number; keptTokens: number; limit: 'context' | 'maxTokens' };
+
+/** What the page needs to start the model: where it and onnxruntime-web are, and which backend to use. */
+export interface EngineRef {
+  model: ModelRef;
+  /** Webview URI of onnxruntime-web's wasm folder (dist/ort/), ending in '/'. */
+  ortBase: string;
+  backend: BackendChoice;
+}
+
+/** Where the inspected text came from. */
+export interface SourceRef {
+  /** Workspace-relative, for the panel's title. */
+  fileName: string;
+  languageId: string;
+  startLine: number;
+  endLine: number;
+  /** The document and the offset of the inspected text in it: after a reload, the host restores hovers there. */
+  uri?: string;
+  startOffset?: number;
+}
+
+export interface InspectRequest extends EngineRef {
+  requestId: number;
+  colorScale: ColorScale;
+  topK: number;
+  tokens: TokenInfo[];
+  notices: SelectionNotice[];
+  source: SourceRef;
+  /** `Date.now()` in the host when the command ran; the panel measures "command → first heatmap" from it. */
+  commandEpochMs: number;
+}
+
+/** Per inspected token, what the editor hover shows: small, never the full tensors. */
+export interface HoverTokenSummary {
+  /** Tokens this one attends to most in the chosen layer/head: token index and weight. */
+  attends: { index: number; weight: number }[];
+  /** Heads attending most strongly from this token (to another token), strongest first. */
+  heads: { layer: number; head: number; index: number; weight: number }[];
+  /** Cross-entropy of predicting this token from the ones before it (nats); absent for the first token. */
+  loss?: number;
+  /** The model's most likely next tokens after this one. */
+  predictions: { text: string; p: number }[];
+}
+
+export interface HoverSummary {
+  layer: number;
+  /** -1: average over heads. */
+  head: number;
+  tokens: HoverTokenSummary[];
+}
+
+export interface RunFacts {
+  provider: string;
+  adapter: string;
+  tokens: number;
+  timings: Record<string, number>;
+  firstHeatmapMs?: number;
+}
+
+/** What the inspector webview keeps in `setState`, and the host gets back to restore the panel after a reload. */
+export interface InspectorState {
+  request?: Omit<InspectRequest, 'model' | 'ortBase' | 'commandEpochMs'> & { modelId: string };
+  layer?: number;
+  head?: number;
+}
+
+export interface InspectorHostVocabulary {
+  notifications: {
+    /**
+     * Sent as soon as the panel opens, before the host has tokenized anything: the page starts loading
+     * the model and onnxruntime-web while the inspection request is still being made.
+     */
+    prepare: EngineRef;
+    inspect: InspectRequest;
+    cancel: { requestId: number };
+    settings: { colorScale: ColorScale; topK: number };
+    message: { requestId?: number; kind: 'empty' | 'error'; text: string };
+  };
+  requests: Record<never, never>;
+}
+
+export interface InspectorPageVocabulary {
+  notifications: {
+    progress: { requestId: number; stage: string };
+    result: { requestId: number; facts: RunFacts };
+    hoverSummary: { requestId: number; summary: HoverSummary };
+    error: { requestId?: number; message: string };
+    log: LogLine;
+  };
+  requests: { save: SaveCall };
+}
+
+/** What the page handles: one host notification, with its `type`. */
+export type HostMessage = Message<InspectorHostVocabulary['notifications']>;
+/** What the host handles: one page notification, with its `type`. */
+export type PanelMessage = Message<InspectorPageVocabulary['notifications']>;
+
+type HostNotifications = InspectorHostVocabulary['notifications'];
+type PageNotifications = InspectorPageVocabulary['notifications'];
+
+const colorScale = oneOf<ColorScale>('linear', 'sqrt', 'log');
+
+const engineRef = object<EngineRef>({
+  model: object<ModelRef>({ id: string, label: string, baseUri: string }),
+  ortBase: string,
+  backend: oneOf<BackendChoice>('auto', 'webgpu', 'wasm'),
+});
+
+const tokenInfo = object<TokenInfo>({ id: integer, text: string, start: integer, end: integer, line: integer, character: integer });
+
+const selectionNotice = variants<SelectionNotice, 'kind'>('kind', {
+  currentLine: object({ kind: oneOf('currentLine'), line: integer }),
+  firstOfSeveral: object({ kind: oneOf('firstOfSeveral'), count: integer }),
+  truncated: object({ kind: oneOf('truncated'), tokens: integer, keptTokens: integer, limit: oneOf('context', 'maxTokens') }),
+});
+
+const sourceRef = object<SourceRef>({
+  fileName: string,
+  languageId: string,
+  startLine: integer,
+  endLine: integer,
+  uri: optional(string),
+  startOffset: optional(integer),
+});
+
+const inspectRequest: Checker<InspectRequest> = (value, path) =>
+  engineRef(value, path) ??
+  object<Omit<InspectRequest, keyof EngineRef>>({
+    requestId: integer,
+    colorScale,
+    topK: integer,
+    tokens: array(tokenInfo),
+    notices: array(selectionNotice),
+    source: sourceRef,
+    commandEpochMs: number,
+  })(value, path);
+
+const runFacts = object<RunFacts>({ provider: string, adapter: string, tokens: integer, timings: record(number), firstHeatmapMs: optional(number) });
+
+const hoverSummary = object<HoverSummary>({
+  layer: integer,
+  head: integer,
+  tokens: array(
+    object<HoverTokenSummary>({
+      attends: array(object({ index: integer, weight: number })),
+      heads: array(object({ layer: integer, head: integer, index: integer, weight: number })),
+      loss: optional(number),
+      predictions: array(object({ text: string, p: number })),
+    }),
+  ),
+});
+
+export const inspectorProtocol: Protocol<InspectorHostVocabulary, InspectorPageVocabulary> = {
+  version: 2,
+  host: {
+    notifications: {
+      prepare: engineRef,
+      inspect: inspectRequest,
+      cancel: object<HostNotifications['cancel']>({ requestId: integer }),
+      settings: object<HostNotifications['settings']>({ colorScale, topK: integer }),
+      message: object<HostNotifications['message']>({ requestId: optional(integer), kind: oneOf('empty', 'error'), text: string }),
+    },
+    requests: {},
+  },
+  page: {
+    notifications: {
+      progress: object<PageNotifications['progress']>({ requestId: integer, stage: string }),
+      result: object<PageNotifications['result']>({ requestId: integer, facts: runFacts }),
+      hoverSummary: object<PageNotifications['hoverSummary']>({ requestId: integer, summary: hoverSummary }),
+      error: object<PageNotifications['error']>({ requestId: optional(integer), message: string }),
+      log: logLine,
+    },
+    requests: { save: saveCall },
+  },
+};

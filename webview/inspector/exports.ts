@@ -1,0 +1,80 @@
+/**
+ * The export buttons: the chosen heatmap as PNG, every attention map as one (L, H, T, T) .npy, and the
+ * tokens with the chosen map as JSON. Saving goes through the host (a save dialog).
+ */
+import { float32Npy } from '../../kernels/inspect/npy.js';
+import type { TokenInfo } from '../../protocol/inspector.js';
+import type { SaveOutcome } from '../../protocol/shared.js';
+import { button } from '../components/controls.js';
+import { el } from './dom.js';
+import { headMap, type HeadChoice } from './headMaps.js';
+
+/** The attention the panel shows, as the exports write it. */
+export interface ShownAttention {
+  modelLabel: string;
+  provider: string;
+  adapter: string;
+  /** The inspected tokens (T of them). */
+  tokens: readonly TokenInfo[];
+  /** Per layer, H·T·T. */
+  attention: readonly Float32Array[];
+  L: number;
+  H: number;
+  T: number;
+}
+
+export interface ExportSource {
+  /** The chosen heatmap's image canvas. */
+  canvas(): HTMLCanvasElement;
+  chosen(): HeadChoice;
+  /** Undefined before the first inspection. */
+  shown(): ShownAttention | undefined;
+  save(fileName: string, mime: string, bytes: Uint8Array): Promise<SaveOutcome>;
+  /** Where the file went, or why not (empty when the dialog was cancelled). */
+  setStatus(text: string): void;
+}
+
+export function exportButtons(source: ExportSource): HTMLElement {
+  const fileBase = () => {
+    const { layer, head } = source.chosen();
+    return `attention-L${layer}${head < 0 ? 'avg' : `H${head}`}`;
+  };
+  const report = async (p: Promise<SaveOutcome>) => {
+    const r = await p;
+    source.setStatus(r.path ? `Saved ${r.path}` : r.error === 'cancelled' ? '' : `Export failed: ${r.error}`);
+  };
+  const png = async () => {
+    const blob = await new Promise<Blob | null>((r) => source.canvas().toBlob(r, 'image/png'));
+    if (blob) await report(source.save(`${fileBase()}.png`, 'image/png', new Uint8Array(await blob.arrayBuffer())));
+  };
+  const npy = async () => {
+    const c = source.shown();
+    if (!c) return;
+    const all = new Float32Array(c.L * c.H * c.T * c.T);
+    c.attention.forEach((a, l) => all.set(a, l * c.H * c.T * c.T));
+    await report(source.save('attention.npy', 'application/octet-stream', float32Npy(all, [c.L, c.H, c.T, c.T])));
+  };
+  const json = async () => {
+    const c = source.shown();
+    if (!c) return;
+    const { layer, head } = source.chosen();
+    const m = headMap(c.attention[layer]!, head, c.H, c.T);
+    const content = {
+      model: c.modelLabel,
+      provider: c.provider,
+      adapter: c.adapter,
+      layer,
+      head: head < 0 ? 'average' : head,
+      tokens: c.tokens.map(({ id, text, start, end }) => ({ id, text, start, end })),
+      attention: Array.from({ length: c.T }, (_, i) => Array.from(m.subarray(i * c.T, (i + 1) * c.T))),
+    };
+    await report(source.save(`${fileBase()}.json`, 'application/json', new TextEncoder().encode(JSON.stringify(content))));
+  };
+  return el(
+    'div',
+    { class: 'exports' },
+    button({ label: 'PNG', title: 'Export the current heatmap as PNG', secondary: true, onClick: () => void png() }),
+    button({ label: '.npy', title: 'Export all attention maps (L, H, T, T) as NumPy .npy', secondary: true, onClick: () => void npy() }),
+    button({ label: 'JSON', title: 'Export the tokens and the current map as JSON', secondary: true, onClick: () => void json() }),
+  );
+}

@@ -1,0 +1,96 @@
+/**
+ * Every layer × head as a thumbnail (plus each layer's average), labelled with the head's kind where
+ * its score says so. Click or Enter chooses a head; arrows move between cells (one tab stop for the grid).
+ */
+import { headLabel, type HeadScores } from '../../kernels/inspect/headScores.js';
+import type { HeatmapColors } from './colors.js';
+import { el, section } from './dom.js';
+import { headMap, type HeadChoice } from './headMaps.js';
+import { drawHeatmap, weightToUnit } from './heatmapImage.js';
+import { fmt } from './shapeTrace.js';
+
+const THUMB_SIDE = 64;
+
+const HEAD_LABEL_TEXT = { previous: 'prev', induction: 'induct', duplicate: 'dup', first: 'first' } as const;
+const HEAD_LABEL_LONG = { previous: 'previous-token', induction: 'induction', duplicate: 'duplicate-token', first: 'first-token' } as const;
+
+export interface HeadGridContent {
+  /** Per layer, H·T·T. */
+  attention: readonly Float32Array[];
+  /** Per layer and head; empty until computed (cells then go unlabelled). */
+  scores: readonly (readonly HeadScores[])[];
+  L: number;
+  H: number;
+  T: number;
+}
+
+export class HeadGrid {
+  private readonly grid = el('div', { class: 'head-grid', role: 'grid' });
+  readonly element = section('Layers × heads', 'grid', this.grid, el('p', { class: 'hint' }, 'Labels: prev = previous-token, induct = induction, dup = duplicate-token, first = first-token head (score ≥ 0.4).'));
+  private size = { L: 0, H: 0 };
+
+  constructor(private readonly onChoose: (choice: HeadChoice) => void) {
+    this.grid.setAttribute('aria-label', 'Attention of every layer and head; Enter opens one');
+  }
+
+  render(c: HeadGridContent, chosen: HeadChoice, colors: HeatmapColors): void {
+    this.size = { L: c.L, H: c.H };
+    const toUnit = weightToUnit(colors.scale);
+    const rows: HTMLElement[] = [el('div', { class: 'grid-row head-names' }, el('span', { class: 'layer-name' }), ...Array.from({ length: c.H }, (_, h) => el('span', { class: 'col-name' }, `H${h}`)), el('span', { class: 'col-name' }, 'avg'))];
+    for (let l = 0; l < c.L; l++) {
+      const cells: HTMLElement[] = [];
+      for (let h = 0; h <= c.H; h++) {
+        const head = h === c.H ? -1 : h;
+        const map = headMap(c.attention[l]!, head, c.H, c.T);
+        const canvas = el('canvas', { class: 'thumb' });
+        drawHeatmap(canvas, map, c.T, THUMB_SIDE, toUnit, colors.lut);
+        const scores = head >= 0 ? c.scores[l]?.[head] : undefined;
+        const label = scores ? headLabel(scores) : undefined;
+        const tag = el('span', { class: `tag ${label ?? 'none'}` }, label ? HEAD_LABEL_TEXT[label] : '');
+        const desc = scores
+          ? `Layer ${l} head ${head}${label ? `, ${HEAD_LABEL_LONG[label]} head` : ''}. Scores: previous ${fmt(scores.previous)}, induction ${fmt(scores.induction)}, duplicate ${fmt(scores.duplicate)}, first ${fmt(scores.first)}`
+          : `Layer ${l}, average of heads`;
+        const b = el('button', { class: 'cell', title: desc }, canvas, tag);
+        b.setAttribute('aria-label', desc);
+        b.setAttribute('role', 'gridcell');
+        b.dataset.layer = String(l);
+        b.dataset.head = String(head);
+        const isChosen = l === chosen.layer && head === chosen.head;
+        if (isChosen) b.setAttribute('aria-selected', 'true');
+        b.addEventListener('click', () => this.onChoose({ layer: l, head }));
+        b.addEventListener('keydown', (e) => this.onKey(e, l, h));
+        b.tabIndex = isChosen ? 0 : -1;
+        cells.push(b);
+      }
+      const row = el('div', { class: 'grid-row' }, el('span', { class: 'layer-name' }, `L${l}`), ...cells);
+      row.setAttribute('role', 'row');
+      rows.push(row);
+    }
+    this.grid.replaceChildren(...rows);
+  }
+
+  /** Marks the chosen cell, without drawing the thumbnails again. */
+  select(chosen: HeadChoice): void {
+    this.grid.querySelectorAll('.cell').forEach((x) => {
+      const sel = (x as HTMLElement).dataset.layer === String(chosen.layer) && (x as HTMLElement).dataset.head === String(chosen.head);
+      if (sel) x.setAttribute('aria-selected', 'true');
+      else x.removeAttribute('aria-selected');
+    });
+  }
+
+  private onKey(e: KeyboardEvent, l: number, col: number): void {
+    const { L, H } = this.size;
+    const d: Record<string, [number, number]> = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+    const mv = d[e.key];
+    if (!mv) return;
+    e.preventDefault();
+    const nl = Math.max(0, Math.min(L - 1, l + mv[0]));
+    const nc = Math.max(0, Math.min(H, col + mv[1]));
+    const target = this.grid.querySelector<HTMLElement>(`.cell[data-layer="${nl}"][data-head="${nc === H ? -1 : nc}"]`);
+    if (target) {
+      this.grid.querySelectorAll<HTMLElement>('.cell').forEach((x) => (x.tabIndex = -1));
+      target.tabIndex = 0;
+      target.focus();
+    }
+  }
+}

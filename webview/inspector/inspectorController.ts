@@ -1,0 +1,373 @@
+/**
+ * The inspector panel's controller: receives the host's messages, runs the model (engine.ts) with
+ * request ids so that a newer inspection or a cancel drops what is in flight, keeps what the panel shows
+ * (the chosen layer and head, the pinned row or column, the colour scale) and hands each view the part
+ * of it that view draws; posts back run facts and the hover summary.
+ */
+import { layerHeadScores, type HeadScores } from '../../kernels/inspect/headScores.js';
+import type { InspectResult } from '../../kernels/runtime/gpt2Inspector.js';
+import type { ColorScale, HostMessage, InspectRequest } from '../../protocol/inspector.js';
+import { spinner } from '../components/controls.js';
+import { ABLATION_VARIANTS, AblationsView, type AblationMaps } from './ablationsView.js';
+import type { Pin } from './bigHeatmap.js';
+import { themeRamp, type HeatmapColors } from './colors.js';
+import { el } from './dom.js';
+import { Cancelled, getEngine, type Engine } from './engine.js';
+import { exportButtons } from './exports.js';
+import { FocusHeatmap } from './focusHeatmap.js';
+import { HeadGrid } from './headGrid.js';
+import { headMap, type HeadChoice } from './headMaps.js';
+import { getState, post, save, setState } from './host.js';
+import { hoverSummary } from './hoverSummary.js';
+import { NoticeList } from './notices.js';
+import { PredictionsView } from './predictionsView.js';
+import { ShapeTraceView } from './shapeTraceView.js';
+import { TokenStrip } from './tokenStrip.js';
+import { TopBar } from './topBar.js';
+
+interface Inspection {
+  req: InspectRequest;
+  engine: Engine;
+  result: InspectResult;
+  T: number;
+  H: number;
+  L: number;
+  D: number;
+  scores: HeadScores[][];
+  /** Attention of the traced layer as trained, without 1/√dh, without the mask (H·T·T each). */
+  ablation?: AblationMaps;
+}
+
+export class InspectorController {
+  private current: Inspection | undefined;
+  private activeRequest = 0;
+  private layer = 0;
+  private head = 0;
+  private readonly startupReported = new WeakSet<Engine>();
+  private scale: ColorScale = 'sqrt';
+  private topK = 5;
+  private pin: Pin | undefined;
+  private lut: Uint8ClampedArray = new Uint8ClampedArray(256 * 3);
+  private accent = '#fff';
+
+  private readonly topBar = new TopBar();
+  private readonly notices = new NoticeList();
+  private readonly tokenStrip = new TokenStrip((pin) => this.focus.pin(pin));
+  private readonly grid = new HeadGrid(({ layer, head }) => this.choose(layer, head));
+  private readonly focus: FocusHeatmap = new FocusHeatmap(
+    {
+      onLayer: (layer) => this.choose(layer, this.head),
+      onHead: (head) => this.choose(this.layer, head),
+      onScale: (scale) => this.setScale(scale),
+      onPin: (pin) => this.showPin(pin),
+    },
+    this.scale,
+    exportButtons({
+      canvas: () => this.focus.canvas,
+      chosen: () => this.chosen,
+      shown: () => {
+        const c = this.current;
+        return c && { modelLabel: c.req.model.label, provider: c.engine.provider, adapter: c.engine.adapter, tokens: c.req.tokens.slice(0, c.T), attention: c.result.attention, L: c.L, H: c.H, T: c.T };
+      },
+      save,
+      setStatus: (text) => this.topBar.setStatus(text),
+    }),
+  );
+  private readonly trace = new ShapeTraceView();
+  private readonly ablations = new AblationsView();
+  private readonly predictions = new PredictionsView();
+  private readonly body = el('div', { class: 'body', hidden: true });
+  private readonly message = el('div', { class: 'message', role: 'alert', hidden: true });
+  private readonly progress = el('div', { class: 'progress', hidden: true });
+
+  constructor(root: HTMLElement) {
+    this.body.append(
+      this.notices.element,
+      this.tokenStrip.element,
+      el('div', { class: 'columns' }, this.grid.element, this.focus.element),
+      this.trace.element,
+      this.ablations.element,
+      this.predictions.element,
+    );
+    root.replaceChildren(this.topBar.element, this.progress, this.message, this.body);
+    this.readTheme();
+    new MutationObserver(() => {
+      this.readTheme();
+      this.redraw();
+    }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+  }
+
+  handle(m: HostMessage): void {
+    switch (m.type) {
+      case 'prepare':
+        // Errors surface with the inspection that follows (a failed engine is not cached).
+        getEngine(m, this.layer).catch(() => undefined);
+        return;
+      case 'inspect':
+        void this.inspect(m);
+        return;
+      case 'cancel':
+        if (m.requestId === this.activeRequest) this.activeRequest = 0;
+        return;
+      case 'settings':
+        this.topK = m.topK;
+        this.setScale(m.colorScale);
+        return;
+      case 'message':
+        this.showMessage(m.text, m.kind);
+        return;
+    }
+  }
+
+  private get chosen(): HeadChoice {
+    return { layer: this.layer, head: this.head };
+  }
+
+  private get colors(): HeatmapColors {
+    return { scale: this.scale, lut: this.lut };
+  }
+
+  private readTheme(): void {
+    this.lut = themeRamp(document.body);
+    const style = getComputedStyle(document.body);
+    this.accent = style.getPropertyValue('--vscode-focusBorder').trim() || '#ffcc00';
+    this.focus.drawLegend(this.lut);
+  }
+
+  private showMessage(text: string, kind: 'empty' | 'error'): void {
+    this.progress.hidden = true;
+    this.message.hidden = false;
+    this.message.className = `message ${kind}`;
+    this.message.textContent = text;
+    this.body.hidden = kind === 'empty' || !this.current;
+    this.topBar.setStatus('');
+  }
+
+  private setStatus(text: string, busy: boolean): void {
+    this.topBar.setStatus(text);
+    this.progress.hidden = !busy;
+    if (busy) this.progress.replaceChildren(spinner(text), el('span', {}, text));
+  }
+
+  private async inspect(req: InspectRequest): Promise<void> {
+    const id = req.requestId;
+    this.activeRequest = id;
+    this.scale = req.colorScale;
+    this.focus.showScale(this.scale);
+    this.topK = req.topK;
+    this.message.hidden = true;
+    const saved = getState();
+    const sameText = saved.request && saved.request.tokens.length === req.tokens.length && saved.request.tokens.every((t, i) => t.id === req.tokens[i]!.id);
+    const { model, ortBase: _ortBase, commandEpochMs: _commandEpochMs, ...kept } = req;
+    setState({ request: { ...kept, modelId: model.id }, layer: saved.layer, head: saved.head });
+    try {
+      this.setStatus(`Loading ${req.model.label}…`, true);
+      post({ type: 'progress', requestId: id, stage: 'loading model' });
+      if (sameText && saved.layer !== undefined) this.layer = saved.layer;
+      const tLoad = performance.now();
+      const engine = await getEngine(req, this.layer);
+      const loadMs = performance.now() - tLoad;
+      if (id !== this.activeRequest) return;
+      const L = engine.model.config.nLayer;
+      const H = engine.model.config.nHead;
+      if (sameText && saved.head !== undefined && saved.head < H) this.head = saved.head;
+      this.layer = Math.min(this.layer, L - 1);
+      this.head = Math.min(this.head, H - 1);
+      this.setStatus(`Running on ${engine.provider === 'webgpu' ? 'WebGPU' : 'wasm'}…`, true);
+      post({ type: 'progress', requestId: id, stage: `running on ${engine.provider}` });
+      const result = await engine.inspect(
+        req.tokens.map((t) => t.id),
+        this.layer,
+        () => id === this.activeRequest,
+      );
+      if (id !== this.activeRequest) return;
+      const T = result.ids.length;
+      this.current = { req, engine, result, T, H, L, D: engine.model.config.nEmbd, scores: [] };
+      this.pin = undefined;
+      this.topBar.showRun({ provider: engine.provider, adapter: engine.adapter, attention: result.provider.attention, fallbackReason: engine.fallbackReason, modelLabel: req.model.label, T, source: req.source });
+      this.focus.setShape(L, H, this.chosen);
+      this.body.hidden = false;
+      this.renderFocus();
+      const firstHeatmapMs = Date.now() - req.commandEpochMs;
+      document.body.dataset.firstHeatmapMs = String(firstHeatmapMs);
+      this.setStatus('', false);
+      await new Promise((r) => requestAnimationFrame(r));
+      if (id !== this.activeRequest) return;
+      this.current.scores = result.attention.map((a) => layerHeadScores(a, H, T, result.ids));
+      this.notices.render({ selection: req.notices, truncated: result.truncated?.message, fallbackReason: engine.fallbackReason });
+      this.tokenStrip.render(req.tokens.slice(0, T));
+      this.renderGrid();
+      this.renderTrace();
+      this.predictions.render({ tokens: req.tokens.slice(0, T), loss: result.loss, top: result.top, tokenText: (t) => engine.model.tokenizer.tokenText(t), topK: this.topK });
+      this.postHoverSummary();
+      post({
+        type: 'result',
+        requestId: id,
+        facts: {
+          provider: engine.provider,
+          adapter: engine.adapter,
+          tokens: T,
+          timings: {
+            ...this.startupTimings(engine, req.commandEpochMs),
+            load: loadMs,
+            graph: result.timingsMs.graph,
+            session: result.timingsMs.session,
+            run: result.timingsMs.run,
+            inspect: result.timingsMs.total,
+          },
+          firstHeatmapMs,
+        },
+      });
+      document.body.dataset.inspected = String(id);
+      await this.runAblations(id);
+    } catch (e) {
+      if (id !== this.activeRequest || e instanceof Cancelled) return;
+      const message = e instanceof Error ? e.message : String(e);
+      post({ type: 'error', requestId: id, message });
+      this.showMessage(`The inspection failed: ${message}`, 'error');
+    }
+  }
+
+  /**
+   * The first result of an engine says when its start's steps happened, as ms after the command that
+   * started it: where a cold start's time goes.
+   */
+  private startupTimings(engine: Engine, commandEpochMs: number): Record<string, number> {
+    if (this.startupReported.has(engine)) return {};
+    this.startupReported.add(engine);
+    const s = engine.startup;
+    const after = (t: number) => Math.round(t - commandEpochMs);
+    const page = after(performance.timeOrigin);
+    return {
+      ...(page > 0 ? { 'page opened at': page } : {}),
+      'engine began at': after(s.began),
+      'model loaded at': after(s.model),
+      'graph built at': after(s.graph),
+      ...(s.ort !== undefined ? { 'ORT ready at': after(s.ort) } : {}),
+      'engine ready at': after(s.ready),
+    };
+  }
+
+  /** The chosen map: one head, or the layer's average. */
+  private chosenMap(): Float32Array {
+    const { result, H, T } = this.current!;
+    return headMap(result.attention[this.layer]!, this.head, H, T);
+  }
+
+  private renderFocus(): void {
+    const c = this.current!;
+    this.focus.render({ map: this.chosenMap(), T: c.T, tokens: c.req.tokens, chosen: this.chosen, topK: this.topK, colors: this.colors, accent: this.accent }, this.pin);
+  }
+
+  /** The pin the heatmap shows, marked on its token too. */
+  private showPin(pin: Pin | undefined): void {
+    this.pin = pin;
+    this.tokenStrip.markPinned(pin && this.current ? pin.index : undefined);
+  }
+
+  private renderGrid(): void {
+    const c = this.current!;
+    this.grid.render({ attention: c.result.attention, scores: c.scores, L: c.L, H: c.H, T: c.T }, this.chosen, this.colors);
+  }
+
+  private choose(layer: number, head: number): void {
+    if (!this.current) return;
+    const layerChanged = layer !== this.layer;
+    this.layer = layer;
+    this.head = head;
+    this.focus.showChoice(this.chosen);
+    this.grid.select(this.chosen);
+    const s = getState();
+    setState({ ...s, layer, head });
+    this.renderFocus();
+    this.postHoverSummary();
+    if (layerChanged) void this.retrace();
+    else {
+      this.trace.renderMatrices(this.chosen, this.colors);
+      this.renderAblationView();
+    }
+  }
+
+  /** The shape trace and ablations belong to one layer: run the model again with that trace layer. */
+  private async retrace(): Promise<void> {
+    const c = this.current!;
+    const id = this.activeRequest;
+    this.trace.showTracing(this.layer);
+    const layer = this.layer;
+    const wanted = () => id === this.activeRequest && c === this.current && layer === this.layer;
+    const r = await c.engine.inspect(c.result.ids, layer, wanted).catch((e: unknown) => this.failed(e, this.trace));
+    if (!r || !wanted()) return;
+    c.result = { ...c.result, trace: r.trace };
+    this.renderTrace();
+    await this.runAblations(id);
+  }
+
+  /** A failed follow-up run (trace, ablation): said in its view and logged; a cancelled one says nothing. */
+  private failed(e: unknown, where: { showFailure(message: string): void }): undefined {
+    if (e instanceof Cancelled) return undefined;
+    const message = e instanceof Error ? e.message : String(e);
+    where.showFailure(message);
+    post({ type: 'log', level: 'error', message });
+    return undefined;
+  }
+
+  private setScale(scale: ColorScale): void {
+    this.scale = scale;
+    this.focus.showScale(scale);
+    this.redraw();
+  }
+
+  private redraw(): void {
+    if (!this.current) return;
+    this.renderFocus();
+    this.renderGrid();
+    this.trace.renderMatrices(this.chosen, this.colors);
+    this.renderAblationView();
+  }
+
+  private renderTrace(): void {
+    const c = this.current!;
+    this.trace.render({ trace: c.result.trace, layer: this.layer, T: c.T, H: c.H, D: c.D }, this.chosen, this.colors);
+  }
+
+  /** Runs the chosen layer as trained, without 1/√dh and without the causal mask, then shows what changed. */
+  private async runAblations(id: number): Promise<void> {
+    const c = this.current!;
+    const layer = this.layer;
+    this.ablations.showRecomputing(layer);
+    const wanted = () => id === this.activeRequest && c === this.current && layer === this.layer;
+    const maps: Float32Array[] = [];
+    for (const v of ABLATION_VARIANTS) {
+      const r = v.ablation ? await c.engine.inspect(c.result.ids, layer, wanted, v.ablation).catch((e: unknown) => this.failed(e, this.ablations)) : c.result;
+      if (!r || !wanted()) return;
+      maps.push(r.attention[layer]!);
+    }
+    c.ablation = { layer, maps };
+    this.renderAblationView();
+  }
+
+  private renderAblationView(): void {
+    const c = this.current;
+    const a = c?.ablation;
+    if (!c || !a || a.layer !== this.layer) return;
+    this.ablations.render(a, c.T, c.H, this.head, this.colors);
+  }
+
+  private postHoverSummary(): void {
+    const c = this.current;
+    if (!c) return;
+    const summary = hoverSummary({
+      attention: c.result.attention,
+      H: c.H,
+      T: c.T,
+      layer: this.layer,
+      head: this.head,
+      chosen: this.chosenMap(),
+      loss: c.result.loss,
+      top: c.result.top,
+      tokenText: (id) => c.engine.model.tokenizer.tokenText(id),
+      k: this.topK,
+    });
+    post({ type: 'hoverSummary', requestId: c.req.requestId, summary });
+  }
+}
