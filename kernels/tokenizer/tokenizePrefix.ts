@@ -31,9 +31,9 @@ export interface TextSource {
   slice(start: number, end: number): string;
 }
 
-export interface PrefixTokens {
+export interface PrefixTokens<T = Token> {
   /** The tokens of the text's first `tokenizedChars` code units: the same ids and ranges as the whole text's first tokens. */
-  tokens: Token[];
+  tokens: T[];
   tokenizedChars: number;
   totalChars: number;
 }
