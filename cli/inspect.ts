@@ -8,7 +8,9 @@
  * - attention.npy: float32, NumPy .npy v1.0, shape (L, H, T, T);
  * - attention-layer{l}.png: heatmaps of each layer's heads (cli/heatmapPng.ts).
  * Text longer than the model's context is an error unless `--truncate` is given (then only the first
- * nPositions tokens are inspected and tokens.json says so).
+ * nPositions tokens are inspected and tokens.json says so: `truncated: { keptTokens, inspectedChars,
+ * totalChars, originalTokens?, message }`). Only as much of the text is tokenized as is inspected
+ * (kernels/tokenizer/tokenizePrefix.ts), so `originalTokens` is there only when that was all of it.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
@@ -17,6 +19,7 @@ import { float32Npy } from '../kernels/inspect/npy.js';
 import type { LoadedModel } from '../kernels/model/modelFolder.js';
 import { loadModelFolderFromDisk } from '../kernels/model/nodeReader.js';
 import type { Token } from '../kernels/tokenizer/byteLevelBpe.js';
+import { tokenizePrefix } from '../kernels/tokenizer/tokenizePrefix.js';
 import { Gpt2Inspector } from '../kernels/runtime/gpt2Inspector.js';
 import { UsageError } from './errors.js';
 import { layerHeatmap } from './heatmapPng.js';
@@ -126,13 +129,24 @@ export async function runInspectCommand(argv: string[], log: (line: string) => v
   }
   const text = await readText(args.textFile);
   const model = await loadModelFolderFromDisk(resolve(args.model));
-  const all = model.tokenizer.encode(text);
-  if (all.length === 0) throw new UsageError(`the text file ${args.textFile} has no tokens`);
   const { nPositions, nLayer, nHead } = model.config;
-  let truncated: { originalTokens: number; keptTokens: number; message: string } | undefined;
+  // One token more than the context tells whether the text is longer.
+  const prefix = tokenizePrefix(model.tokenizer, text, nPositions + 1);
+  const all = prefix.tokens;
+  if (all.length === 0) throw new UsageError(`the text file ${args.textFile} has no tokens`);
+  const whole = prefix.tokenizedChars === text.length;
+  let truncated: { originalTokens?: number; keptTokens: number; inspectedChars: number; totalChars: number; message: string } | undefined;
   if (all.length > nPositions) {
-    if (!args.truncate) throw new UsageError(`the text has ${all.length} tokens but the model's context is ${nPositions} (use --truncate to inspect the first ${nPositions})`);
-    truncated = { originalTokens: all.length, keptTokens: nPositions, message: `only the first ${nPositions} of ${all.length} tokens were inspected (the model's context)` };
+    const count = whole ? `${all.length}` : `more than ${nPositions}`;
+    if (!args.truncate) throw new UsageError(`the text has ${count} tokens but the model's context is ${nPositions} (use --truncate to inspect the first ${nPositions})`);
+    const inspectedChars = all[nPositions - 1].end;
+    truncated = {
+      ...(whole ? { originalTokens: all.length } : {}),
+      keptTokens: nPositions,
+      inspectedChars,
+      totalChars: text.length,
+      message: `only the first ${nPositions} of ${count} tokens were inspected (the model's context): the first ${inspectedChars} of ${text.length} characters`,
+    };
     log(`note: ${truncated.message}`);
   }
   const tokens = all.slice(0, nPositions);
