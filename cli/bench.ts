@@ -83,7 +83,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
 }
 
 async function nodeEnvironment(s: BenchSettings, log: (line: string) => void): Promise<BenchEnvironment> {
-  const { nodeGpuAdapter } = await import('../kernels/flash/nodeGpu.js');
+  const { nodeGpuAdapter } = await import('../node/dawnGpu.js');
   const { requestKernelDevice } = await import('../kernels/flash/gpuFacts.js');
   const env: BenchEnvironment = { description: `Node ${process.versions.node}, Dawn for Node (webgpu package)` };
   if (s.backends.includes('webgpu')) {
@@ -99,7 +99,7 @@ async function nodeEnvironment(s: BenchSettings, log: (line: string) => void): P
     if (!buildGraph) {
       log('manual and ort-fused need the attention graph builder (kernels/graph), not in this build: they show as unavailable.');
     } else {
-      const { loadNodeOrt } = await import('../kernels/bench/nodeOrt.js');
+      const { loadNodeOrt } = await import('../node/dawnOrt.js');
       const { ort, provider } = await loadNodeOrt(env.gpu?.adapter);
       env.ort = { ort, webgpuProvider: provider, buildGraph };
     }

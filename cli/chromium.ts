@@ -1,3 +1,4 @@
+/// <reference path="../webview/benchmark/standalone.d.ts" />
 /**
  * Node only (never imported by webview code): serves the CLI's pages (the benchmark page, the headless
  * inspect page) from dist/ on 127.0.0.1 and drives them in headless Chromium with WebGPU on (SwiftShader

@@ -17,7 +17,7 @@ import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { float32Npy } from '../kernels/inspect/npy.js';
 import type { LoadedModel } from '../kernels/model/modelFolder.js';
-import { loadModelFolderFromDisk } from '../kernels/model/nodeReader.js';
+import { loadModelFolderFromDisk } from '../node/folderReader.js';
 import type { Token } from '../kernels/tokenizer/byteLevelBpe.js';
 import { tokenizePrefix } from '../kernels/tokenizer/tokenizePrefix.js';
 import { Gpt2Inspector } from '../kernels/runtime/gpt2Inspector.js';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { defaultWasmThreads, loadWasmOrt } from '../cli/wasmOrt.js';
-import { loadModelFolderFromDisk } from '../kernels/model/nodeReader.js';
+import { loadModelFolderFromDisk } from '../node/folderReader.js';
 import { Gpt2Inspector } from '../kernels/runtime/gpt2Inspector.js';
 
 const ROOT = join(import.meta.dirname, '..');

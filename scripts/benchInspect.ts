@@ -15,7 +15,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { loadModelFolderFromDisk } from '../kernels/model/nodeReader.js';
+import { loadModelFolderFromDisk } from '../node/folderReader.js';
 import { Workbench } from '../test/e2e/harness.js';
 import { REPO_ROOT } from './vscodeServer.js';
 

@@ -1,12 +1,13 @@
 /// <reference types="@webgpu/types" />
 /**
  * Runs the grid: every case on the same inputs, timed by `measure` (or, with `interleave`, all kernels
- * of one shape in alternation), and every output checked against an fp32 reference computed once per
- * shape (wasm manual fp32 where onnxruntime is available, else the TS reference). A case that
- * disagrees is `failed` and carries no speed.
+ * of one shape in alternation), and every output checked against a reference computed once per shape
+ * by the plain TS attention (float64 accumulation), which is none of the kernels it judges. A case that
+ * disagrees is `failed` and carries no speed; when the reference itself cannot be computed, every case
+ * of that shape is an `error` saying so, and none is run.
  */
 import { gpuFacts } from '../flash/gpuFacts.js';
-import { maxAbsDiff, randomInputs, referenceAttention } from '../flash/reference.js';
+import { elementCount, maxAbsDiff, randomInputs, referenceAttention } from '../flash/reference.js';
 import { tflops, tolerance } from './accounting.js';
 import { expandGrid } from './grid.js';
 import { measure, measureInterleaved } from './measure.js';
@@ -57,26 +58,23 @@ async function makeRunner(env: BenchEnvironment, c: BenchCase, s: BenchSettings,
   return ortRunner(env.ort, c, inputs);
 }
 
-/** The fp32 reference for a shape, and what it is. */
-async function referenceFor(env: BenchEnvironment, c: BenchCase, inputs: AttentionInputs): Promise<Reference> {
-  if (env.ort) {
-    try {
-      const r = await ortRunner(env.ort, { ...c, kernel: 'manual', backend: 'wasm', precision: 'fp32' }, inputs);
-      try {
-        await r.run();
-        return { o: await r.output(), name: 'manual fp32 (wasm)' };
-      } finally {
-        await r.dispose();
-      }
-    } catch {
-      // Fall through to the TS reference.
-    }
+const REFERENCE_NAME = 'TS reference (fp64 accumulation)';
+
+/** A shape's inputs and its reference output, or why they could not be computed. */
+type ShapeData = { inputs: AttentionInputs; ref: Reference } | { failure: string };
+
+function shapeData(c: BenchCase): ShapeData {
+  try {
+    const n = elementCount(c);
+    const inputs = { q: randomInputs(n, 1), k: randomInputs(n, 2), v: randomInputs(n, 3) };
+    return { inputs, ref: { o: referenceAttention(inputs.q, inputs.k, inputs.v, c), name: REFERENCE_NAME } };
+  } catch (e) {
+    return { failure: `the ${REFERENCE_NAME} failed, so nothing of this shape was run or checked: ${errorText(e)}` };
   }
-  return { o: referenceAttention(inputs.q, inputs.k, inputs.v, c), name: 'TS reference (fp64 accumulation)' };
 }
 
-function emptyRow(c: BenchCase, ref: Reference): BenchRow {
-  return { ...c, status: 'ok', provider: '', runs: 0, outliers: 0, tolerance: tolerance(c.precision), reference: ref.name };
+function emptyRow(c: BenchCase): BenchRow {
+  return { ...c, status: 'ok', provider: '', runs: 0, outliers: 0, tolerance: tolerance(c.precision), reference: REFERENCE_NAME };
 }
 
 function failRow(row: BenchRow, e: unknown): BenchRow {
@@ -102,7 +100,7 @@ async function finishRow(row: BenchRow, runner: KernelRunner, times: number[], r
 }
 
 async function prepare(env: BenchEnvironment, c: BenchCase, s: BenchSettings, inputs: AttentionInputs, ref: Reference, signal?: AbortSignal): Promise<{ row: BenchRow; runner?: KernelRunner }> {
-  const row = emptyRow(c, ref);
+  const row = emptyRow(c);
   try {
     const runner = await makeRunner(env, c, s, inputs, ref, signal);
     Object.assign(row, { provider: runner.provider, timing: runner.timing, extraBytes: runner.extraBytes, tileTrials: runner.tileTrials });
@@ -168,9 +166,15 @@ export async function runBenchmark(settings: BenchSettings, env: BenchEnvironmen
       if (hooks.signal?.aborted) break;
       const c0 = group[0];
       hooks.onProgress?.(report.rows.length, cases.length, undefined, c0);
-      const n = c0.batch * c0.heads * c0.seqLen * c0.headDim;
-      const inputs = { q: randomInputs(n, 1), k: randomInputs(n, 2), v: randomInputs(n, 3) };
-      const ref = await referenceFor(env, c0, inputs);
+      const data = shapeData(c0);
+      if ('failure' in data) {
+        for (const c of group) {
+          report.rows.push({ ...emptyRow(c), status: 'error', note: data.failure });
+          hooks.onProgress?.(report.rows.length, cases.length, report.rows.at(-1), undefined);
+        }
+        continue;
+      }
+      const { inputs, ref } = data;
       if (settings.interleave) {
         for (const row of await runInterleaved(env, group, settings, inputs, ref, hooks.signal)) {
           report.rows.push(row);

@@ -1,21 +1,24 @@
 import { MAX_JSON_DEPTH, fileSizeLimit, jsonDeeperThan } from './fileLimits';
 
 /** Why a model folder could not be used; each code names one kind of defect. */
-export type ModelFileErrorCode =
-  | 'missing-file'
-  | 'unreadable-file'
-  | 'bad-json'
-  | 'bad-config'
-  | 'header-too-large'
-  | 'bad-header'
-  | 'bad-dtype'
-  | 'bad-shape'
-  | 'out-of-bounds'
-  | 'overlap'
-  | 'missing-tensor'
-  | 'unexpected-tensor'
-  | 'bad-tokenizer'
-  | 'pickle-checkpoint';
+export const MODEL_FILE_ERROR_CODES = [
+  'missing-file',
+  'unreadable-file',
+  'bad-json',
+  'bad-config',
+  'header-too-large',
+  'bad-header',
+  'bad-dtype',
+  'bad-shape',
+  'out-of-bounds',
+  'overlap',
+  'gap',
+  'missing-tensor',
+  'unexpected-tensor',
+  'bad-tokenizer',
+  'pickle-checkpoint',
+] as const;
+export type ModelFileErrorCode = (typeof MODEL_FILE_ERROR_CODES)[number];
 
 /**
  * A defect in a model folder. The message is meant for a user: it names the file (and the tensor,

@@ -16,7 +16,8 @@ interface Entry {
  * Parses a `.safetensors` file: an 8-byte little-endian header length, a JSON header
  * (`{ name: { dtype, shape, data_offsets: [begin, end] }, __metadata__?: {…} }`), then the data.
  * Every claim of the header is checked against the file before it is used, so a hostile header can
- * make this throw a ModelFileError but never allocate more than the file holds. The tensors' `data`
+ * make this throw a ModelFileError but never allocate more than the file holds. Like the reference
+ * implementation, a file whose tensors leave bytes uncovered (between them or after them) is refused. The tensors' `data`
  * are views into `bytes` (no copy).
  */
 export function parseSafetensors(bytes: Uint8Array, file = 'model.safetensors'): Map<string, WeightTensor> {
@@ -48,13 +49,23 @@ export function parseSafetensors(bytes: Uint8Array, file = 'model.safetensors'):
     entries.push(parseEntry(name, info, dataLength, file));
   }
 
+  // As the reference implementation (Hugging Face safetensors) requires: the tensors' data, in offset
+  // order, tile the data section exactly, with no byte shared, skipped or left over.
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
-  for (let i = 1; i < entries.length; i++) {
+  let covered = 0;
+  for (const [i, cur] of entries.entries()) {
     const prev = entries[i - 1];
-    const cur = entries[i];
-    if (cur.begin < prev.end) {
+    if (prev && cur.begin < prev.end) {
       throw new ModelFileError('overlap', file, `data [${cur.begin}, ${cur.end}) overlaps "${prev.name}" [${prev.begin}, ${prev.end})`, cur.name);
     }
+    if (cur.begin > covered) {
+      const after = prev ? `"${prev.name}" ends at ${covered}` : 'the data section starts at 0';
+      throw new ModelFileError('gap', file, `data [${cur.begin}, ${cur.end}) leaves ${cur.begin - covered} bytes that belong to no tensor (${after})`, cur.name);
+    }
+    covered = cur.end;
+  }
+  if (covered !== dataLength) {
+    throw new ModelFileError('gap', file, `has ${dataLength - covered} bytes after the last tensor's data that belong to no tensor (the data section is ${dataLength} bytes, the tensors cover ${covered})`);
   }
 
   const tensors = new Map<string, WeightTensor>();

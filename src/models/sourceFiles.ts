@@ -9,7 +9,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { checkFileSize } from '../../kernels/model/errors.js';
-import { readOpenFile } from '../../kernels/model/nodeReader.js';
+import { readOpenFile } from '../../node/folderReader.js';
 import { UnsafeNameError } from './safePath.js';
 
 export interface SourceFile {

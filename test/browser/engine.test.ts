@@ -3,10 +3,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as ort from 'onnxruntime-web';
-import { loadModelFolderFromDisk } from '../../kernels/model/nodeReader.js';
+import { loadModelFolderFromDisk } from '../../node/folderReader.js';
 import { Gpt2Inspector } from '../../kernels/runtime/gpt2Inspector.js';
 import type { HeadlessRequest, HeadlessResult } from '../../webview/headless/main.js';
-import { type ChromiumMode, launchChromium, openPage, REPO_ROOT, startStaticServer, type StaticServer } from './harness.js';
+import { REPO_ROOT } from '../support/paths.js';
+import { startStaticServer, type StaticServer } from '../support/staticServer.js';
+import { type ChromiumMode, launchChromium, openPage } from './harness.js';
 import { join } from 'node:path';
 
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"></head><body><script type="module" src="/dist/webview/headless.js"></script></body></html>`;

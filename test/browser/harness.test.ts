@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { launchChromium, openPage, startStaticServer, type StaticServer } from './harness.js';
+import { startStaticServer, type StaticServer } from '../support/staticServer.js';
+import { launchChromium, openPage } from './harness.js';
 
 let server: StaticServer;
 let browser: Browser;

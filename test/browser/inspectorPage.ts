@@ -11,7 +11,7 @@ import { inspectorHtml } from '../../src/inspectorHtml.js';
 import { LineIndex, toTokenInfos } from '../../src/inspectSelection.js';
 import type { HostMessage, InspectRequest, PanelMessage } from '../../protocol/inspector.js';
 import type { Envelope } from '../../protocol/messenger.js';
-import { REPO_ROOT } from './harness.js';
+import { REPO_ROOT } from '../support/paths.js';
 
 export const EMBEDDED_MODEL = 'media/models/tinycode-4l8h-1k';
 const NONCE = 'testnonce0123456789';

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import type { HoverSummary, PanelMessage, RunFacts } from '../../protocol/inspector.js';
-import { launchChromium, openPage, REPO_ROOT, saveScreenshot, startStaticServer, type ChromiumMode, type CollectingPage, type StaticServer } from './harness.js';
+import { REPO_ROOT } from '../support/paths.js';
+import { startStaticServer, type StaticServer } from '../support/staticServer.js';
+import { launchChromium, openPage, saveScreenshot, type ChromiumMode, type CollectingPage } from './harness.js';
 import { canvasPixels, embeddedTokenizer, inspectorTestPage, posted, requestFor, send, sendAll, waitForPost, waitForReady } from './inspectorPage.js';
 
 interface FixtureHead {

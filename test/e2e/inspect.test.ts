@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type { FrameLocator } from 'playwright-core';
 import { REPO_ROOT } from '../../scripts/vscodeServer.js';
+import { maxAbsDiff } from '../../kernels/flash/reference.js';
+import { readFloat32Npy } from '../support/npy.js';
 import { e2eTest, RESULTS, UI_TIMEOUT, Workbench } from './harness.js';
 
 /** Inspections load the model and ORT's wasm on first use: several times a UI step on a cold machine. */
@@ -23,16 +25,6 @@ before(async () => {
 after(async () => {
   await wb?.close();
 });
-
-function readFloat32Npy(path: string): { shape: number[]; data: Float32Array } {
-  const bytes = readFileSync(path);
-  const headerLength = bytes.readUInt16LE(8);
-  const header = bytes.subarray(10, 10 + headerLength).toString('latin1');
-  assert.match(header, /'descr': '<f4'/);
-  const shape = /'shape': \(([^)]*)\)/.exec(header)![1]!.split(',').filter((s) => s.trim()).map(Number);
-  const body = bytes.subarray(10 + headerLength);
-  return { shape, data: new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)) };
-}
 
 /** Waits for inspection number `n` of this panel to be drawn and returns the panel's frame. */
 async function waitForInspection(n: number): Promise<FrameLocator> {
@@ -87,8 +79,7 @@ e2eTest('select, Inspect Attention, heatmaps drawn; attention equals the CLI; ho
   assert.equal(fromPanel.shape[0], 4);
   assert.equal(fromPanel.shape[1], 8);
   assert.ok(fromPanel.shape[2]! > 40, `only ${fromPanel.shape[2]} tokens inspected`);
-  let maxDiff = 0;
-  for (let i = 0; i < fromCli.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(fromPanel.data[i]! - fromCli.data[i]!));
+  const maxDiff = maxAbsDiff(fromPanel.data, fromCli.data);
   t.diagnostic(`panel vs CLI attention (${fromPanel.shape.join('×')}): max |diff| ${maxDiff.toExponential(2)}`);
   assert.ok(maxDiff < 1e-4, `panel and CLI attention differ by up to ${maxDiff}`);
 

@@ -6,6 +6,9 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
+import { maxAbsDiff } from '../../kernels/flash/reference.js';
+import { readFloat32Npy } from '../support/npy.js';
+import { decodeRgbPng, type DecodedPng } from '../support/png.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -16,17 +19,6 @@ let dir: string;
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: dir, timeout: 120_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function readNpy(file: string): { shape: number[]; data: Float32Array } {
-  const b = readFileSync(file);
-  assert.equal(b.subarray(0, 8).toString('latin1'), '\x93NUMPY\x01\x00');
-  const len = b.readUInt16LE(8);
-  const header = b.subarray(10, 10 + len).toString('latin1');
-  assert.match(header, /'descr': '<f4', 'fortran_order': False/);
-  const shape = (header.match(/'shape': \(([^)]*)\)/)?.[1] ?? '').split(',').filter((s) => s.trim()).map(Number);
-  const body = b.subarray(10 + len);
-  return { shape, data: new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)) };
 }
 
 function assertBadInput(r: ReturnType<typeof cli>, pattern: RegExp): void {
@@ -56,18 +48,42 @@ test('inspect writes tokens.json and attention.npy matching the reference', () =
   assert.deepEqual(tokens.tokens.map((t: { id: number }) => t.id), c.ids);
   for (const t of tokens.tokens) assert.equal(c.text.slice(t.start, t.end), t.text);
   const T = c.ids.length;
-  const got = readNpy(join(dir, 'out', 'attention.npy'));
-  const want = readNpy(join(FIXTURES, `${c.name}.attention.npy`));
+  const got = readFloat32Npy(join(dir, 'out', 'attention.npy'));
+  const want = readFloat32Npy(join(FIXTURES, `${c.name}.attention.npy`));
   assert.deepEqual(got.shape, [4, 8, T, T]);
-  let worst = 0;
-  got.data.forEach((x, i) => (worst = Math.max(worst, Math.abs(x - want.data[i]))));
+  const worst = maxAbsDiff(got.data, want.data);
   assert.ok(worst <= 1e-5, `attention.npy vs reference: ${worst}`);
-  const png = readFileSync(join(dir, 'out', 'attention-layer3.png'));
-  assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
-  const cell = T * Math.max(1, Math.floor(128 / T));
-  assert.equal(png.readUInt32BE(16), 4 * cell + 3 * 4);
-  assert.equal(png.readUInt32BE(20), 2 * cell + 4);
+  assertHeatmap(decodeRgbPng(readFileSync(join(dir, 'out', 'attention-layer3.png'))), want.data.subarray(3 * 8 * T * T, 4 * 8 * T * T), 8, T);
 });
+
+/**
+ * The layer heatmap as documented (cli/heatmapPng.ts): heads in rows of four, 4-pixel white gaps, each
+ * T×T cell scaled up to at least 128 pixels, colour from dark blue (13, 8, 135) to yellow (240, 249, 33)
+ * by √p. Compared with the reference attention, so within one level per channel.
+ */
+function assertHeatmap(png: DecodedPng, attention: Float32Array, heads: number, T: number): void {
+  const scale = Math.max(1, Math.floor(128 / T));
+  const cell = T * scale;
+  assert.deepEqual([png.width, png.height], [4 * cell + 3 * 4, Math.ceil(heads / 4) * cell + (Math.ceil(heads / 4) - 1) * 4]);
+  const low = [13, 8, 135];
+  const high = [240, 249, 33];
+  let worst = 0;
+  for (let y = 0; y < png.height; y++) {
+    for (let x = 0; x < png.width; x++) {
+      const col = Math.floor(x / (cell + 4));
+      const row = Math.floor(y / (cell + 4));
+      const cx = x - col * (cell + 4);
+      const cy = y - row * (cell + 4);
+      const inCell = cx < cell && cy < cell;
+      const p = inCell ? attention[((row * 4 + col) * T + Math.floor(cy / scale)) * T + Math.floor(cx / scale)] : undefined;
+      for (let c = 0; c < 3; c++) {
+        const want = p === undefined ? 255 : low[c] + (high[c] - low[c]) * Math.sqrt(p);
+        worst = Math.max(worst, Math.abs(png.rgb[(y * png.width + x) * 3 + c] - want));
+      }
+    }
+  }
+  assert.ok(worst <= 1, `heatmap pixels differ from the reference attention's colours by up to ${worst.toFixed(2)} levels`);
+}
 
 test('a broken model folder exits 2 with one error line', () => {
   const broken = join(dir, 'broken');

@@ -1,5 +1,6 @@
-// The benchmark method without a browser: statistics, accounting, grid, export, and a tiny run of
-// `ours` on Dawn for Node in which every row carries an agreement figure.
+// The benchmark method without a browser: statistics, accounting, grid, export, a tiny run of `ours`
+// on Dawn for Node in which every row carries an agreement figure, interleaved timing of `ours` and
+// onnxruntime's `manual` (as the CLI loads it), and a reference that fails.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { attentionFlops, scoreMatrixBytes } from '../../kernels/bench/accounting.js';
@@ -7,11 +8,18 @@ import { toCsv } from '../../kernels/bench/export.js';
 import { expandGrid, parseNumberList, QUICK_SETTINGS, SettingsError } from '../../kernels/bench/grid.js';
 import { runBenchmark } from '../../kernels/bench/runBenchmark.js';
 import { summarize } from '../../kernels/bench/stats.js';
-import { extraBytesCell, timeCell, trialsTable } from '../../kernels/bench/table.js';
+import { extraBytesCell, textTable, timeCell, trialsTable } from '../../kernels/bench/table.js';
 import type { BenchRow } from '../../kernels/bench/types.js';
+import { attentionGraphBuilder } from '../../kernels/bench/graphSource.js';
+import { measureInterleaved } from '../../kernels/bench/measure.js';
+import { loadNodeOrt } from '../../kernels/bench/nodeOrt.js';
+import { ortRunner, type OrtEnvironment } from '../../kernels/bench/ortRunner.js';
+import { oursRunner } from '../../kernels/bench/oursRunner.js';
+import type { KernelRunner } from '../../kernels/bench/runner.js';
+import { randomInputs } from '../../kernels/flash/reference.js';
 import { deviceFacts, requestKernelDevice } from '../../kernels/flash/gpuFacts.js';
 import { fittingTiles, tilesLabel } from '../../kernels/flash/tiles.js';
-import { nodeGpuAdapter } from '../../kernels/flash/nodeGpu.js';
+import { nodeGpuAdapter } from '../../node/dawnGpu.js';
 import { parseBenchArgs } from '../../cli/bench.js';
 
 // One device for the file: Dawn for Node aborts at exit when several were made and destroyed.
@@ -20,6 +28,10 @@ before(async () => {
   const adapter = await nodeGpuAdapter();
   gpu = { adapter, device: await requestKernelDevice(adapter) };
 });
+
+/** onnxruntime-web as the CLI loads it in Node (its own WebGPU device, and wasm), loaded once. */
+let ortEnv: Promise<OrtEnvironment> | undefined;
+const nodeOrt = () => (ortEnv ??= loadNodeOrt(gpu.adapter).then(({ ort, provider }) => ({ ort, webgpuProvider: provider, buildGraph: attentionGraphBuilder! })));
 
 test('summary: median, spread and outliers', () => {
   const s = summarize([10, 11, 9, 10, 10, 50]);
@@ -74,10 +86,38 @@ test('tiny run of ours on Dawn: every row has an agreement figure, CSV has every
   assert.ok(progress.includes(2));
 });
 
-test('interleaved timing gives every kernel of a shape its runs', async () => {
-  const settings = { ...QUICK_SETTINGS, kernels: ['ours' as const, 'manual' as const], backends: ['webgpu' as const], seqLens: [5], heads: [1], warmup: 1, budgetMs: 0, minRuns: 3, maxRuns: 3, interleave: true };
+test('interleaved timing: ours and manual of one shape alternate run by run, each gets its runs and agrees with the reference', async () => {
+  const settings = { ...QUICK_SETTINGS, kernels: ['ours' as const, 'manual' as const], backends: ['webgpu' as const, 'wasm' as const], seqLens: [5], heads: [1], warmup: 1, budgetMs: 0, minRuns: 3, maxRuns: 3, interleave: true };
+  const report = await runBenchmark(settings, { gpu, ort: await nodeOrt(), description: 'test' });
+  assert.deepEqual(report.rows.map((r) => [r.kernel, r.backend, r.status, r.runs]), [['ours', 'webgpu', 'ok', 3], ['manual', 'webgpu', 'ok', 3], ['manual', 'wasm', 'ok', 3]], JSON.stringify(report.rows.map((r) => r.note)));
+  for (const r of report.rows) {
+    assert.ok(r.maxAbsDiff! <= r.tolerance, `${r.kernel}/${r.backend}: ${r.maxAbsDiff}`);
+    assert.ok(r.maxAbsDiff! > 0, `${r.kernel}/${r.backend} agrees to the last bit: is it compared with itself?`);
+  }
+  // The order the runners were called in, observed on the real runners measureInterleaved is given.
+  const c = expandGrid(settings);
+  const inputs = { q: randomInputs(5 * 64, 1), k: randomInputs(5 * 64, 2), v: randomInputs(5 * 64, 3) };
+  const calls: string[] = [];
+  const observed = (name: string, r: KernelRunner): KernelRunner => ({ ...r, run: () => (calls.push(name), r.run()) });
+  const ours = await oursRunner(gpu.device, c[0], inputs);
+  const manual = await ortRunner(await nodeOrt(), c[2], inputs);
+  const times = await measureInterleaved([observed('ours', ours), observed('manual', manual)], settings);
+  await Promise.all([ours.dispose(), manual.dispose()]);
+  assert.deepEqual(calls, ['ours', 'manual', 'ours', 'manual', 'ours', 'manual', 'ours', 'manual'], 'one warm-up each, then one run of each per round');
+  assert.deepEqual(times.map((t) => t.length), [3, 3]);
+});
+
+test('a reference that cannot be computed is reported on every row of its shape, and nothing of it runs', async () => {
+  // 2^36 elements: more than a typed array can hold, so the inputs and the reference cannot exist.
+  const settings = { ...QUICK_SETTINGS, kernels: ['ours' as const], backends: ['webgpu' as const], seqLens: [2 ** 20], heads: [1024], warmup: 0, budgetMs: 0, minRuns: 1, maxRuns: 1 };
   const report = await runBenchmark(settings, { gpu, description: 'test' });
-  assert.deepEqual(report.rows.map((r) => [r.kernel, r.status, r.runs]), [['ours', 'ok', 3], ['manual', 'unavailable', 0]]);
+  assert.equal(report.rows.length, 1);
+  const [row] = report.rows;
+  assert.equal(row.status, 'error');
+  assert.match(row.note!, /^the TS reference \(fp64 accumulation\) failed, so nothing of this shape was run or checked: /);
+  assert.equal(row.runs, 0);
+  assert.equal(row.maxAbsDiff, undefined);
+  assert.match(textTable(report), /ERROR .*the TS reference \(fp64 accumulation\) failed/);
 });
 
 test('tuned ours: every fitting tile configuration timed and checked, the fastest agreeing one benchmarked', async () => {

@@ -5,7 +5,7 @@ import { before, test } from 'node:test';
 import { runFlashAttention } from '../../kernels/flash/flashAttention.js';
 import type { FlashTiles } from '../../kernels/flash/flashWgsl.js';
 import { requestKernelDevice } from '../../kernels/flash/gpuFacts.js';
-import { nodeGpuAdapter } from '../../kernels/flash/nodeGpu.js';
+import { nodeGpuAdapter } from '../../node/dawnGpu.js';
 import { maxAbsDiff, randomInputs, referenceAttention, type AttentionShape } from '../../kernels/flash/reference.js';
 import { chooseFlashTiles, tilesFit } from '../../kernels/flash/tiles.js';
 

@@ -8,9 +8,12 @@ import { before, test } from 'node:test';
 import * as ort from 'onnxruntime-web';
 import { buildGpt2Graph } from '../../kernels/graph/gpt2Graph.js';
 import type { LoadedModel } from '../../kernels/model/modelFolder.js';
-import { loadModelFolderFromDisk } from '../../kernels/model/nodeReader.js';
+import { loadModelFolderFromDisk } from '../../node/folderReader.js';
 import { toFloat32 } from '../../kernels/model/weightData.js';
 import { Gpt2Inspector } from '../../kernels/runtime/gpt2Inspector.js';
+import { maxAbsDiff } from '../../kernels/flash/reference.js';
+import { headAttention } from '../support/headAttention.js';
+import { readFloat32Npy } from '../support/npy.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'forward');
@@ -25,22 +28,7 @@ interface Case {
 }
 const { cases } = JSON.parse(readFileSync(join(FIXTURES, 'cases.json'), 'utf8')) as { cases: Case[] };
 
-function readNpy(file: string): { shape: number[]; data: Float32Array } {
-  const b = readFileSync(join(FIXTURES, file));
-  const len = b.readUInt16LE(8);
-  const header = b.subarray(10, 10 + len).toString('latin1');
-  assert.match(header, /'descr': '<f4'/);
-  const shape = (header.match(/'shape': \(([^)]*)\)/)?.[1] ?? '').split(',').filter((s) => s.trim()).map(Number);
-  const body = b.subarray(10 + len);
-  return { shape, data: new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)) };
-}
-
-function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) || (Number.isNaN(a[i] - b[i]) ? Infinity : 0));
-  return m;
-}
+const readNpy = (file: string) => readFloat32Npy(join(FIXTURES, file));
 
 let model: LoadedModel;
 let inspector: Gpt2Inspector;
@@ -62,7 +50,7 @@ for (const c of cases) {
     assert.deepEqual(ref.shape, [L, H, T, T]);
     for (let l = 0; l < L; l++) {
       const a = r.attention[l];
-      const d = maxAbs(a, ref.data.subarray(l * H * T * T, (l + 1) * H * T * T));
+      const d = maxAbsDiff(a, ref.data.subarray(l * H * T * T, (l + 1) * H * T * T));
       worst.attention = Math.max(worst.attention, d);
       assert.ok(d <= 1e-5, `layer ${l}: attention max abs diff ${d}`);
       for (let row = 0; row < H * T; row++) {
@@ -79,17 +67,17 @@ for (const c of cases) {
     const V = model.config.vocabSize;
     const logits = readNpy(`${c.name}.logits.npy`);
     c.logitRows.forEach((t, k) => {
-      const d = maxAbs(r.logits!.subarray(t * V, (t + 1) * V), logits.data.subarray(k * V, (k + 1) * V));
+      const d = maxAbsDiff(r.logits!.subarray(t * V, (t + 1) * V), logits.data.subarray(k * V, (k + 1) * V));
       worst.logits = Math.max(worst.logits, d);
       assert.ok(d <= 1e-4, `logits row ${t}: max abs diff ${d}`);
     });
     assert.ok(Number.isNaN(r.loss[T - 1]));
-    const lossDiff = maxAbs(r.loss.subarray(0, T - 1), c.loss.slice(0, T - 1) as number[]);
+    const lossDiff = maxAbsDiff(r.loss.subarray(0, T - 1), c.loss.slice(0, T - 1) as number[]);
     worst.loss = Math.max(worst.loss, lossDiff);
     assert.ok(lossDiff <= 1e-4, `loss max abs diff ${lossDiff}`);
     r.top.forEach((t, pos) => {
       const want = c.top[pos];
-      const d = maxAbs(t.probs, want.probs);
+      const d = maxAbsDiff(t.probs, want.probs);
       worst.topProbs = Math.max(worst.topProbs, d);
       assert.ok(d <= 1e-5, `top-5 probabilities at ${pos}: ${d}`);
       // Ids must agree except where the reference itself has a near-tie.
@@ -101,7 +89,7 @@ for (const c of cases) {
     const fused = await inspector.inspect(c.ids, { attention: 'fused', attentionLayers: [], logits: true });
     assert.equal(fused.provider.attention, 'fused');
     assert.equal(fused.provider.fusedChecked, true);
-    const df = maxAbs(fused.logits!, r.logits!);
+    const df = maxAbsDiff(fused.logits!, r.logits!);
     worst.fusedLogits = Math.max(worst.fusedLogits, df);
     assert.ok(df <= 1e-4, `manual vs fused logits ${df}`);
   });
@@ -116,8 +104,8 @@ test('onnxruntime-node on the same graph agrees with onnxruntime-web', async () 
   const input = new ortNode.Tensor('int64', BigInt64Array.from(c.ids, BigInt), [1, c.ids.length]);
   const out = await session.run({ input_ids: input });
   const web = await inspector.inspect(c.ids, { logits: true });
-  for (let l = 0; l < 4; l++) worst.ortNode = Math.max(worst.ortNode, maxAbs(out[`attn_${l}`].data as Float32Array, web.attention[l]));
-  worst.ortNode = Math.max(worst.ortNode, maxAbs(out.logits.data as Float32Array, web.logits!) / 10);
+  for (let l = 0; l < 4; l++) worst.ortNode = Math.max(worst.ortNode, maxAbsDiff(out[`attn_${l}`].data as Float32Array, web.attention[l]));
+  worst.ortNode = Math.max(worst.ortNode, maxAbsDiff(out.logits.data as Float32Array, web.logits!) / 10);
   assert.ok(worst.ortNode <= 1e-5, `onnxruntime-node vs web: ${worst.ortNode}`);
   await session.release();
 });
@@ -141,6 +129,16 @@ test('shape trace, ablations and truncation', async () => {
   assert.ok(noMask.attention[0][1] > 0, 'without the mask the first token attends to the second');
   assert.deepEqual(noMask.trace!.maskedScores.data, noMask.trace!.scaledScores.data);
   const noScale = await inspector.inspect(c.ids, { attentionLayers: [2], traceLayer: 2, ablation: { noScale: true } });
+  // Every head's probabilities, as trained and ablated, against the recompute from its own Q and K.
+  const variants = [[plain, { scale: true, causal: true }], [noMask, { scale: true, causal: false }], [noScale, { scale: false, causal: true }]] as const;
+  for (const [r, variant] of variants) {
+    for (let h = 0; h < H; h++) {
+      const head = (t: Float32Array, n: number) => t.subarray(h * n, (h + 1) * n);
+      const want = headAttention(head(r.trace!.qHeads.data, T * dh), head(r.trace!.kHeads.data, T * dh), T, dh, variant);
+      const d = maxAbsDiff(head(r.attention[0], T * T), want);
+      assert.ok(d < 1e-5, `${JSON.stringify(variant)} head ${h}: graph vs recompute ${d}`);
+    }
+  }
   const s = noScale.trace!.scaledScores.data;
   const k = 3 * T + 1;
   assert.ok(Math.abs(s[k] * (1 / Math.sqrt(dh)) - tr.scaledScores.data[k]) < 1e-4);
@@ -162,7 +160,7 @@ test('fp16 weights and compute stay close to the reference', async () => {
   for (let l = 0; l < L; l++) {
     const a = r.attention[l];
     assert.ok(a instanceof Float32Array);
-    const d = maxAbs(a, ref.data.subarray(l * H * T * T, (l + 1) * H * T * T));
+    const d = maxAbsDiff(a, ref.data.subarray(l * H * T * T, (l + 1) * H * T * T));
     assert.ok(d <= 5e-3, `fp16 layer ${l}: ${d}`);
     for (let row = 0; row < H * T; row++) for (let j = (row % T) + 1; j < T; j++) assert.equal(a[row * T + j], 0);
   }

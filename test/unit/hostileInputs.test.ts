@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ModelFileError } from '../../kernels/model/errors.js';
 import { MAX_JSON_DEPTH, fileSizeLimit } from '../../kernels/model/fileLimits.js';
-import { loadModelFolderFromDisk } from '../../kernels/model/nodeReader.js';
+import { loadModelFolderFromDisk } from '../../node/folderReader.js';
 import { DiskSpaceError } from '../../src/models/downloader.js';
 import { ModelStore, type DownloadSpec } from '../../src/models/modelStore.js';
 import { UnsafeNameError } from '../../src/models/safePath.js';

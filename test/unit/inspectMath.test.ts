@@ -1,14 +1,15 @@
-// Head-detector scores, row statistics, the ablation recompute and the .npy writer used by the inspector panel.
+// Head-detector scores, row statistics and the .npy writer used by the inspector panel, and the test
+// reference the model's ablations are checked against (test/support/headAttention.ts).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { headAttention } from '../../kernels/inspect/ablation.js';
 import { headLabel, layerHeadScores, patternKeys } from '../../kernels/inspect/headScores.js';
 import { float32Npy } from '../../kernels/inspect/npy.js';
 import { averageHeads, finiteRange, meanRowEntropy, meanWeightAboveDiagonal, rowSumRange, topIndices } from '../../kernels/inspect/rowStats.js';
+import { headAttention } from '../support/headAttention.js';
 
 /** A T×T pattern putting all weight of row i on key f(i) (clamped to the causal range). */
 function oneHot(T: number, f: (i: number) => number): Float32Array {
@@ -38,7 +39,7 @@ test('each synthetic head scores 1 on its own pattern and gets that label', () =
   assert.ok(Number.isNaN(layerHeadScores(heads[0]!, 1, T, [1, 2, 3, 4, 9, 10, 11, 12])[0]!.induction), 'no repeat → NaN');
 });
 
-test('ablations: causal rows sum to 1 with a zero upper triangle; unscaled is sharper; unmasked puts weight above the diagonal', () => {
+test('ablation reference: causal rows sum to 1 with a zero upper triangle; unscaled is sharper; unmasked puts weight above the diagonal', () => {
   const T = 12;
   const dh = 16;
   let seed = 7;

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { parseGpt2Config } from '../../kernels/model/config';
 import { ModelFileError, type ModelFileErrorCode } from '../../kernels/model/errors';
 import { findPickleCheckpoints, loadModelFolder } from '../../kernels/model/modelFolder';
-import { loadModelFolderFromDisk, nodeFolderReader } from '../../kernels/model/nodeReader';
+import { loadModelFolderFromDisk, nodeFolderReader } from '../../node/folderReader';
 import { parseSafetensors, writeSafetensors } from '../../kernels/model/safetensors';
 import { toFloat32 } from '../../kernels/model/weightData';
 import type { WeightTensor } from '../../kernels/model/types';

@@ -144,13 +144,24 @@ test('each header defect is its own typed error naming file and tensor', () => {
   assert.match(err.message, /^weights\/model\.safetensors, tensor "a": dtype "I8" is not supported/);
 });
 
-test('zero-element tensors, gaps between tensors and unsorted offsets are accepted', () => {
+test('zero-element tensors and unsorted offsets are accepted', () => {
   const header = {
-    b: { dtype: 'F16', shape: [2], data_offsets: [12, 16] },
+    b: { dtype: 'F16', shape: [2], data_offsets: [8, 12] },
     a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
     z: { dtype: 'BF16', shape: [4, 0], data_offsets: [8, 8] },
   };
-  const parsed = parseSafetensors(fileWithHeader(header, 16));
+  const parsed = parseSafetensors(fileWithHeader(header, 12));
   assert.deepEqual([...parsed.keys()].sort(), ['a', 'b', 'z']);
   assert.equal(parsed.get('b')!.data.length, 4);
+});
+
+test('bytes that belong to no tensor are refused, as the reference implementation refuses them', () => {
+  const a = { dtype: 'F32', shape: [2], data_offsets: [0, 8] };
+  const between = expectError(() => parseSafetensors(fileWithHeader({ a, b: { dtype: 'F16', shape: [2], data_offsets: [12, 16] } }, 16)), 'gap', 'b');
+  assert.match(between.message, /^model\.safetensors, tensor "b": data \[12, 16\) leaves 4 bytes that belong to no tensor \("a" ends at 8\)$/);
+  expectError(() => parseSafetensors(fileWithHeader({ a: { ...a, data_offsets: [4, 12] } }, 12)), 'gap', 'a');
+  const trailing = expectError(() => parseSafetensors(fileWithHeader({ a }, 11), 'gpt2/model.safetensors'), 'gap');
+  assert.match(trailing.message, /^gpt2\/model\.safetensors has 3 bytes after the last tensor's data/);
+  expectError(() => parseSafetensors(fileWithHeader({}, 1)), 'gap');
+  assert.equal(parseSafetensors(fileWithHeader({}, 0)).size, 0);
 });

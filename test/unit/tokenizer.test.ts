@@ -155,18 +155,3 @@ test('broken tokenizer files are bad-tokenizer errors naming the file', () => {
   bad(tj({ added_tokens: [{ id: 300, content: '<|x|>' }, { id: 300, content: '<|y|>' }] }), 'tokenizer.json', /id 300/);
   bad(() => ByteLevelBpeTokenizer.fromTokenizerJson('nope'), 'tokenizer.json', /not valid JSON/);
 });
-
-test('speed: 1024 tokens of code (reported, not asserted)', () => {
-  const code = readFileSync('kernels/tokenizer/byteLevelBpe.ts', 'utf8');
-  const tokens = embedded.encode(code);
-  const cut = tokens[1023].end;
-  const text = code.slice(0, cut);
-  const times: number[] = [];
-  for (let i = 0; i < 21; i++) {
-    const t0 = performance.now();
-    embedded.encode(text);
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  console.log(`tokenizer: 1024 tokens of TypeScript (${text.length} chars): median ${times[10].toFixed(2)} ms, best ${times[0].toFixed(2)} ms`);
-});

@@ -1,5 +1,5 @@
 // The training recipe's smoke run (training/train.py --smoke) on CPU: its exported folder must load through
-// the extension's own loader and tokenizer (kernels/model/nodeReader.ts) and give, through the extension's
+// the extension's own loader and tokenizer (node/folderReader.ts) and give, through the extension's
 // command line (`attention-inspector inspect`, ORT-web wasm), the attention the trainer's PyTorch model computed
 // on its float16-rounded weights.
 import assert from 'node:assert/strict';
@@ -7,7 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { loadModelFolderFromDisk } from '../../kernels/model/nodeReader.js';
+import { maxAbsDiff } from '../../kernels/flash/reference.js';
+import { loadModelFolderFromDisk } from '../../node/folderReader.js';
+import { readFloat32Npy } from '../support/npy.js';
 
 const PYTHON = '/usr/bin/python3';
 const SAMPLE = [
@@ -20,26 +22,6 @@ const SAMPLE = [
 function torchMissing(): string | false {
   const r = spawnSync(PYTHON, ['-c', 'import torch, numpy, regex'], { encoding: 'utf8' });
   return r.status === 0 ? false : `${PYTHON} lacks torch/numpy/regex (apt install python3-torch python3-regex)`;
-}
-
-/** A little-endian float32, C-order `.npy` file. */
-function readNpyF32(path: string): { shape: number[]; data: Float32Array } {
-  const bytes = readFileSync(path);
-  const headerLen = bytes.readUInt16LE(8);
-  const header = bytes.subarray(10, 10 + headerLen).toString('latin1');
-  assert.match(header, /'descr': '<f4'/);
-  assert.match(header, /'fortran_order': False/);
-  const shape = (/'shape': \(([^)]*)\)/.exec(header)?.[1] ?? '').split(',').filter((s) => s.trim()).map(Number);
-  const body = bytes.subarray(10 + headerLen);
-  const data = new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
-  return { shape, data };
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) || (Number.isNaN(a[i] - b[i]) ? Infinity : 0));
-  return m;
 }
 
 test('training smoke run: the exported folder loads and gives the trainer\'s attention', { skip: torchMissing(), timeout: 180_000 }, async (t) => {
@@ -65,7 +47,7 @@ test('training smoke run: the exported folder loads and gives the trainer\'s att
   const ids = loaded.tokenizer.encode(SAMPLE).map((token) => token.id);
   assert.deepEqual(ids, JSON.parse(readFileSync(join(work, 'torch_attention', 'ids.json'), 'utf8')), 'token ids differ from the trainer\'s BPE');
 
-  const torchAttention = readNpyF32(join(work, 'torch_attention', 'attention.npy'));
+  const torchAttention = readFloat32Npy(join(work, 'torch_attention', 'attention.npy'));
   const T = ids.length;
   assert.deepEqual(torchAttention.shape, [config.nLayer, config.nHead, T, T]);
   // The extension's command line, from source so the test needs no build: `attention-inspector inspect`.
@@ -76,7 +58,7 @@ test('training smoke run: the exported folder loads and gives the trainer\'s att
   assert.equal(cli.status, 0, `attention-inspector inspect failed:\n${cli.stdout}\n${cli.stderr}`);
   const cliTokens = JSON.parse(readFileSync(join(cliOut, 'tokens.json'), 'utf8')) as { tokens: { id: number }[] };
   assert.deepEqual(cliTokens.tokens.map((x) => x.id), ids);
-  const cliAttention = readNpyF32(join(cliOut, 'attention.npy'));
+  const cliAttention = readFloat32Npy(join(cliOut, 'attention.npy'));
   assert.deepEqual(cliAttention.shape, torchAttention.shape);
   const diff = maxAbsDiff(cliAttention.data, torchAttention.data);
   t.diagnostic(`${T} tokens; attention max |CLI − trainer| = ${diff.toExponential(2)}`);

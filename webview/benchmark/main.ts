@@ -9,14 +9,6 @@ import { benchEnvironment } from './environment.js';
 import { announceReady, inVsCode, post, save } from './host.js';
 import { drawPlot } from './plot.js';
 
-declare global {
-  interface Window {
-    /** Standalone runs (CLI, tests): the finished report, or the error that stopped it. */
-    benchReport?: BenchReport;
-    benchError?: string;
-  }
-}
-
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as T;
 const form = $<HTMLFormElement>('#settings');
 const runButton = $<HTMLButtonElement>('#run');

@@ -1,20 +1,20 @@
 /// <reference types="@webgpu/types" />
 /**
- * Node only (never imported by webview code): onnxruntime-web with its native WebGPU provider on Dawn
- * for Node, set up as ../shared/guides/webgpu-without-gpu.md describes.
+ * onnxruntime-web with its native WebGPU provider on Dawn for Node, set up as
+ * ../shared/guides/webgpu-without-gpu.md describes.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { prepareOrtWebGpu } from './ortDevice.js';
-import type { OrtModule } from './ortRunner.js';
+import { prepareOrtWebGpu } from '../kernels/bench/ortDevice.js';
+import type { OrtModule } from '../kernels/bench/ortRunner.js';
 
 export class NodeOrtError extends Error {
   override name = 'NodeOrtError';
 }
 
 function ortDist(): string {
-  for (const root of [process.cwd(), join(__dirname, '..'), join(__dirname, '..', '..')]) {
+  for (const root of [process.cwd(), join(__dirname, '..')]) {
     const dir = join(root, 'node_modules', 'onnxruntime-web', 'dist');
     if (existsSync(join(dir, 'ort.webgpu.mjs'))) return dir;
   }
@@ -26,7 +26,7 @@ function copySharedWrites(): void {
   const proto = (globalThis as { GPUQueue?: { prototype: GPUQueue } }).GPUQueue?.prototype;
   if (!proto || (proto as GPUQueue & { sharedSafe?: boolean }).sharedSafe) return;
   const write = proto.writeBuffer;
-  proto.writeBuffer = function (this: GPUQueue, buffer: GPUBuffer, offset: number, data: BufferSource | SharedArrayBuffer, dataOffset?: number, size?: number) {
+  proto.writeBuffer = function (this: GPUQueue, buffer: GPUBuffer, offset: number, data: GPUAllowSharedBufferSource, dataOffset?: number, size?: number) {
     const shared = typeof SharedArrayBuffer !== 'undefined' && (data instanceof SharedArrayBuffer || (ArrayBuffer.isView(data) && data.buffer instanceof SharedArrayBuffer));
     if (shared) {
       const view = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data as SharedArrayBuffer);
@@ -35,7 +35,7 @@ function copySharedWrites(): void {
       const len = size !== undefined ? size * elem : view.byteLength - start;
       return write.call(this, buffer, offset, view.slice(start, start + len));
     }
-    return write.call(this, buffer, offset, data as BufferSource, dataOffset, size);
+    return write.call(this, buffer, offset, data, dataOffset, size);
   } as GPUQueue['writeBuffer'];
   (proto as GPUQueue & { sharedSafe?: boolean }).sharedSafe = true;
 }

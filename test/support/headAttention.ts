@@ -1,7 +1,7 @@
 /**
- * Recomputes one head's attention from its queries and keys with parts of the recipe switched off,
- * to show what the 1/√dh scaling and the causal mask do. Plain fp32 arithmetic; the unablated variant
- * doubles as an independent check of the probabilities the model returned.
+ * Test reference: one head's attention recomputed from its queries and keys with parts of the recipe
+ * switched off, in plain arithmetic outside the ONNX graph. The panel's ablations run the model's
+ * graph (kernels/graph/gpt2Graph.ts, `ablation`); the tests hold that graph's probabilities to this.
  */
 
 export interface AttentionVariant {

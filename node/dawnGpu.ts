@@ -1,7 +1,7 @@
 /// <reference types="@webgpu/types" />
 /**
- * Node only (never imported by webview code): a WebGPU adapter from Dawn for Node (`webgpu` package).
- * Without a GPU this is SwiftShader, the Vulkan-on-CPU driver shipped inside Debian's chromium.
+ * A WebGPU adapter from Dawn for Node (`webgpu` package). Without a GPU this is SwiftShader, the
+ * Vulkan-on-CPU driver shipped inside Debian's chromium.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -1,10 +1,10 @@
-// Node-only: reads a model folder from disk. Webview code must never import this file.
+// Reads a model folder from disk (for the host, the CLI, scripts and tests).
 import { constants } from 'node:fs';
 import { open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ModelFileError, checkFileSize } from './errors';
-import { loadModelFolder, type LoadedModel } from './modelFolder';
-import type { ModelFileReader } from './types';
+import { ModelFileError, checkFileSize } from '../kernels/model/errors.js';
+import { loadModelFolder, type LoadedModel } from '../kernels/model/modelFolder.js';
+import type { ModelFileReader } from '../kernels/model/types.js';
 
 /**
  * A reader of plain file names in `dir`; names with a path separator or `..` are never followed. Links are

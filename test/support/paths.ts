@@ -1,0 +1,4 @@
+import { resolve } from 'node:path';
+
+/** The repository's root folder. */
+export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
