@@ -12,7 +12,7 @@ import { extraBytesCell, textTable, timeCell, trialsTable } from '../../kernels/
 import type { BenchRow } from '../../kernels/bench/types.js';
 import { attentionGraphBuilder } from '../../kernels/bench/graphSource.js';
 import { measureInterleaved } from '../../kernels/bench/measure.js';
-import { loadNodeOrt } from '../../kernels/bench/nodeOrt.js';
+import { loadNodeOrt } from '../../node/dawnOrt.js';
 import { ortRunner, type OrtEnvironment } from '../../kernels/bench/ortRunner.js';
 import { oursRunner } from '../../kernels/bench/oursRunner.js';
 import type { KernelRunner } from '../../kernels/bench/runner.js';

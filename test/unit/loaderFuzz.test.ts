@@ -213,7 +213,7 @@ function mutate(r: Rng, base: Folder): { folder: Folder; label: string } {
   return { folder, label: `tokenizer ${name}` };
 }
 
-/** Raised by the disk reader (kernels/model/nodeReader.ts) when a read fails; an in-memory folder cannot fail so. */
+/** Raised by the disk reader (node/folderReader.ts) when a read fails; an in-memory folder cannot fail so. */
 const DISK_ONLY_CODES: readonly ModelFileErrorCode[] = ['unreadable-file'];
 
 interface Tally {
