@@ -95,6 +95,23 @@ test('a broken model folder exits 2 with one error line', () => {
   assertBadInput(cli('inspect', '--model', join(dir, 'no-such-model'), '--text-file', 'a.txt'), /config\.json/);
 });
 
+test('--truncate on a long one-line text: the first 1024 tokens, tokenized from a prefix, and how much of the text that was', () => {
+  const line = readFileSync(join(ROOT, 'samples', 'attention.ts'), 'utf8').replace(/\s*\n\s*/g, ' ');
+  const text = line.repeat(Math.ceil(400_000 / line.length));
+  writeFileSync(join(dir, 'huge.txt'), text);
+  const r = cli('inspect', '--text-file', 'huge.txt', '--truncate', '--out', 'huge');
+  assert.equal(r.status, 0, r.stderr);
+  const { tokens, truncated } = JSON.parse(readFileSync(join(dir, 'huge', 'tokens.json'), 'utf8'));
+  assert.equal(tokens.length, 1024);
+  assert.deepEqual(truncated, {
+    keptTokens: 1024,
+    inspectedChars: tokens[1023].end,
+    totalChars: text.length,
+    message: `only the first 1024 of more than 1024 tokens were inspected (the model's context): the first ${tokens[1023].end} of ${text.length} characters`,
+  });
+  assert.match(r.stderr, /note: only the first 1024 of more than 1024 tokens/);
+});
+
 test('bad arguments and texts exit 2 with one error line', () => {
   writeFileSync(join(dir, 'empty.txt'), '');
   writeFileSync(join(dir, 'latin1.txt'), Buffer.from([0x63, 0x61, 0x66, 0xe9]));
