@@ -10,7 +10,10 @@
  * The model runs once; the npy is streamed: its header, then each layer's maps as they are derived
  * (LayerInspection.layerMaps), so only one layer's maps are ever in memory.
  * Text longer than the model's context is an error unless `--truncate` is given (then only the first
- * nPositions tokens are inspected and tokens.json says so); `--max-tokens N` inspects the first N.
+ * nPositions tokens are inspected and tokens.json says so: `truncated: { keptTokens, inspectedChars,
+ * totalChars, originalTokens?, message }`); `--max-tokens N` inspects the first N. Only as much of the
+ * text is tokenized as is inspected (kernels/tokenizer/tokenizePrefix.ts), so `originalTokens` is there
+ * only when that was all of it.
  */
 import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
@@ -20,6 +23,7 @@ import { runInNewContext } from 'node:vm';
 import { float32NpyHeader } from '../kernels/inspect/npy.js';
 import type { ByteLevelBpeTokenizer, Token } from '../kernels/tokenizer/byteLevelBpe.js';
 import { loadModelFolderFromDisk } from '../node/folderReader.js';
+import { tokenizePrefix } from '../kernels/tokenizer/tokenizePrefix.js';
 import { Gpt2Inspector, type InspectorModel } from '../kernels/runtime/gpt2Inspector.js';
 import { UsageError } from './errors.js';
 import { LayerHeatmaps } from './heatmapPng.js';
@@ -218,8 +222,6 @@ export async function runInspectCommand(argv: string[], log: (line: string) => v
     loaded = undefined;
     return model;
   };
-  const all = tokenizer.encode(text);
-  if (all.length === 0) throw new UsageError(`the text file ${args.textFile} has no tokens`);
   const { nPositions, nLayer, nHead } = config;
   const layers = args.layers ?? Array.from({ length: nLayer }, (_, l) => l);
   const bad = layers.find((l) => l >= nLayer);
@@ -227,11 +229,24 @@ export async function runInspectCommand(argv: string[], log: (line: string) => v
   if (args.maxTokens !== undefined && args.maxTokens > nPositions) throw new UsageError(`--max-tokens ${args.maxTokens} is more than the model's context (${nPositions})`);
   // --max-tokens asks for at most N tokens; without it a text beyond the context is an error unless --truncate.
   const limit = args.maxTokens ?? nPositions;
-  let truncated: { originalTokens: number; keptTokens: number; message: string } | undefined;
+  // One token more than the limit tells whether the text is longer.
+  const prefix = tokenizePrefix(tokenizer, text, limit + 1);
+  const all = prefix.tokens;
+  if (all.length === 0) throw new UsageError(`the text file ${args.textFile} has no tokens`);
+  const whole = prefix.tokenizedChars === text.length;
+  let truncated: { originalTokens?: number; keptTokens: number; inspectedChars: number; totalChars: number; message: string } | undefined;
   if (all.length > limit) {
-    if (args.maxTokens === undefined && !args.truncate) throw new UsageError(`the text has ${all.length} tokens but the model's context is ${nPositions} (use --truncate to inspect the first ${nPositions})`);
+    const count = whole ? `${all.length}` : `more than ${limit}`;
+    if (args.maxTokens === undefined && !args.truncate) throw new UsageError(`the text has ${count} tokens but the model's context is ${nPositions} (use --truncate to inspect the first ${nPositions})`);
+    const inspectedChars = all[limit - 1].end;
     const why = args.maxTokens === undefined ? "the model's context" : '--max-tokens';
-    truncated = { originalTokens: all.length, keptTokens: limit, message: `only the first ${limit} of ${all.length} tokens were inspected (${why})` };
+    truncated = {
+      ...(whole ? { originalTokens: all.length } : {}),
+      keptTokens: limit,
+      inspectedChars,
+      totalChars: text.length,
+      message: `only the first ${limit} of ${count} tokens were inspected (${why}): the first ${inspectedChars} of ${text.length} characters`,
+    };
     log(`note: ${truncated.message}`);
   }
   const tokens = all.slice(0, limit);

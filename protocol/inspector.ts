@@ -34,7 +34,16 @@ export interface ModelRef {
 export type SelectionNotice =
   | { kind: 'currentLine'; line: number }
   | { kind: 'firstOfSeveral'; count: number }
-  | { kind: 'truncated'; tokens: number; keptTokens: number; limit: 'context' | 'maxTokens' };
+  | {
+      kind: 'truncated';
+      keptTokens: number;
+      limit: 'context' | 'maxTokens';
+      /** The kept tokens cover the text's first `inspectedChars` of `totalChars` (UTF-16 code units). */
+      inspectedChars: number;
+      totalChars: number;
+      /** All the text's tokens, when it was tokenized whole (a long one is tokenized only as far as inspected). */
+      tokens?: number;
+    };
 
 /** What the page needs to start the model: where it and onnxruntime-web are, and which backend to use. */
 export interface EngineRef {
@@ -148,7 +157,7 @@ const tokenInfo = object<TokenInfo>({ id: integer, text: string, start: integer,
 const selectionNotice = variants<SelectionNotice, 'kind'>('kind', {
   currentLine: object({ kind: oneOf('currentLine'), line: integer }),
   firstOfSeveral: object({ kind: oneOf('firstOfSeveral'), count: integer }),
-  truncated: object({ kind: oneOf('truncated'), tokens: integer, keptTokens: integer, limit: oneOf('context', 'maxTokens') }),
+  truncated: object<Extract<SelectionNotice, { kind: 'truncated' }>>({ kind: oneOf('truncated'), keptTokens: integer, limit: oneOf('context', 'maxTokens'), inspectedChars: integer, totalChars: integer, tokens: optional(integer) }),
 });
 
 const sourceRef = object<SourceRef>({

@@ -7,10 +7,12 @@ import * as vscode from 'vscode';
 import { parseGpt2Config } from '../kernels/model/config.js';
 import { ModelFileError } from '../kernels/model/errors.js';
 import { loadFolderTokenizer, MODEL_FILE_NAMES } from '../kernels/model/modelFolder.js';
+import { tokenizePrefix, type PrefixTokens, type TextSource } from '../kernels/tokenizer/tokenizePrefix.js';
 import type { RawToken } from './inspectSelection.js';
 
 export interface HostModel {
-  encode(text: string): RawToken[];
+  /** At least the first `wanted` tokens of a text, tokenizing only a prefix of a long one (kernels/tokenizer/tokenizePrefix.ts). */
+  encodePrefix(text: TextSource, wanted: number): PrefixTokens<RawToken>;
   /** The model's context length (`n_positions`). */
   context: number;
 }
@@ -30,7 +32,7 @@ async function loadHostModel(folder: vscode.Uri): Promise<HostModel> {
   if (!configBytes) throw new ModelFileError('missing-file', MODEL_FILE_NAMES.config, `${folder.fsPath} has no ${MODEL_FILE_NAMES.config}`);
   const config = parseGpt2Config(configBytes);
   const { tokenizer } = await loadFolderTokenizer(read);
-  return { encode: (t) => tokenizer.encode(t), context: config.nPositions };
+  return { encodePrefix: (t, wanted) => tokenizePrefix(tokenizer, t, wanted), context: config.nPositions };
 }
 
 export class HostModelCache {

@@ -2,12 +2,15 @@
  * The `attentionInspector.inspect` command: picks the text (selection rules in inspectSelection.ts),
  * tokenizes it in the host (offsets → editor ranges), records it for hovers and hands it to the panel,
  * which runs the model. A new inspection supersedes the one in flight.
+ * The host is shared by every extension of the window, so a huge selection is read in slices and only
+ * as much of it is tokenized as will be inspected (kernels/tokenizer/tokenizePrefix.ts): a few ms.
  */
 import * as vscode from 'vscode';
 import type { ActiveModel, ActiveModelProvider } from './activeModel.js';
 import type { InspectionHovers } from './hovers.js';
 import { InspectorPanel, type PanelEvents } from './inspectorPanel.js';
-import { chooseRange, isBlank, toTokenInfos, truncateTokens } from './inspectSelection.js';
+import { chooseRange, isBlank, toTokenInfos, tokenLimit, truncateTokens, type OffsetRange } from './inspectSelection.js';
+import type { TextSource } from '../kernels/tokenizer/tokenizePrefix.js';
 import type { HostModelCache } from './hostModel.js';
 import type { BackendChoice, ColorScale, EngineRef, InspectorState, InspectRequest, RunFacts } from '../protocol/inspector.js';
 import { idCounter } from '../protocol/messenger.js';
@@ -70,7 +73,7 @@ export class InspectCommand implements vscode.Disposable {
         return { line: line.lineNumber, start: doc.offsetAt(line.range.start), end: doc.offsetAt(line.range.end) };
       },
     );
-    const text = doc.getText(new vscode.Range(doc.positionAt(chosen.range.start), doc.positionAt(chosen.range.end)));
+    const text = documentSlices(doc, chosen.range);
     const model = this.models.getActive();
     const panel = InspectorPanel.show(this.context.extensionUri, [model.folderUri], this.log, this.events);
     const s = settings();
@@ -84,7 +87,8 @@ export class InspectCommand implements vscode.Disposable {
     try {
       const hostModel = await this.hostModels.get(model.folderUri);
       if (requestId !== this.latest) return;
-      const { kept, notice } = truncateTokens(hostModel.encode(text), s.maxTokens, hostModel.context);
+      const hostStart = performance.now();
+      const { kept, notice } = truncateTokens(hostModel.encodePrefix(text, tokenLimit(s.maxTokens, hostModel.context)), s.maxTokens, hostModel.context);
       const tokens = toTokenInfos(kept, chosen.range.start, doc);
       const end = chosen.range.start + (kept.at(-1)?.end ?? 0);
       this.hovers.record(doc, requestId, chosen.range.start, end, tokens, model.label);
@@ -107,7 +111,11 @@ export class InspectCommand implements vscode.Disposable {
         commandEpochMs,
       };
       this.pending.set(requestId, { started: commandEpochMs, model: model.label, tokens: tokens.length });
-      this.log.info(`inspection ${requestId}: ${request.source.fileName} lines ${request.source.startLine + 1}–${request.source.endLine + 1}, ${tokens.length} tokens, model ${model.label}, backend ${s.backend}`);
+      const cut = notice?.kind === 'truncated' ? ` (the first ${notice.inspectedChars} of ${notice.totalChars} characters)` : '';
+      this.log.info(
+        `inspection ${requestId}: ${request.source.fileName} lines ${request.source.startLine + 1}–${request.source.endLine + 1}, ${tokens.length} tokens${cut}, ` +
+          `model ${model.label}, backend ${s.backend}; host tokenizing ${(performance.now() - hostStart).toFixed(1)} ms`,
+      );
       panel.inspect(request);
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
@@ -141,15 +149,18 @@ export class InspectCommand implements vscode.Disposable {
 
   /**
    * Hovers come back with a restored panel only where the document still holds the same tokens at the
-   * same place; otherwise they would show numbers of another text.
+   * same place; otherwise they would show numbers of another text. The text tokenized again is the one
+   * inspected: a truncated selection's first tokens, read as a prefix of the whole selection.
    */
-  private async restoreHovers(r: Pick<InspectRequest, 'source' | 'tokens'>, requestId: number, model: ActiveModel): Promise<void> {
+  private async restoreHovers(r: Pick<InspectRequest, 'source' | 'tokens' | 'notices'>, requestId: number, model: ActiveModel): Promise<void> {
     const { uri, startOffset } = r.source;
     if (uri === undefined || startOffset === undefined || r.tokens.length === 0) return;
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(uri));
     const end = startOffset + r.tokens.at(-1)!.end;
-    const text = doc.getText(new vscode.Range(doc.positionAt(startOffset), doc.positionAt(end)));
-    const ids = (await this.hostModels.get(model.folderUri)).encode(text).map((t) => t.id);
+    const truncated = r.notices.find((n) => n.kind === 'truncated');
+    const selection = { start: startOffset, end: Math.min(doc.offsetAt(doc.lineAt(doc.lineCount - 1).range.end), truncated ? startOffset + truncated.totalChars : end) };
+    const tokens = (await this.hostModels.get(model.folderUri)).encodePrefix(documentSlices(doc, selection), r.tokens.length).tokens;
+    const ids = (truncated ? tokens.slice(0, r.tokens.length) : tokens).map((t) => t.id);
     if (ids.length !== r.tokens.length || ids.some((id, i) => id !== r.tokens[i]!.id)) {
       this.log.info(`inspection ${requestId}: ${r.source.fileName} changed since it was inspected; hovers not restored`);
       return;
@@ -183,6 +194,14 @@ export class InspectCommand implements vscode.Disposable {
     for (const d of this.disposables.splice(0)) d.dispose();
     InspectorPanel.disposeCurrent();
   }
+}
+
+/** A range of a document read in slices: a huge selection is never copied whole. */
+function documentSlices(doc: vscode.TextDocument, range: OffsetRange): TextSource {
+  return {
+    length: range.end - range.start,
+    slice: (start, end) => doc.getText(new vscode.Range(doc.positionAt(range.start + start), doc.positionAt(range.start + end))),
+  };
 }
 
 function folderWebviewUri(webview: vscode.Webview, folder: vscode.Uri): string {

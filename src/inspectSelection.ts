@@ -4,6 +4,7 @@
  * without an editor. Offsets are UTF-16 code units, as in VS Code's `TextDocument.offsetAt`.
  */
 import type { SelectionNotice, TokenInfo } from '../protocol/inspector.js';
+import type { PrefixTokens, TextSource } from '../kernels/tokenizer/tokenizePrefix.js';
 
 export interface OffsetRange {
   start: number;
@@ -39,9 +40,15 @@ export function chooseRange(selections: readonly OffsetRange[], lineAt: (offset:
   return { range: { start: line.start, end: line.end }, notices };
 }
 
-/** True when there is nothing a model could read: empty or only whitespace. */
-export function isBlank(text: string): boolean {
-  return text.trim().length === 0;
+/** Characters of a text read at a time when looking for one that is not whitespace. */
+const BLANK_SCAN_CHARS = 1 << 16;
+
+/** True when there is nothing a model could read: empty or only whitespace. Reads a huge text in slices, stopping at the first non-blank one. */
+export function isBlank(text: TextSource): boolean {
+  for (let at = 0; at < text.length; at += BLANK_SCAN_CHARS) {
+    if (/\S/.test(text.slice(at, Math.min(text.length, at + BLANK_SCAN_CHARS)))) return false;
+  }
+  return true;
 }
 
 export interface RawToken {
@@ -51,16 +58,31 @@ export interface RawToken {
   end: number;
 }
 
+/** How many tokens an inspection keeps at most. */
+export function tokenLimit(maxTokens: number, context: number): number {
+  return Math.max(1, Math.min(maxTokens, context));
+}
+
 /**
- * Keeps at most min(maxTokens, context) tokens, saying so when it cuts.
- * The limit that bites (the smaller) is the one named in the notice.
+ * Keeps at most `tokenLimit(maxTokens, context)` tokens of a text's tokenized prefix, saying so when
+ * it cuts (or when the text goes on past the prefix): how many tokens and characters were kept, the
+ * text's length, its token count when it was tokenized whole, and the limit that bites (the smaller).
  */
-export function truncateTokens<T>(tokens: readonly T[], maxTokens: number, context: number): { kept: T[]; notice?: SelectionNotice } {
-  const limit = Math.max(1, Math.min(maxTokens, context));
-  if (tokens.length <= limit) return { kept: tokens.slice() };
+export function truncateTokens<T extends { end: number }>(prefix: PrefixTokens<T>, maxTokens: number, context: number): { kept: T[]; notice?: SelectionNotice } {
+  const limit = tokenLimit(maxTokens, context);
+  const whole = prefix.tokenizedChars === prefix.totalChars;
+  if (whole && prefix.tokens.length <= limit) return { kept: prefix.tokens.slice() };
+  const kept = prefix.tokens.slice(0, limit);
   return {
-    kept: tokens.slice(0, limit),
-    notice: { kind: 'truncated', tokens: tokens.length, keptTokens: limit, limit: context <= maxTokens ? 'context' : 'maxTokens' },
+    kept,
+    notice: {
+      kind: 'truncated',
+      keptTokens: kept.length,
+      limit: context <= maxTokens ? 'context' : 'maxTokens',
+      inspectedChars: kept.at(-1)?.end ?? 0,
+      totalChars: prefix.totalChars,
+      ...(whole ? { tokens: prefix.tokens.length } : {}),
+    },
   };
 }
 

@@ -7,7 +7,7 @@
  * of that shape is an `error` saying so, and none is run.
  */
 import { gpuFacts } from '../flash/gpuFacts.js';
-import { elementCount, maxAbsDiff, randomInputs, referenceAttention } from '../flash/reference.js';
+import { elementCount, randomInputs, referenceAttentionRows, referenceRows, rowAgreement, type RowReference } from '../flash/reference.js';
 import { tflops, tolerance } from './accounting.js';
 import { expandGrid } from './grid.js';
 import { measure, measureInterleaved } from './measure.js';
@@ -32,8 +32,8 @@ export interface BenchHooks {
   onProgress?: (done: number, total: number, row: BenchRow | undefined, running: BenchCase | undefined) => void;
 }
 
-interface Reference {
-  o: Float32Array;
+/** O on some query rows of the shape (all of them for small shapes: see referenceRows), and what it is. */
+interface Reference extends RowReference {
   name: string;
 }
 
@@ -50,7 +50,7 @@ async function makeRunner(env: BenchEnvironment, c: BenchCase, s: BenchSettings,
     if (!env.gpu) throw new KernelUnavailable('no WebGPU adapter');
     const { device } = env.gpu;
     if (c.precision === 'fp16' && !device.features.has('shader-f16')) throw new KernelUnavailable('adapter has no shader-f16');
-    if (tunesTiles(s, device)) return tunedOursRunner(device, c, inputs, ref.o, s.timestamps, signal);
+    if (tunesTiles(s, device)) return tunedOursRunner(device, c, inputs, ref, s.timestamps, signal);
     return oursRunner(device, c, inputs, s.timestamps);
   }
   if (!env.ort) throw new KernelUnavailable('onnxruntime-web not loaded');
@@ -67,14 +67,17 @@ function shapeData(c: BenchCase): ShapeData {
   try {
     const n = elementCount(c);
     const inputs = { q: randomInputs(n, 1), k: randomInputs(n, 2), v: randomInputs(n, 3) };
-    return { inputs, ref: { o: referenceAttention(inputs.q, inputs.k, inputs.v, c), name: REFERENCE_NAME } };
+    const rows = referenceRows(c);
+    const all = rows.length === c.batch * c.heads * c.seqLen;
+    const name = all ? REFERENCE_NAME : `${REFERENCE_NAME}, ${rows.length} of ${c.batch * c.heads * c.seqLen} query rows`;
+    return { inputs, ref: { rows, o: referenceAttentionRows(inputs.q, inputs.k, inputs.v, c, rows), name } };
   } catch (e) {
     return { failure: `the ${REFERENCE_NAME} failed, so nothing of this shape was run or checked: ${errorText(e)}` };
   }
 }
 
-function emptyRow(c: BenchCase): BenchRow {
-  return { ...c, status: 'ok', provider: '', runs: 0, outliers: 0, tolerance: tolerance(c.precision), reference: REFERENCE_NAME };
+function emptyRow(c: BenchCase, reference = REFERENCE_NAME): BenchRow {
+  return { ...c, status: 'ok', provider: '', runs: 0, outliers: 0, tolerance: tolerance(c.precision), reference };
 }
 
 function failRow(row: BenchRow, e: unknown): BenchRow {
@@ -89,7 +92,7 @@ async function finishRow(row: BenchRow, runner: KernelRunner, times: number[], r
   const sum = summarize(times);
   row.runs = times.length;
   Object.assign(row, sum);
-  row.maxAbsDiff = maxAbsDiff(await runner.output(), ref.o);
+  row.maxAbsDiff = rowAgreement(await runner.output(), ref, row.headDim);
   if (!(row.maxAbsDiff <= row.tolerance)) {
     row.status = 'failed';
     row.note = `disagrees with ${ref.name}: max |O − O_ref| = ${row.maxAbsDiff.toExponential(2)} > ${row.tolerance}`;
@@ -100,7 +103,7 @@ async function finishRow(row: BenchRow, runner: KernelRunner, times: number[], r
 }
 
 async function prepare(env: BenchEnvironment, c: BenchCase, s: BenchSettings, inputs: AttentionInputs, ref: Reference, signal?: AbortSignal): Promise<{ row: BenchRow; runner?: KernelRunner }> {
-  const row = emptyRow(c);
+  const row = emptyRow(c, ref.name);
   try {
     const runner = await makeRunner(env, c, s, inputs, ref, signal);
     Object.assign(row, { provider: runner.provider, timing: runner.timing, extraBytes: runner.extraBytes, tileTrials: runner.tileTrials });

@@ -5,7 +5,7 @@
  * A configuration that disagrees or does not compile is recorded with why, and never chosen.
  */
 import { deviceFacts } from '../flash/gpuFacts.js';
-import { maxAbsDiff } from '../flash/reference.js';
+import { rowAgreement, type RowReference } from '../flash/reference.js';
 import { fittingTiles, tilesLabel } from '../flash/tiles.js';
 import { tolerance } from './accounting.js';
 import { measure } from './measure.js';
@@ -22,7 +22,7 @@ export function tunesTiles(s: Pick<BenchSettings, 'tileChoice'>, device: GPUDevi
 }
 
 export async function tunedOursRunner(
-  device: GPUDevice, c: BenchCase, inputs: AttentionInputs, reference: Float32Array, useTimestamps: boolean, signal?: AbortSignal,
+  device: GPUDevice, c: BenchCase, inputs: AttentionInputs, reference: RowReference, useTimestamps: boolean, signal?: AbortSignal,
 ): Promise<KernelRunner> {
   const trials: TileTrial[] = [];
   // The fastest agreeing runner so far is kept (its pipeline and buffers are what gets benchmarked).
@@ -36,7 +36,7 @@ export async function tunedOursRunner(
         runner = await oursRunner(device, c, inputs, useTimestamps, tiles);
         const ms = summarize(await measure(runner, TRIAL, signal)).medianMs;
         trial.medianMs = ms;
-        trial.maxAbsDiff = maxAbsDiff(await runner.output(), reference);
+        trial.maxAbsDiff = rowAgreement(await runner.output(), reference, c.headDim);
         if (!(trial.maxAbsDiff <= tolerance(c.precision))) trial.note = 'disagrees with the reference';
         else if (!best || ms < best.ms) {
           const previous = best?.runner;

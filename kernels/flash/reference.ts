@@ -17,36 +17,73 @@ export function elementCount(s: AttentionShape): number {
 }
 
 export function referenceAttention(q: Float32Array, k: Float32Array, v: Float32Array, s: AttentionShape): Float32Array {
+  return referenceAttentionRows(q, k, v, s, allRows(s));
+}
+
+function allRows(s: AttentionShape): Int32Array {
+  return Int32Array.from({ length: s.batch * s.heads * s.seqLen }, (_, r) => r);
+}
+
+/**
+ * The query rows (flattened over batch·head·position) a check computes: all of them when that costs at
+ * most `budget` multiply-adds, else evenly spaced ones across every head and position plus the last
+ * (the longest causal row) — a large shape's reference would otherwise take minutes of CPU.
+ */
+export function referenceRows(s: AttentionShape, budget = 2 ** 29): Int32Array {
+  const n = s.batch * s.heads * s.seqLen;
+  const perRow = 2 * (s.causal ? (s.seqLen + 1) / 2 : s.seqLen) * s.headDim;
+  const count = Math.max(2, Math.floor(budget / perRow));
+  if (count >= n) return allRows(s);
+  const rows = Int32Array.from({ length: count }, (_, i) => Math.floor((i * n) / count));
+  rows[count - 1] = n - 1;
+  return rows;
+}
+
+/** O for the given query rows only: (rows.length, dh), row-major. */
+export function referenceAttentionRows(q: Float32Array, k: Float32Array, v: Float32Array, s: AttentionShape, rows: Int32Array): Float32Array {
   const { seqLen: T, headDim: D } = s;
-  const out = new Float32Array(elementCount(s));
+  const out = new Float32Array(rows.length * D);
   const scale = 1 / Math.sqrt(D);
   const scores = new Float64Array(T);
   const row = new Float64Array(D);
-  for (let bh = 0; bh < s.batch * s.heads; bh++) {
-    const base = bh * T * D;
-    for (let i = 0; i < T; i++) {
-      const last = s.causal ? i : T - 1;
-      let max = -Infinity;
-      for (let j = 0; j <= last; j++) {
-        let dot = 0;
-        for (let d = 0; d < D; d++) dot += q[base + i * D + d] * k[base + j * D + d];
-        scores[j] = dot * scale;
-        if (scores[j] > max) max = scores[j];
-      }
-      let sum = 0;
-      for (let j = 0; j <= last; j++) {
-        scores[j] = Math.exp(scores[j] - max);
-        sum += scores[j];
-      }
-      row.fill(0);
-      for (let j = 0; j <= last; j++) {
-        const p = scores[j] / sum;
-        for (let d = 0; d < D; d++) row[d] += p * v[base + j * D + d];
-      }
-      for (let d = 0; d < D; d++) out[base + i * D + d] = row[d];
+  rows.forEach((r, n) => {
+    const i = r % T;
+    const base = (r - i) * D;
+    const last = s.causal ? i : T - 1;
+    let max = -Infinity;
+    for (let j = 0; j <= last; j++) {
+      let dot = 0;
+      for (let d = 0; d < D; d++) dot += q[base + i * D + d] * k[base + j * D + d];
+      scores[j] = dot * scale;
+      if (scores[j] > max) max = scores[j];
     }
-  }
+    let sum = 0;
+    for (let j = 0; j <= last; j++) {
+      scores[j] = Math.exp(scores[j] - max);
+      sum += scores[j];
+    }
+    row.fill(0);
+    for (let j = 0; j <= last; j++) {
+      const p = scores[j] / sum;
+      for (let d = 0; d < D; d++) row[d] += p * v[base + j * D + d];
+    }
+    for (let d = 0; d < D; d++) out[n * D + d] = row[d];
+  });
   return out;
+}
+
+/** A reference output on some query rows of a shape (referenceRows). */
+export interface RowReference {
+  rows: Int32Array;
+  /** (rows.length, dh) */
+  o: Float32Array;
+}
+
+/** Largest absolute difference between a kernel's full (B, H, T, dh) output and a row reference. */
+export function rowAgreement(o: Float32Array, ref: RowReference, headDim: number): number {
+  const picked = new Float32Array(ref.rows.length * headDim);
+  ref.rows.forEach((r, n) => picked.set(o.subarray(r * headDim, (r + 1) * headDim), n * headDim));
+  return maxAbsDiff(picked, ref.o);
 }
 
 /** Largest absolute difference between two outputs of the same shape. */

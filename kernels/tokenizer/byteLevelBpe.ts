@@ -50,6 +50,8 @@ export class ByteLevelBpeTokenizer {
   readonly vocabSize: number;
   /** Id of `<|endoftext|>`, when the vocabulary has it. */
   readonly eosTokenId: number | undefined;
+  /** Texts matched literally in the input before the pre-tokenizer (`<|endoftext|>`, added tokens). */
+  readonly specialTokens: readonly string[];
 
   private readonly engine: Tokenizer;
   private readonly idBytes: (Uint8Array | undefined)[];
@@ -61,6 +63,7 @@ export class ByteLevelBpeTokenizer {
     for (const [content, id] of v.special) this.idBytes[id] = new TextEncoder().encode(content);
     this.vocabSize = this.idBytes.length;
     this.specialIds = new Set(v.special.values());
+    this.specialTokens = [...v.special.keys()];
     this.eosTokenId = v.special.get(END_OF_TEXT) ?? v.vocab.get(END_OF_TEXT);
     try {
       this.engine = new Tokenizer(

@@ -64,11 +64,19 @@ test('--layers writes only those layers, in that order; --max-tokens inspects th
   const N = T - 3;
   const r = cli('inspect', '--text-file', 'english.txt', '--out', 'some', '--layers', '3,1', '--max-tokens', String(N));
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stderr, new RegExp(`only the first ${N} of ${T} tokens`));
   const tokens = JSON.parse(readFileSync(join(dir, 'some', 'tokens.json'), 'utf8'));
+  // A text this short is tokenized whole, so the total is known; the N tokens cover it up to the last one's end.
+  const inspectedChars = tokens.tokens[N - 1].end;
+  assert.match(r.stderr, new RegExp(`only the first ${N} of ${T} tokens were inspected \\(--max-tokens\\): the first ${inspectedChars} of ${c.text.length} characters`));
   assert.deepEqual(tokens.attentionLayers, [3, 1]);
   assert.deepEqual(tokens.tokens.map((t: { id: number }) => t.id), c.ids.slice(0, N));
-  assert.deepEqual(tokens.truncated, { originalTokens: T, keptTokens: N, message: `only the first ${N} of ${T} tokens were inspected (--max-tokens)` });
+  assert.deepEqual(tokens.truncated, {
+    originalTokens: T,
+    keptTokens: N,
+    inspectedChars,
+    totalChars: c.text.length,
+    message: `only the first ${N} of ${T} tokens were inspected (--max-tokens): the first ${inspectedChars} of ${c.text.length} characters`,
+  });
   const got = readFloat32Npy(join(dir, 'some', 'attention.npy'));
   assert.deepEqual(got.shape, [2, 8, N, N]);
   // Causal attention: the first N tokens' maps are the top-left N × N corner of the full text's.
@@ -134,6 +142,23 @@ test('a broken model folder exits 2 with one error line', () => {
   writeFileSync(join(dir, 'a.txt'), 'hello');
   assertBadInput(cli('inspect', '--model', broken, '--text-file', 'a.txt'), /model\.safetensors/);
   assertBadInput(cli('inspect', '--model', join(dir, 'no-such-model'), '--text-file', 'a.txt'), /config\.json/);
+});
+
+test('--truncate on a long one-line text: the first 1024 tokens, tokenized from a prefix, and how much of the text that was', () => {
+  const line = readFileSync(join(ROOT, 'samples', 'attention.ts'), 'utf8').replace(/\s*\n\s*/g, ' ');
+  const text = line.repeat(Math.ceil(400_000 / line.length));
+  writeFileSync(join(dir, 'huge.txt'), text);
+  const r = cli('inspect', '--text-file', 'huge.txt', '--truncate', '--out', 'huge');
+  assert.equal(r.status, 0, r.stderr);
+  const { tokens, truncated } = JSON.parse(readFileSync(join(dir, 'huge', 'tokens.json'), 'utf8'));
+  assert.equal(tokens.length, 1024);
+  assert.deepEqual(truncated, {
+    keptTokens: 1024,
+    inspectedChars: tokens[1023].end,
+    totalChars: text.length,
+    message: `only the first 1024 of more than 1024 tokens were inspected (the model's context): the first ${tokens[1023].end} of ${text.length} characters`,
+  });
+  assert.match(r.stderr, /note: only the first 1024 of more than 1024 tokens/);
 });
 
 test('bad arguments and texts exit 2 with one error line', () => {

@@ -1,7 +1,7 @@
 // The TS reference attention against a naive softmax(QKᵀ/√d)V that materializes the whole (T,T) matrix.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { maxAbsDiff, randomInputs, referenceAttention, type AttentionShape } from '../../kernels/flash/reference.js';
+import { elementCount, maxAbsDiff, randomInputs, referenceAttention, referenceAttentionRows, referenceRows, rowAgreement, type AttentionShape } from '../../kernels/flash/reference.js';
 import { fromHalfBits, toHalfBits } from '../../kernels/flash/half.js';
 
 function naiveAttention(q: Float32Array, k: Float32Array, v: Float32Array, s: AttentionShape): Float64Array {
@@ -50,4 +50,22 @@ test('half conversion round-trips representable values and rounds to nearest', (
   for (const x of [0, 1, -2.5, 65504, 6.103515625e-5, 5.960464477539063e-8]) assert.equal(fromHalfBits(toHalfBits(x)), x);
   assert.equal(fromHalfBits(toHalfBits(1 + 2 ** -11)), 1);
   assert.equal(fromHalfBits(toHalfBits(1e6)), Infinity);
+});
+
+test('a large shape is checked on evenly spaced rows and its last, equal to the full reference there', () => {
+  const big: AttentionShape = { batch: 2, heads: 3, seqLen: 512, headDim: 32, causal: true };
+  const rows = referenceRows(big, 2 ** 22);
+  const n = big.batch * big.heads * big.seqLen;
+  assert.ok(rows.length > 2 && rows.length < n, `${rows.length} of ${n} rows`);
+  assert.equal(rows[0], 0);
+  assert.equal(rows.at(-1), n - 1);
+  for (let i = 1; i < rows.length; i++) assert.ok(rows[i] > rows[i - 1]);
+  const [q, k, v] = [1, 2, 3].map((seed) => randomInputs(elementCount(big), seed));
+  const full = referenceAttention(q, k, v, big);
+  const ref = { rows, o: referenceAttentionRows(q, k, v, big, rows) };
+  assert.equal(rowAgreement(full, ref, big.headDim), 0);
+  const wrong = full.slice();
+  wrong[(n - 1) * big.headDim] += 1e-3;
+  assert.ok(Math.abs(rowAgreement(wrong, ref, big.headDim) - 1e-3) < 1e-6, 'a wrong last row is seen');
+  assert.equal(referenceRows({ ...big, seqLen: 64 }).length, big.batch * big.heads * 64, 'small shapes: every row');
 });

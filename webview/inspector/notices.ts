@@ -11,16 +11,23 @@ export interface InspectionNotices {
   fallbackReason?: string;
 }
 
-function noticeText(n: SelectionNotice): string {
+export function noticeText(n: SelectionNotice): string {
   switch (n.kind) {
     case 'currentLine':
       return `Nothing was selected, so line ${n.line + 1} is inspected.`;
     case 'firstOfSeveral':
       return `${n.count} selections: only the first is inspected.`;
-    case 'truncated':
-      return `Truncated: the text has ${n.tokens} tokens; only the first ${n.keptTokens} are inspected (${n.limit === 'context' ? "the model's context length" : 'the attentionInspector.maxTokens setting'}).`;
+    case 'truncated': {
+      const why = n.limit === 'context' ? "the model's context length" : 'the attentionInspector.maxTokens setting';
+      const chars = `the first ${count(n.inspectedChars)} of ${count(n.totalChars)} characters`;
+      return n.tokens === undefined
+        ? `Truncated: only the first ${count(n.keptTokens)} tokens are inspected (${why}): ${chars}; the rest was not tokenized.`
+        : `Truncated: the text has ${count(n.tokens)} tokens; only the first ${count(n.keptTokens)} are inspected (${why}): ${chars}.`;
+    }
   }
 }
+
+const count = (n: number) => n.toLocaleString('en-US');
 
 export class NoticeList {
   readonly element = el('ul', { class: 'notices', role: 'note' });
