@@ -6,16 +6,11 @@
  * (with the load average, as the machine may be shared) and writes test-results/bench-huge.json.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { minifiedLine } from './hugeText.js';
 import { REPO_ROOT } from './vscodeServer.js';
-
-/** A minified-JS-like line of `chars` characters: the sample's code with its line breaks and indentation squeezed out. */
-function minifiedLine(chars: number): string {
-  const line = readFileSync(join(REPO_ROOT, 'samples', 'attention.ts'), 'utf8').replace(/\s*\n\s*/g, ';');
-  return line.repeat(Math.ceil(chars / line.length)).slice(0, chars);
-}
 
 interface Run {
   file: string;

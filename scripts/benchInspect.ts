@@ -11,41 +11,25 @@
  * drawn), and the driver's (Enter in the palette → that mark visible to Playwright, which adds the
  * palette's and the polling's latency). Options: `--tokens N` (200), `--warm N` (5 warm runs), `--webgpu`,
  * `--settle S` (10: seconds between the restarted VS Code showing the file and the command).
+ *
+ * `--huge-mb M` benchmarks a huge selection instead (scripts/benchInspectHuge.ts): a one-line file of
+ * M million characters, all of it selected, against a small selection of the same tokens, with the
+ * extension host's hover latency measured while each runs.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { loadModelFolderFromDisk } from '../node/folderReader.js';
 import { Workbench } from '../test/e2e/harness.js';
+import { benchHugeSelection } from './benchInspectHuge.js';
+import { inspectOnce, median, option, type TimedRun } from './inspectRun.js';
 import { REPO_ROOT } from './vscodeServer.js';
 
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-interface Run {
-  kind: 'cold, new profile' | 'cold, after restart' | 'warm';
-  panelMs: number;
-  driverMs: number;
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
-
-/** Runs Inspect Attention on the selection and waits for inspection `n` of this extension host to be drawn. */
-async function inspectOnce(wb: Workbench, n: number, kind: Run['kind'], selection: string): Promise<Run> {
-  await wb.focusEditor();
-  await wb.selectText(selection);
-  const at = await wb.runCommand('Inspect Attention');
-  const panel = await wb.webview('Attention Inspector');
-  const body = panel.locator(`body[data-inspected="${n}"]`);
-  await body.waitFor({ timeout: 120_000 });
-  const run = { kind, panelMs: Number(await body.getAttribute('data-first-heatmap-ms')), driverMs: Date.now() - at };
-  console.log(`${kind}: panel ${run.panelMs} ms, driver ${run.driverMs} ms (Enter at ${new Date(at).toISOString()})`);
-  return run;
-}
+type Run = TimedRun<'cold, new profile' | 'cold, after restart' | 'warm'>;
 
 async function main(): Promise<void> {
+  const huge = option('--huge-mb', 0);
+  if (huge > 0) return benchHugeSelection(huge);
   const wanted = option('--tokens', 200);
   const warmRuns = option('--warm', 5);
   const webgpu = process.argv.includes('--webgpu');
@@ -57,15 +41,19 @@ async function main(): Promise<void> {
   if (tokens.length < wanted) throw new Error(`samples/${file} has only ${tokens.length} tokens`);
   const selection = text.slice(0, tokens[wanted - 1]!.end);
   const count = model.tokenizer.encode(selection).length;
+  const select = async () => {
+    await wb.focusEditor();
+    await wb.selectText(selection);
+  };
 
   console.log(`starting code-server and Chromium (${webgpu ? 'WebGPU on SwiftShader' : 'GPU off: wasm'})…`);
   const wb = await Workbench.start('bench-inspect', { webgpu });
   const runs: Run[] = [];
   try {
     await wb.quickOpen(file);
-    runs.push(await inspectOnce(wb, 1, 'cold, new profile', selection));
+    runs.push(await inspectOnce(wb, 1, 'cold, new profile', select));
     await wb.screenshot('bench-inspect-cold');
-    for (let i = 1; i <= warmRuns; i++) runs.push(await inspectOnce(wb, i + 1, 'warm', selection));
+    for (let i = 1; i <= warmRuns; i++) runs.push(await inspectOnce(wb, i + 1, 'warm', select));
     await wb.waitForLog(new RegExp(`inspection ${warmRuns + 1}: ran`));
     // VS Code quit and started again. The panel is closed first so that it is not restored, and the
     // window reloaded so that the workbench has saved that (the web workbench may not, while it quits).
@@ -76,7 +64,7 @@ async function main(): Promise<void> {
     // A user selects text for a while after VS Code opens; --settle lets its own start-up (the TypeScript
     // server for the .ts sample, extension activations) finish first, so that the time measured is ours.
     await new Promise((r) => setTimeout(r, settleS * 1000));
-    runs.push(await inspectOnce(wb, 1, 'cold, after restart', selection));
+    runs.push(await inspectOnce(wb, 1, 'cold, after restart', select));
     const log = await wb.waitForLog(/inspection 1: ran[^\n]*\n[^]*inspection 1: ran/);
     const ran = [...log.matchAll(/inspection \d+: ran .*/g)].map((m) => m[0]);
     const warm = runs.filter((r) => r.kind === 'warm');
