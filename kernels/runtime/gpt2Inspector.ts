@@ -9,6 +9,7 @@
  * or, one layer's maps at a time (memory: weights + O(L·T·D) + one layer's maps):
  *   const x = await inspector.inspectLayers(ids, { traceLayer?, ablation?, attention? })
  *   await x.layerMaps(l)     Float32Array (H·T·T) of layer l, derived now from x.attentionInputs(l)
+ *   await x.headMap(l, h)    Float32Array (T·T): head h of layer l alone, equal to its slice of layerMaps(l)
  *   x.release()              drops the kept query and key vectors
  * plus, in both:
  *   r.trace         named tensors of the trace layer, each { dims, data } (float32)
@@ -101,6 +102,11 @@ interface LayerMaps {
   attentionInputs(layer: number): AttentionInputs;
   /** Layer `l`'s probabilities (H·T·T, row-major (head, query, key)), derived now, not kept. */
   layerMaps(layer: number): Promise<Float32Array>;
+  /**
+   * One head's probabilities (T·T), the same numbers as its slice of layerMaps(layer): for callers that
+   * must not hold, or compute in one task, a whole layer (a panel on single-threaded wasm).
+   */
+  headMap(layer: number, head: number): Promise<Float32Array>;
   /** Drops the kept query and key vectors; layerMaps() fails afterwards. */
   release(): void;
 }
@@ -427,6 +433,13 @@ export class Gpt2Inspector {
       attentionInputs,
       // The trace layer's probabilities are already there, exactly as the model used them.
       layerMaps: async (l) => (l === options.traceLayer && trace ? trace.probs.data : this.serial(() => this.maps.derive(attentionInputs(l)))),
+      headMap: async (l, h) => {
+        if (!Number.isInteger(h) || h < 0 || h >= H) throw new InspectorError(`head ${h} does not exist (the model has ${H})`);
+        if (l === options.traceLayer && trace) return trace.probs.data.subarray(h * T * T, (h + 1) * T * T);
+        const a = attentionInputs(l);
+        const n = T * dh;
+        return this.serial(() => this.maps.derive({ ...a, heads: 1, q: a.q.slice(h * n, (h + 1) * n), k: a.k.slice(h * n, (h + 1) * n) }));
+      },
       release: () => {
         qk = undefined;
       },

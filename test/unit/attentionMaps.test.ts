@@ -66,6 +66,8 @@ test('derived maps equal the probabilities the model graph outputs, on the embed
     assertCausal(plain, T, `layer ${l} (reference)`);
   }
   console.log(`derived vs graph probabilities: max abs ${worst.toExponential(2)}`);
+  for (let h = 0; h < 8; h++) assert.equal(maxAbs(await x.headMap(2, h), (await x.layerMaps(2)).subarray(h * T * T, (h + 1) * T * T)), 0, `head ${h}: headMap vs layerMaps`);
+  await assert.rejects(x.headMap(0, 8), /head 8 does not exist/);
   x.release();
   await assert.rejects(x.layerMaps(0), /released/);
   // An ablated trace layer's inputs say how its scores were formed; derived maps follow them.
@@ -111,6 +113,8 @@ test('derived maps equal the PyTorch reference at 1,024 tokens (12 heads, narrow
     worst = Math.max(worst, d);
     assert.ok(d <= TOLERANCE, `layer ${l}: derived vs PyTorch ${d}`);
     assertCausal(maps, T, `layer ${l}`);
+    // One head derived alone (the panel's way, a head per task) gives the layer's numbers bit for bit.
+    for (const h of [0, H - 1]) assert.equal(maxAbs(await x.headMap(l, h), maps.subarray(h * T * T, (h + 1) * T * T)), 0, `layer ${l} head ${h}: headMap vs layerMaps`);
     for (let row = 0; row < H * T; row++) {
       for (let j = 0; j <= row % T; j++) {
         if (maps[row * T + j] > 0.5) {
