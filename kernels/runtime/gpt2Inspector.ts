@@ -104,9 +104,11 @@ interface LayerMaps {
   layerMaps(layer: number): Promise<Float32Array>;
   /**
    * One head's probabilities (T·T), the same numbers as its slice of layerMaps(layer): for callers that
-   * must not hold, or compute in one task, a whole layer (a panel on single-threaded wasm).
+   * must not hold, or compute in one task, a whole layer (a panel on single-threaded wasm). With
+   * `ablation`, the head's attention without 1/√dh or without the mask, from the same q and k (an
+   * ablation of layer l changes only what comes after l, so its own q and k are as kept).
    */
-  headMap(layer: number, head: number): Promise<Float32Array>;
+  headMap(layer: number, head: number, ablation?: Ablation): Promise<Float32Array>;
   /** Drops the kept query and key vectors; layerMaps() fails afterwards. */
   release(): void;
 }
@@ -433,12 +435,14 @@ export class Gpt2Inspector {
       attentionInputs,
       // The trace layer's probabilities are already there, exactly as the model used them.
       layerMaps: async (l) => (l === options.traceLayer && trace ? trace.probs.data : this.serial(() => this.maps.derive(attentionInputs(l)))),
-      headMap: async (l, h) => {
+      headMap: async (l, h, ablation) => {
         if (!Number.isInteger(h) || h < 0 || h >= H) throw new InspectorError(`head ${h} does not exist (the model has ${H})`);
-        if (l === options.traceLayer && trace) return trace.probs.data.subarray(h * T * T, (h + 1) * T * T);
+        const ablating = !!(ablation?.noScale || ablation?.noMask);
+        if (!ablating && l === options.traceLayer && trace) return trace.probs.data.subarray(h * T * T, (h + 1) * T * T);
         const a = attentionInputs(l);
         const n = T * dh;
-        return this.serial(() => this.maps.derive({ ...a, heads: 1, q: a.q.slice(h * n, (h + 1) * n), k: a.k.slice(h * n, (h + 1) * n) }));
+        const formed = ablating ? { scale: ablation!.noScale ? 1 : 1 / Math.sqrt(dh), causal: !ablation!.noMask } : {};
+        return this.serial(() => this.maps.derive({ ...a, ...formed, heads: 1, q: a.q.slice(h * n, (h + 1) * n), k: a.k.slice(h * n, (h + 1) * n) }));
       },
       release: () => {
         qk = undefined;

@@ -76,6 +76,13 @@ test('derived maps equal the probabilities the model graph outputs, on the embed
   assert.deepEqual([inputs.scale, inputs.causal], [1, false]);
   assert.ok(maxAbs(attentionMapsReference(inputs), ablated.trace!.probs.data) <= TOLERANCE);
   assert.equal(ablated.attentionInputs(0).scale, 1 / Math.sqrt(32));
+  // The same ablated maps from the plain inspection's q and k (what the panel's ablations view derives).
+  const plainRun = await inspector.inspectLayers(ids);
+  for (let h = 0; h < 8; h++) {
+    const d = maxAbs(await plainRun.headMap(1, h, { noScale: true, noMask: true }), ablated.trace!.probs.data.subarray(h * T * T, (h + 1) * T * T));
+    assert.ok(d <= TOLERANCE, `head ${h}: ablation derived vs the ablated graph ${d}`);
+  }
+  plainRun.release();
   ablated.release();
   await inspector.release();
 });
