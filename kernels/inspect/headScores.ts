@@ -57,13 +57,22 @@ export function headScore(attn: Float32Array, T: number, keys: number[][]): numb
   return rows === 0 ? NaN : sum / rows;
 }
 
+/** Each pattern's predicted keys for the inspected ids: computed once, used for every head. */
+export type PatternKeys = Record<HeadPattern, number[][]>;
+
+export function patternKeysOf(ids: ArrayLike<number>): PatternKeys {
+  return Object.fromEntries(HEAD_PATTERNS.map((p) => [p, patternKeys(p, ids)])) as PatternKeys;
+}
+
+/** Every pattern's score of one head (`attn`: its T×T pattern). */
+export function headScores(attn: Float32Array, T: number, keys: PatternKeys): HeadScores {
+  return Object.fromEntries(HEAD_PATTERNS.map((p) => [p, headScore(attn, T, keys[p])])) as HeadScores;
+}
+
 /** Scores of every head of one layer; `layerAttn` is H·T·T. */
 export function layerHeadScores(layerAttn: Float32Array, H: number, T: number, ids: ArrayLike<number>): HeadScores[] {
-  const keys = Object.fromEntries(HEAD_PATTERNS.map((p) => [p, patternKeys(p, ids)])) as Record<HeadPattern, number[][]>;
-  return Array.from({ length: H }, (_, h) => {
-    const attn = layerAttn.subarray(h * T * T, (h + 1) * T * T);
-    return Object.fromEntries(HEAD_PATTERNS.map((p) => [p, headScore(attn, T, keys[p])])) as HeadScores;
-  });
+  const keys = patternKeysOf(ids);
+  return Array.from({ length: H }, (_, h) => headScores(layerAttn.subarray(h * T * T, (h + 1) * T * T), T, keys));
 }
 
 /** The pattern a head most resembles, when its score clears `threshold`. */
