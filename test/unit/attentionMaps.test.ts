@@ -121,7 +121,16 @@ test('derived maps equal the PyTorch reference at 1,024 tokens (12 heads, narrow
     assert.ok(d <= TOLERANCE, `layer ${l}: derived vs PyTorch ${d}`);
     assertCausal(maps, T, `layer ${l}`);
     // One head derived alone (the panel's way, a head per task) gives the layer's numbers bit for bit.
-    for (const h of [0, H - 1]) assert.equal(maxAbs(await x.headMap(l, h), maps.subarray(h * T * T, (h + 1) * T * T)), 0, `layer ${l} head ${h}: headMap vs layerMaps`);
+    for (const h of [0, H - 1]) {
+      const whole = maps.subarray(h * T * T, (h + 1) * T * T);
+      assert.equal(maxAbs(await x.headMap(l, h), whole), 0, `layer ${l} head ${h}: headMap vs layerMaps`);
+      // …and in blocks of rows (a causal block over the keys up to its last row only).
+      for (const [first, count] of [[0, 128], [384, 128], [1000, 24], [1, 1]]) {
+        assert.equal(maxAbs(await x.headRows(l, h, first, count), whole.subarray(first * T, (first + count) * T)), 0, `layer ${l} head ${h} rows ${first}+${count}`);
+      }
+      const unmasked = await x.headMap(l, h, { noMask: true });
+      assert.equal(maxAbs(await x.headRows(l, h, 512, 100, { noMask: true }), unmasked.subarray(512 * T, 612 * T)), 0, `layer ${l} head ${h}: unmasked rows`);
+    }
     for (let row = 0; row < H * T; row++) {
       for (let j = 0; j <= row % T; j++) {
         if (maps[row * T + j] > 0.5) {

@@ -5,12 +5,12 @@
  * what comes after it), a head at a time: no forward runs again.
  */
 import type { Ablation } from '../../kernels/graph/gpt2Graph.js';
-import { meanRowEntropy, meanWeightAboveDiagonal } from '../../kernels/inspect/rowStats.js';
+import { rowEntropySum, weightAboveDiagonalSum } from '../../kernels/inspect/rowStats.js';
 import type { HeatmapColors } from './colors.js';
 import { el, failureNote, headerRow, section } from './dom.js';
 import { headWords } from './headMaps.js';
 import { weightToUnit } from './heatmapImage.js';
-import { HeadMean, meanOfHeads } from './layerDigest.js';
+import { HeadMean, headMapOf, meanOfHeads, rowsPerTask, type DigestSource } from './layerDigest.js';
 import { fmt } from './shapeTrace.js';
 import { traceFigure } from './shapeTraceView.js';
 
@@ -40,39 +40,53 @@ export interface AblationDigest {
   maps: Float32Array[];
 }
 
-/** Where the ablation maps come from: head `h` of the layer under an ablation, derived now. */
+/** Where the ablation maps come from: rows of head `h` of the layer under an ablation, derived now. */
 export interface AblationSource {
   H: number;
   T: number;
-  headMap(h: number, ablation: Ablation | undefined): Promise<Float32Array>;
+  headRows(h: number, first: number, count: number, ablation: Ablation | undefined): Promise<Float32Array>;
   between(): Promise<void>;
+}
+
+/** The layer's maps under one variant, as a digest source. */
+function underVariant(src: AblationSource, ablation: Ablation | undefined): DigestSource {
+  return { H: src.H, T: src.T, between: src.between, headRows: (h, first, count) => src.headRows(h, first, count, ablation) };
 }
 
 /** The maps of `head` (−1: mean of heads) under each variant. */
 export async function ablationMaps(src: AblationSource, head: number): Promise<Float32Array[]> {
   const maps: Float32Array[] = [];
   for (const v of ABLATION_VARIANTS) {
-    const one = { ...src, headMap: (h: number) => src.headMap(h, v.ablation) };
-    maps.push(head >= 0 ? (await one.headMap(head)).slice() : await meanOfHeads(one));
+    const one = underVariant(src, v.ablation);
+    maps.push(head >= 0 ? (await headMapOf(one, head)).slice() : await meanOfHeads(one));
   }
   return maps;
 }
 
-/** Every head's stats under each variant, a head per task, keeping the maps of `head` (−1: their mean). */
+/** Every head's stats under each variant, a block of rows per task, keeping the maps of `head` (−1: their mean). */
 export async function digestAblations(src: AblationSource, layer: number, head: number): Promise<AblationDigest> {
   const { H, T } = src;
   const stats: AblationStats[][] = [];
   const maps: Float32Array[] = [];
+  const band = rowsPerTask(T);
   for (const v of ABLATION_VARIANTS) {
+    const one = underVariant(src, v.ablation);
     const row: AblationStats[] = [];
     const mean = new HeadMean(H, T);
     let kept: Float32Array | undefined;
     for (let h = 0; h < H; h++) {
-      const p = await src.headMap(h, v.ablation);
-      row.push({ entropy: meanRowEntropy(p, T), above: meanWeightAboveDiagonal(p, T) });
-      if (head < 0) mean.add(p);
-      else if (h === head) kept = p.slice();
-      await src.between();
+      const p = await headMapOf(one, h);
+      let entropy = 0;
+      let above = 0;
+      for (let from = 0; from < T; from += band) {
+        const to = Math.min(T, from + band);
+        entropy = rowEntropySum(p, T, from, to, entropy);
+        above = weightAboveDiagonalSum(p, T, from, to, above);
+        if (head < 0) mean.add(p, from * T, to * T);
+        await src.between();
+      }
+      row.push({ entropy: entropy / T, above: above / T });
+      if (h === head) kept = p.slice();
     }
     stats.push(row);
     maps.push(kept ?? mean.done());

@@ -15,9 +15,20 @@ export function imageSide(T: number, max: number): number {
 export function maxPool(m: Float32Array, T: number, side: number): Float32Array {
   if (side === T) return m;
   const out = new Float32Array(side * side);
-  for (let y = 0; y < side; y++) {
-    const r0 = Math.floor((y * T) / side);
-    const r1 = Math.max(r0 + 1, Math.floor(((y + 1) * T) / side));
+  maxPoolRows(m, T, side, 0, side, out);
+  return out;
+}
+
+/** The query rows that pooled row `y` of side covers begin here (pooled rows y0 … y1 − 1 cover [pooledRowStart(y0), pooledRowStart(y1))). */
+export function pooledRowStart(y: number, T: number, side: number): number {
+  return Math.floor((y * T) / side);
+}
+
+/** Pooled rows y0 … y1 − 1 of maxPool(m, T, side), written into `out` (side × side). */
+export function maxPoolRows(m: Float32Array, T: number, side: number, y0: number, y1: number, out: Float32Array): void {
+  for (let y = y0; y < y1; y++) {
+    const r0 = pooledRowStart(y, T, side);
+    const r1 = Math.max(r0 + 1, pooledRowStart(y + 1, T, side));
     for (let x = 0; x < side; x++) {
       const c0 = Math.floor((x * T) / side);
       const c1 = Math.max(c0 + 1, Math.floor(((x + 1) * T) / side));
@@ -32,7 +43,6 @@ export function maxPool(m: Float32Array, T: number, side: number): Float32Array 
       out[y * side + x] = w;
     }
   }
-  return out;
 }
 
 /**

@@ -16,9 +16,9 @@ export function strongestKeysOf(H: number, T: number): StrongestKeys {
   return { key: new Int32Array(H * T).fill(-1), weight: new Float32Array(H * T) };
 }
 
-/** Fills head `head`'s rows of `into` from its T×T map. */
-export function findStrongestKeys(map: Float32Array, T: number, head: number, into: StrongestKeys): void {
-  for (let i = 1; i < T; i++) {
+/** Fills head `head`'s rows from … to − 1 of `into` from its T×T map. */
+export function findStrongestKeys(map: Float32Array, T: number, head: number, into: StrongestKeys, from = 1, to = T): void {
+  for (let i = Math.max(1, from); i < to; i++) {
     const r = map.subarray(i * T, i * T + i);
     const [j] = topIndices(r, 0, i, 1);
     if (j === undefined) continue;
