@@ -40,19 +40,8 @@ export class HeadGrid {
       const cells: HTMLElement[] = [];
       for (let h = 0; h <= c.H; h++) {
         const head = h === c.H ? -1 : h;
-        const d = c.digests[l];
-        const canvas = el('canvas', { class: 'thumb', width: THUMB_SIDE, height: THUMB_SIDE });
-        if (d) drawHeatmap(canvas, d.thumbs[h]!, d.side, THUMB_SIDE, toUnit, colors.lut);
-        const scores = head >= 0 ? d?.scores[head] : undefined;
-        const label = scores ? headLabel(scores) : undefined;
-        const tag = el('span', { class: `tag ${label ?? 'none'}` }, label ? HEAD_LABEL_TEXT[label] : '');
-        const desc = scores
-          ? `Layer ${l} head ${head}${label ? `, ${HEAD_LABEL_LONG[label]} head` : ''}. Scores: previous ${fmt(scores.previous)}, induction ${fmt(scores.induction)}, duplicate ${fmt(scores.duplicate)}, first ${fmt(scores.first)}`
-          : head < 0
-            ? `Layer ${l}, average of heads`
-            : `Layer ${l} head ${head}, maps not derived yet`;
-        const b = el('button', { class: 'cell', title: desc }, canvas, tag);
-        b.setAttribute('aria-label', desc);
+        const b = el('button', { class: 'cell' }, el('canvas', { class: 'thumb', width: THUMB_SIDE, height: THUMB_SIDE }), el('span', { class: 'tag none' }));
+        this.fill(b, l, head, c.digests[l], toUnit, colors.lut);
         b.setAttribute('role', 'gridcell');
         b.dataset.layer = String(l);
         b.dataset.head = String(head);
@@ -68,6 +57,30 @@ export class HeadGrid {
       rows.push(row);
     }
     this.grid.replaceChildren(...rows);
+  }
+
+  /** Draws layer `l`'s row once its maps are digested, leaving the rest of the grid as it is. */
+  showLayer(l: number, d: LayerDigest, colors: HeatmapColors): void {
+    const toUnit = weightToUnit(colors.scale);
+    this.grid.querySelectorAll<HTMLButtonElement>(`.cell[data-layer="${l}"]`).forEach((b) => this.fill(b, l, Number(b.dataset.head), d, toUnit, colors.lut));
+  }
+
+  /** A cell's thumbnail, tag and description; blank until its layer is digested. */
+  private fill(b: HTMLButtonElement, l: number, head: number, d: LayerDigest | undefined, toUnit: (v: number) => number, lut: Uint8ClampedArray): void {
+    const canvas = b.querySelector('canvas')!;
+    const tag = b.querySelector('.tag')!;
+    if (d) drawHeatmap(canvas, d.thumbs[head < 0 ? d.thumbs.length - 1 : head]!, d.side, THUMB_SIDE, toUnit, lut);
+    const scores = head >= 0 ? d?.scores[head] : undefined;
+    const label = scores ? headLabel(scores) : undefined;
+    tag.className = `tag ${label ?? 'none'}`;
+    tag.textContent = label ? HEAD_LABEL_TEXT[label] : '';
+    const desc = scores
+      ? `Layer ${l} head ${head}${label ? `, ${HEAD_LABEL_LONG[label]} head` : ''}. Scores: previous ${fmt(scores.previous)}, induction ${fmt(scores.induction)}, duplicate ${fmt(scores.duplicate)}, first ${fmt(scores.first)}`
+      : head < 0
+        ? `Layer ${l}, average of heads`
+        : `Layer ${l} head ${head}, maps not derived yet`;
+    b.title = desc;
+    b.setAttribute('aria-label', desc);
   }
 
   /** Marks the chosen cell, without drawing the thumbnails again. */

@@ -375,7 +375,7 @@ export class InspectorController {
         this.setStatus(`Maps of layer ${l + 1}/${c.L}…`, true);
         const d = await digestLayer(this.layerSource(c, l, () => live() && !c.mapsStopped), c.keys, THUMB_SIDE, (head, m) => c.recent.offer({ layer: l, head }, m));
         c.digests[l] = d;
-        this.renderGrid();
+        this.grid.showLayer(l, d, this.colors);
         post({ type: 'mapsProgress', requestId: c.req.requestId, layersDone: l + 1, layers: c.L });
       }
       return true;
