@@ -3,14 +3,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseGpt2Config } from '../../kernels/model/config';
+import { parseModelConfig } from '../../kernels/model/config';
 import { ModelFileError, type ModelFileErrorCode } from '../../kernels/model/errors';
 import { findPickleCheckpoints, loadModelFolder } from '../../kernels/model/modelFolder';
 import { loadModelFolderFromDisk, nodeFolderReader } from '../../node/folderReader';
 import { parseSafetensors, writeSafetensors } from '../../kernels/model/safetensors';
 import { toFloat32 } from '../../kernels/model/weightData';
 import type { WeightTensor } from '../../kernels/model/types';
-import { TINY_CONFIG, folderReader, tinyGpt2Config, tinyGpt2Folder, tinyTensors, type Folder } from './tinyGpt2Folder';
+import { TINY_CONFIG, folderReader, tinyDecoderConfig, tinyGpt2Folder, tinyTensors, type Folder } from './tinyGpt2Folder';
 
 const EMBEDDED = 'media/models/tinycode-4l8h-1k';
 const text = (s: string) => new TextEncoder().encode(s);
@@ -31,20 +31,26 @@ function withSafetensors(entries: [string, WeightTensor][], base: Folder = tinyG
 }
 
 function tinyEntries(prefix = 'transformer.'): [string, WeightTensor][] {
-  return [...tinyTensors(tinyGpt2Config(), 'F32', 1)].map(([n, t]) => [prefix + n, t]);
+  return [...tinyTensors(tinyDecoderConfig(), 'F32', 1)].map(([n, t]) => [prefix + n, t]);
 }
 
 test('the embedded model loads from disk: config, 52 tensors, tokenizer', async () => {
   const m = await loadModelFolderFromDisk(EMBEDDED);
   assert.deepEqual(m.config, {
+    family: 'gpt2',
     nLayer: 4,
     nHead: 8,
+    nKvHead: 8,
+    headDim: 32,
     nEmbd: 256,
     nPositions: 1024,
     vocabSize: 4096,
     nInner: 1024,
-    layerNormEpsilon: 1e-5,
-    activation: 'gelu_new',
+    norm: { kind: 'layernorm', eps: 1e-5 },
+    positions: { kind: 'learned' },
+    attention: { qkvBias: true, oBias: true, qkNorm: false },
+    mlp: { kind: 'gelu_new', bias: true },
+    tiedEmbeddings: true,
     bosTokenId: 4095,
     eosTokenId: 4095,
   });
@@ -118,7 +124,7 @@ test('config.json defects', async () => {
     { activation_function: 'relu' },
     { layer_norm_epsilon: -1 },
     { eos_token_id: 10_000 },
-    { model_type: 'llama' },
+    { model_type: 'gemma' },
     { scale_attn_weights: false },
     { scale_attn_by_inverse_layer_idx: true },
     { add_cross_attention: true },
@@ -127,8 +133,25 @@ test('config.json defects', async () => {
     assert.ok(!e.message.includes('\n'));
   }
   // Defaults as transformers.GPT2Config: n_ctx, n_inner null, epsilon and activation absent.
-  const c = parseGpt2Config(text(JSON.stringify({ n_layer: 1, n_head: 2, n_embd: 4, n_ctx: 8, vocab_size: 300 })));
-  assert.deepEqual(c, { nLayer: 1, nHead: 2, nEmbd: 4, nPositions: 8, vocabSize: 300, nInner: 16, layerNormEpsilon: 1e-5, activation: 'gelu_new', bosTokenId: 299, eosTokenId: 299 });
+  const c = parseModelConfig(text(JSON.stringify({ n_layer: 1, n_head: 2, n_embd: 4, n_ctx: 8, vocab_size: 300 })));
+  assert.deepEqual(c, {
+    family: 'gpt2',
+    nLayer: 1,
+    nHead: 2,
+    nKvHead: 2,
+    headDim: 2,
+    nEmbd: 4,
+    nPositions: 8,
+    vocabSize: 300,
+    nInner: 16,
+    norm: { kind: 'layernorm', eps: 1e-5 },
+    positions: { kind: 'learned' },
+    attention: { qkvBias: true, oBias: true, qkNorm: false },
+    mlp: { kind: 'gelu_new', bias: true },
+    tiedEmbeddings: true,
+    bosTokenId: 299,
+    eosTokenId: 299,
+  });
   // Shapes disagreeing with the config.
   await expectLoadError(config({ n_embd: 16, n_head: 2 }), 'bad-shape', 'model.safetensors', 'transformer.wte.weight');
   await expectLoadError(config({ n_layer: 3 }), 'missing-tensor', 'model.safetensors', 'h.2.ln_1.weight');

@@ -4,8 +4,8 @@
  * H heads. Pure: the panel renders the rows.
  */
 import { finiteRange, rowSumRange } from '../../kernels/inspect/rowStats.js';
-import type { TraceTensor } from '../../kernels/runtime/gpt2Inspector.js';
-import type { TraceName } from '../../kernels/graph/gpt2Graph.js';
+import type { TraceTensor } from '../../kernels/runtime/decoderInspector.js';
+import type { TraceName } from '../../kernels/graph/decoderGraph.js';
 
 /** Scores at or below this are the mask's large negative, not real scores. */
 const MASKED_BELOW = -1e8;

@@ -2,8 +2,8 @@
  * The "Shape trace" card: the steps of one layer's attention with the sizes that ran (shapeTrace.ts),
  * the chosen head's scaled scores, mask and softmax side by side, and the parameter-count equivalence.
  */
-import type { TraceName } from '../../kernels/graph/gpt2Graph.js';
-import type { TraceTensor } from '../../kernels/runtime/gpt2Inspector.js';
+import type { TraceName } from '../../kernels/graph/decoderGraph.js';
+import type { TraceTensor } from '../../kernels/runtime/decoderInspector.js';
 import type { HeatmapColors } from './colors.js';
 import { el, failureNote, headerRow, section } from './dom.js';
 import { headMap, headWords, type HeadChoice } from './headMaps.js';
