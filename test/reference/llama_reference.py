@@ -5,7 +5,7 @@ modeling_rope_utils.py (not from this project's TypeScript).
 
     /usr/bin/python3 test/reference/llama_reference.py MODEL_DIR IDS_JSON OUT_DIR
 
-Reads MODEL_DIR/config.json and MODEL_DIR/model.safetensors (its own reader: F32, F16, BF16), runs the
+Reads MODEL_DIR/config.json and MODEL_DIR/model.safetensors (gpt2_reference's reader: F32, F16, BF16), runs the
 ids in IDS_JSON (a JSON list) and writes to OUT_DIR: attention.npy (float32, (L, H, T, T), H the query
 heads) and nll.npy (float32, (T-1,): -log p(ids[t+1] | ids[<=t])), logits.npy (float32, (T, V)).
 
@@ -15,34 +15,14 @@ everything else is float64.
 import json
 import math
 import os
-import struct
 import sys
 
 import numpy as np
 import torch
 
-DTYPES = {'F32': np.float32, 'F16': np.float16}
-
-
-def read_safetensors(path):
-    with open(path, 'rb') as f:
-        data = f.read()
-    (n,) = struct.unpack('<Q', data[:8])
-    header = json.loads(data[8:8 + n])
-    base = 8 + n
-    out = {}
-    for name, e in header.items():
-        if name == '__metadata__':
-            continue
-        a, b = e['data_offsets']
-        raw = data[base + a:base + b]
-        if e['dtype'] == 'BF16':
-            bits = np.frombuffer(raw, dtype=np.uint16).astype(np.uint32) << 16
-            arr = bits.view(np.float32)
-        else:
-            arr = np.frombuffer(raw, dtype=DTYPES[e['dtype']])
-        out[name] = torch.from_numpy(arr.astype(np.float64).reshape(e['shape']))
-    return out
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from gpt2_reference import read_safetensors  # noqa: E402  (F32, F16, BF16 → float32, exactly)
 
 
 def rope_inv_freq(cfg, head_dim):
@@ -93,7 +73,7 @@ def linear(x, w, b=None):
 def forward(model_dir, ids):
     with open(os.path.join(model_dir, 'config.json'), encoding='utf-8') as f:
         cfg = json.load(f)
-    W = read_safetensors(os.path.join(model_dir, 'model.safetensors'))
+    W = {k: torch.from_numpy(v.astype(np.float64)) for k, v in read_safetensors(os.path.join(model_dir, 'model.safetensors')).items()}
     mt = cfg['model_type']
     D = cfg['hidden_size']
     H = cfg['num_attention_heads']

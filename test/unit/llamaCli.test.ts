@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { maxAbsDiff } from '../../kernels/flash/reference.js';
 import { parseSafetensors, writeSafetensors } from '../../kernels/model/safetensors.js';
+import { assertBadInput, CLI, runCli } from '../support/cliRun.js';
 import { llamaShapedFolder } from '../support/llamaShapedFolder.js';
 import { readFloat32Npy } from '../support/npy.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'cli.js');
 const REFERENCE = join(ROOT, 'test', 'reference', 'llama_reference.py');
 
 const CONFIG = {
@@ -49,18 +49,7 @@ function folder(name: string, config: Record<string, unknown>, edit?: (files: Ma
   return path;
 }
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: dir, timeout: 120_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function assertBadInput(r: ReturnType<typeof cli>, pattern: RegExp): void {
-  assert.equal(r.status, 2, r.stderr);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0], /^error: /);
-  assert.match(lines[0], pattern);
-}
+const cli = (...args: string[]) => runCli(dir, ...args);
 
 test('inspect on a Llama folder (GQA 4/2): attention.npy (L, H, T, T) with the query heads equals the reference', () => {
   const model = folder('llama', CONFIG);

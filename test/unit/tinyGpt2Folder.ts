@@ -84,13 +84,13 @@ export function tinyTensors(config: DecoderConfig, dtype: WeightDType, seed: num
   return out;
 }
 
-export function tinyDecoderConfig(): DecoderConfig {
+export function tinyGpt2Config(): DecoderConfig {
   return parseModelConfig(new TextEncoder().encode(JSON.stringify(TINY_CONFIG)));
 }
 
 export function tinyGpt2Folder(options: TinyOptions = {}): Folder {
   const { dtype = 'F32', prefix = true, maskBuffers = false, lmHead = false, tokenizerJson = false, seed = 1 } = options;
-  const config = tinyDecoderConfig();
+  const config = tinyGpt2Config();
   const entries: [string, WeightTensor][] = [];
   const tensors = tinyTensors(config, dtype, seed);
   for (const [name, t] of tensors) entries.push([prefix ? `transformer.${name}` : name, t]);
