@@ -52,8 +52,34 @@ export const TRACE_DIMS = {
   residual: ['B', 'T', 'D'],
 } as const satisfies Record<string, readonly string[]>;
 
-export type TraceName = keyof typeof TRACE_DIMS;
-export const TRACE_NAMES = Object.keys(TRACE_DIMS) as TraceName[];
+/**
+ * Trace tensors only some models have: the RMSNorm's output (RMSNorm models; GPT-2's LayerNorm output is
+ * not exposed, since an extra output there moves ORT's fp16 casts and GPT-2's fp16 trace would no longer
+ * be bit-identical to what it was), RoPE's input and output (rotary models), K before it is repeated to
+ * the query heads (KV < H).
+ */
+export const OPTIONAL_TRACE_DIMS = {
+  normed: ['B', 'T', 'D'],
+  qPreRope: ['B', 'T', 'H', 'dh'],
+  kPreRope: ['B', 'T', 'KV', 'dh'],
+  qRope: ['B', 'T', 'H', 'dh'],
+  kRope: ['B', 'T', 'KV', 'dh'],
+  kGrouped: ['B', 'KV', 'T', 'dh'],
+} as const satisfies Record<string, readonly string[]>;
+
+export type CoreTraceName = keyof typeof TRACE_DIMS;
+export type OptionalTraceName = keyof typeof OPTIONAL_TRACE_DIMS;
+export type TraceName = CoreTraceName | OptionalTraceName;
+const ALL_TRACE_DIMS: Record<TraceName, readonly string[]> = { ...TRACE_DIMS, ...OPTIONAL_TRACE_DIMS };
+
+/** The trace tensors a model's trace layer has. */
+export function traceNames(config: DecoderConfig): TraceName[] {
+  const names: TraceName[] = Object.keys(TRACE_DIMS) as CoreTraceName[];
+  if (config.norm.kind === 'rmsnorm') names.push('normed');
+  if (config.positions.kind === 'rope') names.push('qPreRope', 'kPreRope', 'qRope', 'kRope');
+  if (config.nKvHead < config.nHead) names.push('kGrouped');
+  return names;
+}
 
 export interface Ablation {
   /** Skip the 1/√dh scaling of the scores. */
@@ -105,7 +131,7 @@ export function buildDecoderGraph(config: DecoderConfig, weights: GraphWeights, 
   if (tensors.positions) x = b.op('Add', [x, b.op('Gather', [w(tensors.positions, [config.nPositions, D]), positions])]);
   const rope = config.positions.kind === 'rope' ? ropeTables(b, positions, config.positions, dh, dt) : undefined;
 
-  const traceSizes = { D, H, dh, Q: H * dh, KVD: KV * dh };
+  const traceSizes = { D, H, KV, dh, Q: H * dh, KVD: KV * dh };
   const mask = once(() => causalMask(b, positions, dt));
   const norm = (input: string, n: NormTensors): string => normalize(b, input, n, config.norm, w, dt);
   const rowsShape = new Map<number, string>();
@@ -139,10 +165,11 @@ export function buildDecoderGraph(config: DecoderConfig, weights: GraphWeights, 
     const layer = tensors.layers[l];
     const traced = o.traceLayer === l;
     const trace = (name: TraceName, t: string): void => {
-      if (traced) expose(t, traceOutput(name), TRACE_DIMS[name].map((d) => traceSizes[d as keyof typeof traceSizes] ?? d));
+      if (traced) expose(t, traceOutput(name), ALL_TRACE_DIMS[name].map((d) => traceSizes[d as keyof typeof traceSizes] ?? d));
     };
     trace('layerInput', x);
     const normed = norm(x, layer.attnNorm);
+    if (config.norm.kind === 'rmsnorm') trace('normed', normed);
     let q: string, k: string, v: string;
     if ('fused' in layer.qkv) {
       [q, k, v] = b.node('Split', [linear(normed, layer.qkv.fused), constInt64(b, [H * dh, KV * dh, KV * dh])], { outputs: 3, attrs: { axis: -1 } });
@@ -153,15 +180,23 @@ export function buildDecoderGraph(config: DecoderConfig, weights: GraphWeights, 
     trace('k', k);
     trace('v', v);
     // What each head's scores are computed from: q and k per head, normed (Qwen3) and rotated (RoPE).
-    const positioned = (t: string, n: number, qkNorm: NormTensors | undefined): string | undefined => {
+    const positioned = (t: string, n: number, qkNorm: NormTensors | undefined, names: [TraceName, TraceName]): string | undefined => {
       if (!rope && !qkNorm) return undefined;
       const normedHeads = qkNorm ? normalize(b, heads(t, n), qkNorm, config.norm, w, dt) : heads(t, n);
-      return rope ? applyRope(b, normedHeads, rope) : normedHeads;
+      if (!rope) return normedHeads;
+      const rotated = applyRope(b, normedHeads, rope);
+      trace(names[0], normedHeads);
+      trace(names[1], rotated);
+      return rotated;
     };
-    const qPos = positioned(q, H, layer.qNorm);
-    const kPos = positioned(k, KV, layer.kNorm);
+    const qPos = positioned(q, H, layer.qNorm, ['qPreRope', 'qRope']);
+    const kPos = positioned(k, KV, layer.kNorm, ['kPreRope', 'kRope']);
     const qh = once(() => toHeadMajor(qPos ?? heads(q, H)));
-    const kh = once(() => repeatKv(toHeadMajor(kPos ?? heads(k, KV))));
+    const kh = once(() => {
+      const grouped = toHeadMajor(kPos ?? heads(k, KV));
+      if (KV < H) trace('kGrouped', grouped);
+      return repeatKv(grouped);
+    });
     if (o.attentionInputs) {
       expose(qh(), queryOutput(l), ['B', H, 'T', dh]);
       expose(kh(), keyOutput(l), ['B', H, 'T', dh]);

@@ -29,7 +29,7 @@
  */
 import type * as Ort from 'onnxruntime-web';
 import type { AttentionKind } from '../graph/attentionGraph.js';
-import { type Ablation, buildDecoderGraph, type DecoderGraphOptions, keyOutput, queryOutput, TOP_K, TRACE_NAMES, type TraceName, traceOutput } from '../graph/decoderGraph.js';
+import { type Ablation, buildDecoderGraph, type CoreTraceName, type DecoderGraphOptions, keyOutput, type OptionalTraceName, queryOutput, TOP_K, traceNames, traceOutput } from '../graph/decoderGraph.js';
 import { type ExternalFile, GraphWeights } from '../graph/graphWeights.js';
 import type { FloatDType } from '../graph/tensors.js';
 import type { AttentionInputs } from '../inspect/attentionMaps.js';
@@ -70,6 +70,9 @@ export interface TraceTensor {
   data: Float32Array;
 }
 
+/** The trace layer's tensors: those every model has, and those of its kind (RoPE, grouped K; see traceNames). */
+export type LayerTrace = Record<CoreTraceName, TraceTensor> & Partial<Record<OptionalTraceName, TraceTensor>>;
+
 export interface Truncation {
   originalLength: number;
   keptLength: number;
@@ -79,7 +82,7 @@ export interface Truncation {
 /** What every inspection returns besides attention maps. */
 interface InspectionOutputs {
   ids: number[];
-  trace?: Record<TraceName, TraceTensor>;
+  trace?: LayerTrace;
   loss: Float32Array;
   top: { ids: number[]; probs: number[] }[];
   logits?: Float32Array;
@@ -381,7 +384,7 @@ export class DecoderInspector {
     const layers = Array.from({ length: L }, (_, l) => l);
     const fetches = ['nll', 'top_logprobs', 'top_ids', ...layers.flatMap((l) => [queryOutput(l), keyOutput(l)])];
     if (options.logits) fetches.push('logits');
-    if (options.traceLayer !== undefined) fetches.push(...TRACE_NAMES.map(traceOutput));
+    if (options.traceLayer !== undefined) fetches.push(...traceNames(this.config).map(traceOutput));
     const timings = { graph: 0, session: 0, run: 0 };
     const out = await this.runGraph(ids, variant, fetches, timings);
 
@@ -394,12 +397,12 @@ export class DecoderInspector {
       ids: Array.from(ti.subarray(t * TOP_K, (t + 1) * TOP_K), Number),
       probs: Array.from(lp.subarray(t * TOP_K, (t + 1) * TOP_K), Math.exp),
     }));
-    let trace: Record<TraceName, TraceTensor> | undefined;
+    let trace: LayerTrace | undefined;
     if (options.traceLayer !== undefined) {
       // Dims as the tensors that ran have them.
       trace = Object.fromEntries(
-        TRACE_NAMES.map((n) => [n, { dims: out[traceOutput(n)].dims.slice(), data: out[traceOutput(n)].data as Float32Array }]),
-      ) as Record<TraceName, TraceTensor>;
+        traceNames(this.config).map((n) => [n, { dims: out[traceOutput(n)].dims.slice(), data: out[traceOutput(n)].data as Float32Array }]),
+      ) as LayerTrace;
     }
     let qk: { q: Float32Array; k: Float32Array }[] | undefined = layers.map((l) => ({ q: out[queryOutput(l)].data as Float32Array, k: out[keyOutput(l)].data as Float32Array }));
     const logits = options.logits ? (out.logits.data as Float32Array) : undefined;

@@ -7,7 +7,9 @@ modeling_rope_utils.py (not from this project's TypeScript).
 
 Reads MODEL_DIR/config.json and MODEL_DIR/model.safetensors (gpt2_reference's reader: F32, F16, BF16), runs the
 ids in IDS_JSON (a JSON list) and writes to OUT_DIR: attention.npy (float32, (L, H, T, T), H the query
-heads) and nll.npy (float32, (T-1,): -log p(ids[t+1] | ids[<=t])), logits.npy (float32, (T, V)).
+heads), nll.npy (float32, (T-1,): -log p(ids[t+1] | ids[<=t])), logits.npy (float32, (T, V)), and
+queries.npy, keys.npy (float32, (L, H, T, dh)): what each head's scores were computed from (after the
+q/k norms and RoPE; keys repeated to the query heads).
 
 As in Hugging Face, RoPE's inverse frequencies and its cos/sin are computed in float32 (then widened);
 everything else is float64.
@@ -100,7 +102,7 @@ def forward(model_dir, ids):
 
     x = W['model.embed_tokens.weight'][torch.tensor(ids)][None]
     mask = torch.full((T, T), float('-inf'), dtype=torch.float64).triu(1)
-    maps = []
+    maps, queries, keys = [], [], []
     for i in range(L):
         p = f'model.layers.{i}.'
         a = p + 'self_attn.'
@@ -121,6 +123,8 @@ def forward(model_dir, ids):
         scores = q @ k.transpose(2, 3) * dh ** -0.5 + mask
         probs = torch.softmax(scores, dim=-1)
         maps.append(probs[0])
+        queries.append(q[0])
+        keys.append(k[0])
         ctx = (probs @ v).transpose(1, 2).reshape(1, T, H * dh)
         x = x + linear(ctx, W[a + 'o_proj.weight'], bias(a + 'o_proj.bias', o_bias))
         h = rms_norm(x, W[p + 'post_attention_layernorm.weight'], eps)
@@ -133,18 +137,20 @@ def forward(model_dir, ids):
     logits = (x @ head.T)[0]
     logp = torch.log_softmax(logits, dim=-1)
     nll = -logp[torch.arange(T - 1), torch.tensor(ids[1:])]
-    return torch.stack(maps), nll, logits
+    return torch.stack(maps), nll, logits, torch.stack(queries), torch.stack(keys)
 
 
 def main():
     model_dir, ids_file, out = sys.argv[1:4]
     with open(ids_file, encoding='utf-8') as f:
         ids = json.load(f)
-    maps, nll, logits = forward(model_dir, ids)
+    maps, nll, logits, queries, keys = forward(model_dir, ids)
     os.makedirs(out, exist_ok=True)
     np.save(os.path.join(out, 'attention.npy'), maps.numpy().astype(np.float32))
     np.save(os.path.join(out, 'nll.npy'), nll.numpy().astype(np.float32))
     np.save(os.path.join(out, 'logits.npy'), logits.numpy().astype(np.float32))
+    np.save(os.path.join(out, 'queries.npy'), queries.numpy().astype(np.float32))
+    np.save(os.path.join(out, 'keys.npy'), keys.numpy().astype(np.float32))
 
 
 if __name__ == '__main__':

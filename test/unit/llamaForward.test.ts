@@ -16,6 +16,7 @@ import { loadModelFolderFromDisk } from '../../node/folderReader.js';
 import { llamaShapedFolder } from '../support/llamaShapedFolder.js';
 import type { WeightDType } from '../../kernels/model/types.js';
 import { readFloat32Npy } from '../support/npy.js';
+import { traceRows } from '../../webview/inspector/shapeTrace.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const REFERENCE = join(ROOT, 'test', 'reference', 'llama_reference.py');
@@ -134,13 +135,37 @@ CASES.forEach((c, n) => {
       const logitDiff = maxAbsDiff(r.logits!, logits);
       assert.ok(logitDiff <= 1e-3, `logits max abs diff ${logitDiff}`);
 
-      // The trace layer's tensors have the sizes of what ran: q (B,T,H·dh), k/v (B,T,KV·dh), heads (B,H,T,dh).
+      // The trace layer's tensors have the sizes of what ran: q (B,T,H·dh), k/v (B,T,KV·dh), RoPE on
+      // (B,T,H,dh) and (B,T,KV,dh), K grouped (B,KV,T,dh) then repeated (B,H,T,dh).
       const { headDim: dh, nKvHead: KV, nEmbd: D } = model.config;
-      assert.deepEqual(r.trace!.q.dims, [1, T, H * dh]);
-      assert.deepEqual(r.trace!.k.dims, [1, T, KV * dh]);
-      assert.deepEqual(r.trace!.kHeads.dims, [1, H, T, dh]);
-      assert.deepEqual(r.trace!.merged.dims, [1, T, H * dh]);
-      assert.deepEqual(r.trace!.attnOut.dims, [1, T, D]);
+      const trace = r.trace!;
+      assert.deepEqual(trace.q.dims, [1, T, H * dh]);
+      assert.deepEqual(trace.k.dims, [1, T, KV * dh]);
+      assert.deepEqual(trace.qPreRope!.dims, [1, T, H, dh]);
+      assert.deepEqual(trace.kRope!.dims, [1, T, KV, dh]);
+      assert.deepEqual(trace.kHeads.dims, [1, H, T, dh]);
+      assert.equal(trace.kGrouped?.dims.join(), KV < H ? [1, KV, T, dh].join() : undefined);
+      assert.deepEqual(trace.merged.dims, [1, T, H * dh]);
+      assert.deepEqual(trace.attnOut.dims, [1, T, D]);
+      const rows = new Map(traceRows(trace).map((row) => [row.step, row]));
+      assert.equal(rows.get('RMSNorm')?.shape, `(B=1, T=${T}, D=${D})`);
+      assert.equal(rows.get('RoPE')?.shape, `Q (B=1, T=${T}, H=${H}, dh=${dh}), K (B=1, T=${T}, KV=${KV}, dh=${dh})`);
+      assert.equal(rows.get('repeat K V')?.shape, KV < H ? `(B=1, KV=${KV}, T=${T}, dh=${dh}) → (B=1, H=${H}, T=${T}, dh=${dh})` : undefined);
+
+      // What attention was computed from (kept per layer, maps derived from it): q and k after the q/k
+      // norms and RoPE, k per query head, equal to the reference's.
+      const x = await inspector.inspectLayers(IDS);
+      const queries = readFloat32Npy(join(refDir, 'queries.npy'));
+      const keys = readFloat32Npy(join(refDir, 'keys.npy'));
+      assert.deepEqual(queries.shape, [L, H, T, dh]);
+      let worstQk = 0;
+      for (let l = 0; l < L; l++) {
+        const a = x.attentionInputs(l);
+        const size = H * T * dh;
+        worstQk = Math.max(worstQk, maxAbsDiff(a.q, queries.data.subarray(l * size, (l + 1) * size)), maxAbsDiff(a.k, keys.data.subarray(l * size, (l + 1) * size)));
+      }
+      x.release();
+      assert.ok(worstQk <= 1e-4, `attention inputs (q, k) max abs diff ${worstQk}`);
 
       // Fused GroupQueryAttention (KV heads as they are) agrees with manual.
       const fused = await inspector.inspect(IDS, { attention: 'fused', logits: true, attentionLayers: [] });
@@ -148,7 +173,7 @@ CASES.forEach((c, n) => {
       assert.equal(fused.provider.attention, 'fused');
       const fusedDiff = maxAbsDiff(fused.logits!, logits);
       assert.ok(fusedDiff <= 1e-3, `fused logits max abs diff ${fusedDiff}`);
-      console.log(`${c.name}: attention max abs ${worst.toExponential(2)}, loss max relative ${worstLoss.toExponential(2)}, logits ${logitDiff.toExponential(2)}, fused logits ${fusedDiff.toExponential(2)}; ${peaked}/${L * H * T} rows peaked`);
+      console.log(`${c.name}: attention max abs ${worst.toExponential(2)}, q/k ${worstQk.toExponential(2)}, loss max relative ${worstLoss.toExponential(2)}, logits ${logitDiff.toExponential(2)}, fused logits ${fusedDiff.toExponential(2)}; ${peaked}/${L * H * T} rows peaked`);
     } finally {
       await inspector.release();
     }
