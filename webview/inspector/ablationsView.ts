@@ -4,7 +4,7 @@
  * The ablated maps are derived from the inspection's kept q and k (an ablation of a layer changes only
  * what comes after it), a head at a time: no forward runs again.
  */
-import type { Ablation } from '../../kernels/graph/gpt2Graph.js';
+import type { Ablation } from '../../kernels/graph/decoderGraph.js';
 import { rowEntropySum, weightAboveDiagonalSum } from '../../kernels/inspect/rowStats.js';
 import type { HeatmapColors } from './colors.js';
 import { el, failureNote, headerRow, section } from './dom.js';

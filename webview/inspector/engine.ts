@@ -7,7 +7,7 @@
  */
 import { fetchFolderReader } from '../../kernels/model/fetchReader.js';
 import { loadModelFolder, type LoadedModel } from '../../kernels/model/modelFolder.js';
-import type { LayerInspection } from '../../kernels/runtime/gpt2Inspector.js';
+import type { LayerInspection } from '../../kernels/runtime/decoderInspector.js';
 import { createEngine, type EngineStartup } from '../engine/engine.js';
 import type { EngineRef } from '../../protocol/inspector.js';
 

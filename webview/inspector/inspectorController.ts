@@ -11,8 +11,8 @@
  * digests and a few recent full maps (RECENT_MAPS_BYTES), never all L·H·T² weights.
  */
 import { patternKeysOf, type PatternKeys } from '../../kernels/inspect/headScores.js';
-import type { Ablation, TraceName } from '../../kernels/graph/gpt2Graph.js';
-import type { LayerInspection, TraceTensor } from '../../kernels/runtime/gpt2Inspector.js';
+import type { Ablation } from '../../kernels/graph/decoderGraph.js';
+import type { LayerInspection, LayerTrace } from '../../kernels/runtime/decoderInspector.js';
 import type { ColorScale, HostMessage, InspectRequest } from '../../protocol/inspector.js';
 import { button, spinner } from '../components/controls.js';
 import { ablationMaps, AblationsView, digestAblations, type AblationDigest } from './ablationsView.js';
@@ -43,7 +43,7 @@ interface Inspection {
   /** The one forward pass: loss, top-k, and what every map is derived from. */
   run: LayerInspection;
   /** The traced layer's tensors (a later trace of another layer replaces them). */
-  trace: Record<TraceName, TraceTensor> | undefined;
+  trace: LayerTrace | undefined;
   T: number;
   H: number;
   L: number;
