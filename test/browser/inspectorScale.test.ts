@@ -162,8 +162,6 @@ test('GPT-2-small shape at 1,024 tokens: heatmap at device pixels, bounded JS he
   const lengths = during.map((x) => x.duration).sort((a, b) => a - b);
   const p90 = lengths[Math.floor(lengths.length * 0.9)] ?? 0;
   t.diagnostic(`maps derived in ${(span.end - span.start).toFixed(0)} ms; ${during.length} long tasks (> 50 ms) began then: 90th percentile ${p90.toFixed(0)} ms, longest ${worst.toFixed(0)} ms (load ${load.toFixed(1)} on ${cpus().length} cores, limit ${limit.toFixed(0)} ms); ${longTasks.length - during.length} other long tasks (the forward, the page's first build, the trace table)`);
-  assert.ok(p90 <= limit, `long tasks while the maps were derived: 90th percentile ${p90.toFixed(0)} ms: ${JSON.stringify(during)}`);
-  if (perCore <= 1) assert.ok(worst <= 100, `a ${worst.toFixed(0)} ms task ran while the maps were derived: ${JSON.stringify(during)}`);
 
   // The heatmap: 1,024 cells a side, each a whole number of device pixels, drawn unscaled.
   const img = await page.evaluate(() => {
@@ -194,4 +192,7 @@ test('GPT-2-small shape at 1,024 tokens: heatmap at device pixels, bounded JS he
   rmSync(exported, { force: true });
   rmSync(dir, { recursive: true, force: true });
   assert.deepEqual(page.errors, []);
+  // Last, so that the checks above are made whatever the machine's load did to the tasks.
+  assert.ok(p90 <= limit, `long tasks while the maps were derived: 90th percentile ${p90.toFixed(0)} ms: ${JSON.stringify(during)}`);
+  if (perCore <= 1) assert.ok(worst <= 100, `a ${worst.toFixed(0)} ms task ran while the maps were derived: ${JSON.stringify(during)}`);
 });

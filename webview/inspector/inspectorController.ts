@@ -283,11 +283,15 @@ export class InspectorController {
       await yieldToPage(); // the page's first build (token strip, predictions table) is a task of its own
       const tMaps = performance.now();
       const complete = await this.digestLayers(c, live);
-      if (!live()) return;
-      // The span in which every layer's maps were derived and digested (where long tasks are looked for).
+      // The span in which every layer's maps were derived and digested (where long tasks are looked for);
+      // the hover summary and the trace table follow, each in a task of its own.
       performance.measure(MAPS_MEASURE, { start: tMaps });
+      await yieldToPage();
+      if (!live()) return;
       // The trace table's statistics read three (H, T, T) tensors in one task: after the maps, not among them.
       this.renderTrace();
+      await yieldToPage();
+      if (!live()) return;
       this.postHoverSummary();
       if (!complete) {
         this.setStatus(`Maps stopped after ${c.digests.filter(Boolean).length} of ${L} layers`, false);
