@@ -15,6 +15,8 @@ import { nfcLayout, printableTokenText, utf8Layout, type Utf8Layout } from './ut
 const FILE = 'tokenizer.json';
 const CONFIG_FILE = 'tokenizer_config.json';
 const METASPACE = '▁';
+/** Text every accepted tokenizer must spell back: letters, spaces, a line break, digits, an accent, CJK, an emoji. */
+const PROBE = 'the cat\n  é 123 中文 👍 in';
 
 /** The pre-tokenizer patterns of Llama 3 (digits in threes) and Qwen2/3 (single digits). */
 const LLAMA3_SPLITS = new Set([
@@ -77,6 +79,9 @@ export class HfTokenizer implements TextTokenizer {
     this.specialTokens = [...this.engine.get_added_tokens_decoder().values()].map((t) => t.content);
     this.eosTokenId = tokenOf(config.eos_token, this.engine);
     this.addedAround = this.postProcessorSpecials();
+    // A file whose parts do not fit together (a byte-level vocabulary without the ByteLevel pre-tokenizer)
+    // gives ids that do not spell the text: refused here rather than at the first inspection.
+    this.encode(PROBE);
   }
 
   /** From a tokenizer.json's text and, when the folder has one, tokenizer_config.json's. */
@@ -124,13 +129,13 @@ export class HfTokenizer implements TextTokenizer {
     let segmentStart = true;
     for (const id of ids) {
       let bytes = this.idBytes[id];
-      if (bytes === undefined) throw new Error(`tokenizer produced an unknown id ${id}`);
+      if (bytes === undefined) throw bad(`gives id ${id}, which is in neither its vocabulary nor its added tokens`);
       const added = this.addedIds.has(id);
       if (prevStrips || this.stripping.has(id)) skipSpaces(bytes);
       if (segmentStart && !added && this.prependsSpace && startsWithMeta(bytes) && startsAt(input, b, bytes.subarray(META_BYTES.length))) {
         bytes = bytes.subarray(META_BYTES.length);
       }
-      if (!startsAt(input, b, bytes)) throw new Error(`tokenizer output does not spell the input at byte ${b} (token ${id})`);
+      if (!startsAt(input, b, bytes)) throw bad(`gives tokens that do not spell the text (token ${id} at UTF-8 byte ${b}); are its normalizer, pre-tokenizer and vocabulary of one tokenizer?`);
       segmentStart = added || (segmentStart && bytes.length === 0);
       const start = b < input.length ? layout.charStart[b]! : text.length;
       const end = bytes.length > 0 ? layout.charEnd[b + bytes.length - 1]! : start;
@@ -139,7 +144,7 @@ export class HfTokenizer implements TextTokenizer {
       prevStrips = this.stripping.has(id);
     }
     if (prevStrips) skipSpaces();
-    if (b !== input.length) throw new Error('tokenizer output does not cover the whole input');
+    if (b !== input.length) throw bad(`gives tokens that stop at UTF-8 byte ${b} of ${input.length} of the text`);
     return tokens;
   }
 

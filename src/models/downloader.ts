@@ -50,6 +50,8 @@ export interface DownloadOptions {
   userAgent?: string;
   /** An access token, sent as `Authorization: Bearer …` only to requests whose origin is `origin` (the configured mirror), never along a redirect elsewhere. */
   authorization?: HubAuthorization;
+  /** Refuse (not retried) a file the server says is larger than this, before reading its body. */
+  maxSize?: { bytes: number; why: string };
 }
 
 export interface HubAuthorization {
@@ -226,6 +228,9 @@ async function attempt(url: string, tempPath: string, o: typeof DEFAULTS & Downl
     }
     Object.assign(known, facts);
     const total = facts.size ?? (res.headers['content-length'] ? start + Number(res.headers['content-length']) : undefined);
+    if (o.maxSize && total !== undefined && total > o.maxSize.bytes) {
+      throw new DownloadError('size', `${url} is ${formatBytes(total)}, above the ${formatBytes(o.maxSize.bytes)} allowed: ${o.maxSize.why}.`);
+    }
     const received = await writeBody(res, tempPath, start, (n) => {
       watch.kick();
       const bytesPerSecond = meter.add(n);

@@ -16,6 +16,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { resolveUrl, type CatalogModel } from './catalog.js';
 import { isModelFile, requireSafetensors } from './checkpointPolicy.js';
+import { fileSizeLimit } from '../../kernels/model/fileLimits.js';
 import { parseSafetensorsIndex, SAFETENSORS_INDEX } from '../../kernels/model/safetensors.js';
 import { checkFreeSpace, diskFullError, DownloadError, downloadFile, isDiskFull, sha256OfFile, headersFor, type DownloadProgress, type HubAuthorization } from './downloader.js';
 import { explainAccess, mirrorAuthorization } from './hubAccess.js';
@@ -220,6 +221,8 @@ export class ModelStore {
           stallTimeoutMs: o.stallTimeoutMs,
           maxAttempts: o.maxAttempts,
           authorization: auth,
+          // A file the loader could not read (fileLimits.ts) is refused on the server's statement, before its body.
+          maxSize: { bytes: fileSizeLimit(file), why: 'the loader reads a model file into one buffer, so it is not downloaded' },
         });
         doneBytes += r.size;
         sha256s[file] = r.sha256;

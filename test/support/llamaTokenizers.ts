@@ -26,6 +26,13 @@ interface ReferenceTokenizer {
   encode(text: string, options: { add_special_tokens: boolean }): number[];
 }
 
+/** `@lenml/tokenizers` on any tokenizer.json (+ tokenizer_config.json): Hugging Face's `tokenizer(text).input_ids`. */
+export function referenceTokenizerOf(tokenizerJSON: object, tokenizerConfig: object): (text: string) => number[] {
+  const { TokenizerLoader } = require('@lenml/tokenizers') as { TokenizerLoader: { fromPreTrained(m: { tokenizerJSON: object; tokenizerConfig: object }): ReferenceTokenizer } };
+  const tok = TokenizerLoader.fromPreTrained({ tokenizerJSON, tokenizerConfig });
+  return (text) => tok.encode(text, { add_special_tokens: true });
+}
+
 /** `@lenml/tokenizer-<name>`'s tokenizer: `encode(text)` is Hugging Face's `tokenizer(text).input_ids`. */
 export function referenceTokenizer(name: LlamaTokenizerName): (text: string) => number[] {
   const pkg = require(`@lenml/tokenizer-${name}`) as { fromPreTrained(): ReferenceTokenizer };

@@ -10,7 +10,9 @@ import { HfTokenizer } from '../../kernels/tokenizer/hfTokenizer';
 import type { Token } from '../../kernels/tokenizer/textTokenizer';
 import { boundaryRule, lastHardBoundary, tokenizePrefix } from '../../kernels/tokenizer/tokenizePrefix';
 import { nodeFolderReader } from '../../node/folderReader';
-import { LLAMA_TOKENIZERS, llamaTokenizerDir, llamaTokenizerFiles, referenceTokenizer, type LlamaTokenizerName } from '../support/llamaTokenizers';
+import { tokenIndexAt } from '../../src/inspectSelection';
+import { LLAMA_TOKENIZERS, llamaTokenizerDir, llamaTokenizerFiles, referenceTokenizer, referenceTokenizerOf, type LlamaTokenizerName } from '../support/llamaTokenizers';
+import { readFileSync } from 'node:fs';
 
 const tokenizers = new Map<LlamaTokenizerName, HfTokenizer>();
 function tokenizer(name: LlamaTokenizerName): HfTokenizer {
@@ -126,6 +128,46 @@ test('Llama 2: byte-fallback pieces of one character all cover that character', 
   assert.ok(pieces.length >= 2, `byte pieces: ${tokens.map((t) => tok.tokenText(t.id)).join(' | ')}`);
   for (const p of pieces) assert.deepEqual([p.start, p.end, p.text], [2, 4, '🦙']);
   assertCovers(text, tokens, 'llama');
+});
+
+test('a SmolLM2-style tokenizer.json (single digits, then GPT-2\'s byte-level regex) on the embedded vocabulary: ids equal @lenml/tokenizers\', prefixes cut by the gpt2 rule', () => {
+  const dir = 'media/models/tinycode-4l8h-1k';
+  const vocab = JSON.parse(readFileSync(`${dir}/vocab.json`, 'utf8')) as Record<string, number>;
+  const merges = readFileSync(`${dir}/merges.txt`, 'utf8').split('\n').slice(1).filter((l) => l !== '');
+  const json = {
+    version: '1.0',
+    added_tokens: [{ id: vocab['<|endoftext|>'], content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }],
+    normalizer: null,
+    pre_tokenizer: { type: 'Sequence', pretokenizers: [{ type: 'Digits', individual_digits: true }, { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true }] },
+    post_processor: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, vocab, merges },
+  };
+  const config = { tokenizer_class: 'GPT2Tokenizer', eos_token: '<|endoftext|>', bos_token: '<|endoftext|>' };
+  const tok = HfTokenizer.fromFiles(JSON.stringify(json), JSON.stringify(config));
+  assert.equal(tok.cutRule, 'gpt2');
+  const reference = referenceTokenizerOf(json, config);
+  // Not U+0085/U+FEFF: the reference uses JavaScript's \s there, where the Rust tokenizers do not (see byteLevelBpe.ts).
+  for (const text of SAMPLES.filter((t) => !/[\u0085\ufeff]/.test(t))) {
+    assert.deepEqual(tokenizePrefix(tok, text, 1_000_000).tokens.map((t) => t.id), reference(text), JSON.stringify(text));
+    assertCovers(text, tok.encode(text), JSON.stringify(text));
+  }
+  const text = randomText(random(11), 3000);
+  const full = tok.encode(text);
+  const r = tokenizePrefix(tok, text, 200);
+  assert.ok(r.tokenizedChars < text.length && r.tokens.length >= 200);
+  assert.deepEqual(r.tokens, full.slice(0, r.tokens.length));
+});
+
+test('hover lookup: every offset of the text finds a token that holds it, never one without a range', () => {
+  const tok = tokenizer('llama2');
+  const text = '中 a 🦙\n  b';
+  const tokens = tokenizePrefix(tok, text, 100).tokens;
+  assert.ok(tokens.filter((t) => t.start === t.end).length >= 2, 'the BOS and the prepended "▁" before 中 have no range');
+  for (let offset = 0; offset < text.length; offset++) {
+    const i = tokenIndexAt(tokens, offset);
+    assert.ok(i >= 0 && tokens[i]!.start <= offset && offset < tokens[i]!.end, `offset ${offset}`);
+  }
 });
 
 test('Qwen3 normalizes to NFC: a decomposed é is one token covering both code units; Llama 3 (no normalizer) keeps them apart', () => {

@@ -93,6 +93,22 @@ test('a gated sharded repository downloads with the token; a repository with no 
   });
 });
 
+test('a model.safetensors above what the loader reads in one piece is refused on the server\'s stated size, before its body', async () => {
+  const sandbox = await mkdtemp(path.join(tmpdir(), 'ai-big-'));
+  const hub = await startHubServer({ 'fixture/big': { files: FILES, faults: { linkedSize: { file: 'model.safetensors', size: 2_471_645_608 } } } });
+  try {
+    const store = new ModelStore(path.join(sandbox, 'store'), validateModelFolder);
+    await store.open();
+    await assert.rejects(store.download(spec('fixture/big'), hub.baseUrl, FAST), /model\.safetensors is 2\.5 GB, above the 2\.1 GB allowed: the loader reads a model file into one buffer, so it is not downloaded\./);
+    assert.equal(hub.requests.filter((r) => r.startsWith('GET /cdn-lfs/')).length, 1, 'not retried');
+    assert.deepEqual(await readdir(path.join(store.root, '.staging')).catch(() => []), [], 'nothing left in staging');
+    assert.deepEqual(store.list(), []);
+  } finally {
+    await hub.close();
+    await rm(sandbox, { recursive: true, force: true });
+  }
+});
+
 test('the token is sent only to the mirror\'s origin', () => {
   const auth = mirrorAuthorization('https://huggingface.co/', TOKEN)!;
   assert.equal(auth.origin, 'https://huggingface.co');
