@@ -1,6 +1,6 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ModelFileError, isJsonObject, parseJsonText } from '../model/errors';
-import { BYTE_TO_CHAR, CHAR_TO_BYTE } from './byteMap';
+import { BYTE_TO_CHAR, tokenStringBytes } from './byteMap';
 import type { CutRule, TextTokenizer, Token } from './textTokenizer';
 import { printableTokenText, utf8Layout } from './utf8';
 
@@ -203,17 +203,6 @@ export class ByteLevelBpeTokenizer implements TextTokenizer {
 }
 
 const REPLACEMENT = new Uint8Array([0xef, 0xbf, 0xbd]);
-
-/** The bytes a vocabulary string spells through GPT-2's byte map (characters outside it as their UTF-8). */
-function tokenStringBytes(token: string): Uint8Array {
-  const out: number[] = [];
-  for (const ch of token) {
-    const b = ch.length === 1 ? CHAR_TO_BYTE.get(ch.charCodeAt(0)) : undefined;
-    if (b !== undefined) out.push(b);
-    else out.push(...new TextEncoder().encode(ch));
-  }
-  return Uint8Array.from(out);
-}
 
 function isTokenId(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_TOKEN_ID;

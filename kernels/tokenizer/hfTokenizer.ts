@@ -8,7 +8,7 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ModelFileError, isJsonObject, parseJsonText } from '../model/errors';
 import { GPT2_SPLIT } from './byteLevelBpe';
-import { CHAR_TO_BYTE } from './byteMap';
+import { tokenStringBytes } from './byteMap';
 import type { CutRule, TextTokenizer, Token } from './textTokenizer';
 import { nfcLayout, printableTokenText, utf8Layout, type Utf8Layout } from './utf8';
 
@@ -150,15 +150,7 @@ export class HfTokenizer implements TextTokenizer {
 
   /** What a vocabulary string spells: bytes through GPT-2's map, or its UTF-8 with `<0xNN>` as one byte. */
   private surfaceBytes(token: string, byteFallback: boolean): Uint8Array {
-    if (this.byteLevel) {
-      const out: number[] = [];
-      for (const ch of token) {
-        const byte = ch.length === 1 ? CHAR_TO_BYTE.get(ch.charCodeAt(0)) : undefined;
-        if (byte !== undefined) out.push(byte);
-        else out.push(...new TextEncoder().encode(ch));
-      }
-      return Uint8Array.from(out);
-    }
+    if (this.byteLevel) return tokenStringBytes(token);
     const fallback = byteFallback ? /^<0x([0-9A-F]{2})>$/.exec(token) : null;
     if (fallback) return Uint8Array.of(parseInt(fallback[1]!, 16));
     return new TextEncoder().encode(token);

@@ -3,6 +3,7 @@
 // to a second implementation (@lenml/tokenizers), UTF-16 ranges that cover the text, prefixes equal to the
 // whole text's first tokens, and the post-processor's BOS as a token without a range.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { ModelFileError } from '../../kernels/model/errors';
 import { loadFolderTokenizer } from '../../kernels/model/modelFolder';
@@ -12,7 +13,8 @@ import { boundaryRule, lastHardBoundary, tokenizePrefix } from '../../kernels/to
 import { nodeFolderReader } from '../../node/folderReader';
 import { tokenIndexAt } from '../../src/inspectSelection';
 import { LLAMA_TOKENIZERS, llamaTokenizerDir, llamaTokenizerFiles, referenceTokenizer, referenceTokenizerOf, type LlamaTokenizerName } from '../support/llamaTokenizers';
-import { readFileSync } from 'node:fs';
+import { randomText as randomTextOf } from '../support/randomText';
+import { mulberry32 as random } from './tinyGpt2Folder';
 
 const tokenizers = new Map<LlamaTokenizerName, HfTokenizer>();
 function tokenizer(name: LlamaTokenizerName): HfTokenizer {
@@ -210,17 +212,6 @@ test('tokenizer.json files it cannot give offsets for are refused with a bad-tok
   assert.throws(() => HfTokenizer.fromFiles(JSON.stringify(base), '[]'), (e: unknown) => e instanceof ModelFileError && e.file === 'tokenizer_config.json');
 });
 
-/** Deterministic random numbers (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const FRAGMENTS = [
   'const', ' x', 'foo_bar', ' = ', '(', ')', '{', '}', ';', '=>', '0x1F', '123', '4567', '3.14', '"str"', "'s", "'LL", "'re", "don't", "'", '//', '+=',
   'ÄÖü', 'é', 'e\u0301', '\u0301', '😀', '👍🏽', '🦙', '𝔘', '中文字符', '。', '，', '١٢٣', '<s>', '</s>', '<|endoftext|>', '<|im_start|>', '<|end', '|>', '.\n', '!\r\n',
@@ -228,11 +219,4 @@ const FRAGMENTS = [
 ];
 const SPACES = [' ', '  ', '    ', '\t', '\n', '\r\n', '\r', '\n\n', '\u00a0', '\u3000'];
 
-function randomText(next: () => number, fragments: number): string {
-  let s = '';
-  for (let i = 0; i < fragments; i++) {
-    const pool = next() < 0.3 ? SPACES : FRAGMENTS;
-    s += pool[Math.floor(next() * pool.length)];
-  }
-  return s;
-}
+const randomText = (next: () => number, fragments: number) => randomTextOf(next, fragments, { words: FRAGMENTS, spaces: SPACES });
