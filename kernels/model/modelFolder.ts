@@ -1,16 +1,16 @@
 import { ByteLevelBpeTokenizer } from '../tokenizer/byteLevelBpe';
 import { HfTokenizer } from '../tokenizer/hfTokenizer';
 import type { TextTokenizer } from '../tokenizer/textTokenizer';
-import { parseGpt2Config } from './config';
+import { parseModelConfig } from './config';
 import { ModelFileError, checkFileSize, decodeUtf8, isJsonObject, parseJsonText } from './errors';
-import { canonicalGpt2Weights } from './gpt2Weights';
+import { canonicalWeights } from './decoderWeights';
 import { mergeShards, parseSafetensors, parseSafetensorsIndex, SAFETENSORS_INDEX } from './safetensors';
-import type { Gpt2Config, Gpt2Weights, ModelFileReader, WeightTensor } from './types';
+import type { DecoderConfig, ModelFileReader, ModelWeights, WeightTensor } from './types';
 
 /** A model folder, read and checked: everything the forward pass and the tokenizer need. */
 export interface LoadedModel {
-  config: Gpt2Config;
-  weights: Gpt2Weights;
+  config: DecoderConfig;
+  weights: ModelWeights;
   tokenizer: TextTokenizer;
   /** Bytes read from the folder, all files together. */
   totalBytes: number;
@@ -44,7 +44,8 @@ export interface LoadOptions {
 }
 
 /**
- * Loads a Hugging Face GPT-2 folder: `config.json`, `model.safetensors`, and the tokenizer as
+ * Loads a Hugging Face model folder (any family of kernels/model/families/): `config.json`, `model.safetensors`
+ * (or `model.safetensors.index.json` and its shards), and the tokenizer as
  * `vocab.json` + `merges.txt` or, when either is absent, `tokenizer.json`. Every defect is a ModelFileError.
  */
 export async function loadModelFolder(read: ModelFileReader, options: LoadOptions = {}): Promise<LoadedModel> {
@@ -61,7 +62,7 @@ export async function loadModelFolder(read: ModelFileReader, options: LoadOption
     return bytes;
   };
 
-  const config = parseGpt2Config(await required(MODEL_FILE_NAMES.config), MODEL_FILE_NAMES.config);
+  const config = parseModelConfig(await required(MODEL_FILE_NAMES.config), MODEL_FILE_NAMES.config);
 
   if (options.listing && !hasSafetensors(options.listing)) await refuseMissingWeights(read, options.listing);
 
@@ -79,7 +80,7 @@ export async function loadModelFolder(read: ModelFileReader, options: LoadOption
   }
 
   const stored = (await weightsRead) ?? (await refuseMissingWeights(read, options.listing));
-  const weights = canonicalGpt2Weights(stored.tensors, config, stored.file);
+  const weights = canonicalWeights(stored.tensors, config, stored.file);
   return { config, weights, tokenizer: tokenizer.tokenizer, totalBytes };
 }
 
