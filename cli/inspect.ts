@@ -20,13 +20,13 @@ import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { LOGITS_BLOCK } from '../kernels/graph/gpt2Graph.js';
+import { LOGITS_BLOCK } from '../kernels/graph/decoderGraph.js';
 import { estimateInspectionMemory, formatBytes, longestFittingTokens, type MemoryEstimateInput } from '../kernels/inspect/memoryEstimate.js';
 import { float32NpyHeader } from '../kernels/inspect/npy.js';
 import type { ByteLevelBpeTokenizer, Token } from '../kernels/tokenizer/byteLevelBpe.js';
 import { loadModelFolderFromDisk } from '../node/folderReader.js';
 import { tokenizePrefix } from '../kernels/tokenizer/tokenizePrefix.js';
-import { Gpt2Inspector, type InspectorModel } from '../kernels/runtime/gpt2Inspector.js';
+import { DecoderInspector, type InspectorModel } from '../kernels/runtime/decoderInspector.js';
 import { UsageError } from './errors.js';
 import { LayerHeatmaps } from './heatmapPng.js';
 import { loadWasmOrt } from './wasmOrt.js';
@@ -163,7 +163,7 @@ function collectGarbage(): void {
  */
 async function inspectWasm(take: () => InspectorModel, ids: number[], write: (out: InspectOutput) => Promise<void>): Promise<void> {
   const ort = await loadWasmOrt();
-  const inspector = await Gpt2Inspector.create({ model: take(), ort, executionProvider: 'wasm' });
+  const inspector = await DecoderInspector.create({ model: take(), ort, executionProvider: 'wasm' });
   try {
     await inspector.prepare({}, { releaseWeights: true });
     collectGarbage();
@@ -257,7 +257,7 @@ export async function runInspectCommand(argv: string[], log: (line: string) => v
   if (args.memoryBudgetMB !== undefined) {
     const wasm = args.backend === 'wasm';
     // The wasm run derives one layer's maps at a time and lets go of the stored weights; the Chromium run returns every layer's.
-    const estimate = { config, stored: loaded!.weights.get('wte.weight')!.dtype, compute: 'fp32', mapsLayers: wasm ? 1 : layers.length, runtime: args.backend, keepsStoredWeights: !wasm, logitsBlock: LOGITS_BLOCK } as const;
+    const estimate = { config, stored: loaded!.weights.values().next().value!.dtype, compute: 'fp32', mapsLayers: wasm ? 1 : layers.length, runtime: args.backend, keepsStoredWeights: !wasm, logitsBlock: LOGITS_BLOCK } as const;
     checkBudget(estimate, Math.min(all.length, limit), args.memoryBudgetMB);
   }
   let truncated: { originalTokens?: number; keptTokens: number; inspectedChars: number; totalChars: number; message: string } | undefined;

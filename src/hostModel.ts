@@ -5,7 +5,7 @@
  * for the memory estimate) is separate and cheaper, so the budget is checked before the panel loads anything.
  */
 import * as vscode from 'vscode';
-import { parseGpt2Config } from '../kernels/model/config.js';
+import { parseModelConfig } from '../kernels/model/config.js';
 import { ModelFileError } from '../kernels/model/errors.js';
 import { loadFolderTokenizer, MODEL_FILE_NAMES } from '../kernels/model/modelFolder.js';
 import { tokenizePrefix, type PrefixTokens, type TextSource } from '../kernels/tokenizer/tokenizePrefix.js';
@@ -32,7 +32,7 @@ async function readOptional(folder: vscode.Uri, name: string): Promise<Uint8Arra
 async function readConfig(folder: vscode.Uri) {
   const configBytes = await readOptional(folder, MODEL_FILE_NAMES.config);
   if (!configBytes) throw new ModelFileError('missing-file', MODEL_FILE_NAMES.config, `${folder.fsPath} has no ${MODEL_FILE_NAMES.config}`);
-  return parseGpt2Config(configBytes);
+  return parseModelConfig(configBytes);
 }
 
 async function loadMemoryFacts(folder: vscode.Uri): Promise<ModelMemoryFacts> {

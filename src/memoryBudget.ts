@@ -4,14 +4,15 @@
  * other graphs and derives one layer's maps at a time), the longest selection under the
  * `attentionInspector.memoryBudgetMB` budget, and the `maxTokens` a user who never set it gets.
  */
-import { LOGITS_BLOCK } from '../kernels/graph/gpt2Graph.js';
+import { LOGITS_BLOCK } from '../kernels/graph/decoderGraph.js';
 import { estimateInspectionMemory, formatBytes, longestFittingTokens, type MemoryEstimate, type MemoryEstimateInput } from '../kernels/inspect/memoryEstimate.js';
-import type { Gpt2Config, WeightDType } from '../kernels/model/types.js';
+import type { DecoderConfig } from '../kernels/model/decoder.js';
+import type { WeightDType } from '../kernels/model/types.js';
 import type { BackendChoice } from '../protocol/inspector.js';
 
 /** What the host knows of a model without reading its weights: config.json and the weights file's dtype. */
 export interface ModelMemoryFacts {
-  config: Gpt2Config;
+  config: DecoderConfig;
   stored: WeightDType;
 }
 

@@ -1,7 +1,7 @@
 /**
  * How much memory an inspection takes, estimated before it runs (from the model's config, not its
  * weights), so that the host and the CLI can refuse one that would not fit and offer the longest that
- * does. What the runtime does (kernels/runtime/gpt2Inspector.ts), in the order of the phases below:
+ * does. What the runtime does (kernels/runtime/decoderInspector.ts), in the order of the phases below:
  * - session creation: the weights as stored are in JS (the model file's bytes), ORT copies them into its
  *   wasm heap (external data) and, when the graph's dtype differs, folds a widened copy (fp16 → fp32);
  * - the forward pass: the heap holds the runtime's weights, every layer's q and k (graph outputs, then
@@ -14,13 +14,13 @@
  * on their way there. The constants (base, temporaries per token) are calibrated against measured peak
  * RSS of the CLI (README: "Memory estimate").
  */
-import type { Gpt2Config } from '../model/types.js';
+import type { DecoderConfig } from '../model/decoder.js';
 import type { WeightDType } from '../model/types.js';
 
 export type EstimateRuntime = 'wasm' | 'webgpu';
 
 export interface MemoryEstimateInput {
-  config: Gpt2Config;
+  config: DecoderConfig;
   /** How the weights are stored (model.safetensors). */
   stored: WeightDType;
   /** The graph's compute dtype (the runtime widens stored weights to it). */
@@ -72,11 +72,16 @@ export function bytesPerElement(d: WeightDType | 'fp32' | 'fp16'): number {
   return d === 'F32' || d === 'fp32' ? 4 : 2;
 }
 
-/** Parameters of a GPT-2 model (the unembedding tied to wte). */
-export function parameterCount(c: Gpt2Config): number {
-  const { nLayer: L, nEmbd: D, nInner: F, vocabSize: V, nPositions: P } = c;
-  const layer = 2 * D + (D * 3 * D + 3 * D) + (D * D + D) + 2 * D + (D * F + F) + (F * D + D);
-  return V * D + P * D + L * layer + 2 * D;
+/** Parameters of a decoder from its description (GPT-2: the unembedding tied to wte). */
+export function parameterCount(c: DecoderConfig): number {
+  const { nLayer: L, nEmbd: D, nInner: F, vocabSize: V, nPositions: P, nHead: H, nKvHead: KV, headDim: dh } = c;
+  const norm = c.norm.kind === 'layernorm' ? 2 * D : D;
+  const q = D * H * dh + (c.attention.qkvBias ? H * dh : 0);
+  const kv = 2 * (D * KV * dh + (c.attention.qkvBias ? KV * dh : 0));
+  const o = H * dh * D + (c.attention.oBias ? D : 0);
+  const mlp = c.mlp.kind === 'swiglu' ? 3 * D * F + (c.mlp.bias ? 2 * F + D : 0) : 2 * D * F + (c.mlp.bias ? F + D : 0);
+  const layer = 2 * norm + q + kv + o + mlp + (c.attention.qkNorm ? 2 * dh : 0);
+  return V * D * (c.tiedEmbeddings ? 1 : 2) + (c.positions.kind === 'learned' ? P * D : 0) + L * layer + norm;
 }
 
 /**
@@ -84,12 +89,12 @@ export function parameterCount(c: Gpt2Config): number {
  * is small next to the data). BF16 and F16 are alike in size and in this estimate, except that BF16 is
  * converted while the graph is written.
  */
-export function storedDtypeOfSize(c: Gpt2Config, bytes: number): WeightDType {
+export function storedDtypeOfSize(c: DecoderConfig, bytes: number): WeightDType {
   return bytes / parameterCount(c) >= 3 ? 'F32' : 'F16';
 }
 
 export function estimateInspectionMemory(i: MemoryEstimateInput): MemoryEstimate {
-  const { nLayer: L, nHead: H, nEmbd: D, nInner: F, vocabSize: V } = i.config;
+  const { nLayer: L, nHead: H, nEmbd: D, nInner: F, vocabSize: V, headDim: dh } = i.config;
   const T = i.tokens;
   const P = parameterCount(i.config);
   const weightsStored = P * bytesPerElement(i.stored);
@@ -97,12 +102,13 @@ export function estimateInspectionMemory(i: MemoryEstimateInput): MemoryEstimate
   // BF16 is converted into the graph's bytes (JS) and copied into the heap from there.
   const widened = i.stored !== 'F32' && i.compute === 'fp32';
   const heapAtCreation = i.stored === 'BF16' ? 2 * computeWeights : widened ? FOLDING_OVERLAP * weightsStored + computeWeights : computeWeights;
-  const keptQk = 2 * L * T * D * F32;
+  // Keys repeated to the H query heads, as attention used them.
+  const keptQk = 2 * L * T * H * dh * F32;
   const temporaries = T * (TEMPORARY_D * D + TEMPORARY_F * F) * F32 + SCORE_TENSORS * H * T * T * F32;
   const logits = 2 * Math.min(i.logitsBlock, T) * V * F32;
   const oneLayer = H * T * T * F32;
   // The maps graph's inputs (one layer's q and k) and its scores.
-  const mapsHeap = 2 * T * D * F32 + SCORE_TENSORS * oneLayer;
+  const mapsHeap = 2 * T * H * dh * F32 + SCORE_TENSORS * oneLayer;
   const mapsJs = i.mapsLayers * oneLayer;
   const forwardHeap = keptQk + temporaries + logits;
   const keptJs = i.keepsStoredWeights ? weightsStored : 0;

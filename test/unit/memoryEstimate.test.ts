@@ -7,28 +7,18 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { LOGITS_BLOCK } from '../../kernels/graph/gpt2Graph.js';
+import { LOGITS_BLOCK } from '../../kernels/graph/decoderGraph.js';
 import { estimateInspectionMemory, longestFittingTokens, type MemoryEstimateInput, parameterCount, storedDtypeOfSize } from '../../kernels/inspect/memoryEstimate.js';
-import { parseGpt2Config } from '../../kernels/model/config.js';
-import type { Gpt2Config } from '../../kernels/model/types.js';
+import { parseModelConfig } from '../../kernels/model/config.js';
+import type { DecoderConfig } from '../../kernels/model/decoder.js';
 import { checkPanelBudget, defaultMaxTokens, longestPanelTokens, panelEstimate } from '../../src/memoryBudget.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const EMBEDDED = join(ROOT, 'media', 'models', 'tinycode-4l8h-1k');
 const MIB = 1024 * 1024;
 
-const gpt2 = (nLayer: number, nHead: number, nEmbd: number): Gpt2Config => ({
-  nLayer,
-  nHead,
-  nEmbd,
-  nPositions: 1024,
-  vocabSize: 50257,
-  nInner: 4 * nEmbd,
-  layerNormEpsilon: 1e-5,
-  activation: 'gelu_new',
-  bosTokenId: 50256,
-  eosTokenId: 50256,
-});
+const gpt2 = (nLayer: number, nHead: number, nEmbd: number): DecoderConfig =>
+  parseModelConfig(new TextEncoder().encode(JSON.stringify({ model_type: 'gpt2', n_layer: nLayer, n_head: nHead, n_embd: nEmbd, n_positions: 1024, vocab_size: 50257 })));
 const SMALL = gpt2(12, 12, 768);
 const MEDIUM = gpt2(24, 16, 1024);
 const cli: Omit<MemoryEstimateInput, 'tokens'> = { config: SMALL, stored: 'F16', compute: 'fp32', mapsLayers: 1, runtime: 'wasm', keepsStoredWeights: false, logitsBlock: LOGITS_BLOCK };
@@ -39,7 +29,7 @@ test('parameter counts are those of the real checkpoints; the stored dtype follo
   assert.equal(storedDtypeOfSize(SMALL, 548_105_171), 'F32');
   assert.equal(storedDtypeOfSize(SMALL, 248_894_664), 'F16');
   // The embedded model: its size on disk over the count from its config.
-  const config = parseGpt2Config(readFileSync(join(EMBEDDED, 'config.json')));
+  const config = parseModelConfig(readFileSync(join(EMBEDDED, 'config.json')));
   const bytes = readFileSync(join(EMBEDDED, 'model.safetensors')).length;
   assert.ok(bytes > 2 * parameterCount(config) && bytes < 2 * parameterCount(config) + 100_000, `${bytes} bytes`);
   assert.equal(storedDtypeOfSize(config, bytes), 'F16');
@@ -105,7 +95,7 @@ test('the panel: default maxTokens is the context where it fits, fewer under a s
 test('CLI --memory-budget: over it, exit 2 and one error line with the estimate, the budget and the longest T that fits', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ai-budget-'));
   writeFileSync(join(dir, 'in.txt'), 'function add(a, b) { return a + b; }\n'.repeat(40));
-  const config = parseGpt2Config(readFileSync(join(EMBEDDED, 'config.json')));
+  const config = parseModelConfig(readFileSync(join(EMBEDDED, 'config.json')));
   const embedded: Omit<MemoryEstimateInput, 'tokens'> = { ...cli, config };
   const budgetMB = Math.floor(estimateInspectionMemory({ ...embedded, tokens: 300 }).total / MIB);
   const longest = longestFittingTokens(embedded, budgetMB * MIB);
