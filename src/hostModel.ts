@@ -14,6 +14,7 @@ import { tokenizePrefix, type PrefixTokens, type TextSource } from '../kernels/t
 import type { RawToken } from './inspectSelection.js';
 import type { ModelMemoryFacts } from './memoryBudget.js';
 import { storedDtypeOfSize } from '../kernels/inspect/memoryEstimate.js';
+import { parseSafetensorsIndex } from '../kernels/model/safetensors.js';
 
 export interface HostModel {
   /** At least the first `wanted` tokens of a text, tokenizing only a prefix of a long one (kernels/tokenizer/tokenizePrefix.ts). */
@@ -39,8 +40,12 @@ async function readConfig(folder: vscode.Uri) {
 
 async function loadMemoryFacts(folder: vscode.Uri): Promise<ModelMemoryFacts> {
   const config = await readConfig(folder);
-  const { size } = await vscode.workspace.fs.stat(vscode.Uri.joinPath(folder, MODEL_FILE_NAMES.weights));
-  return { config, stored: storedDtypeOfSize(config, size) };
+  const size = async (name: string) => (await vscode.workspace.fs.stat(vscode.Uri.joinPath(folder, name))).size;
+  // model.safetensors as the loader prefers it, else the shards its index names (their sizes summed).
+  const index = (await size(MODEL_FILE_NAMES.weights).catch(() => undefined)) === undefined ? await readOptional(folder, MODEL_FILE_NAMES.weightsIndex) : undefined;
+  const shards = index ? parseSafetensorsIndex(index, MODEL_FILE_NAMES.weightsIndex).shards : [MODEL_FILE_NAMES.weights];
+  const bytes = (await Promise.all(shards.map(size))).reduce((a, b) => a + b, 0);
+  return { config, stored: storedDtypeOfSize(config, bytes) };
 }
 
 async function loadHostModel(folder: vscode.Uri): Promise<HostModel> {
