@@ -2,7 +2,8 @@
  * The inspector panel's protocol: what the host sends the page, what the page sends back, and the
  * checkers each side runs on what arrives (protocol/messenger.ts carries it). An inspection carries a
  * `requestId` and every message about it repeats that id, so late messages of a cancelled inspection are
- * recognised and dropped. Model weights never travel here: the page fetches them from `model.baseUri`.
+ * recognised and dropped. Model weights never travel here: the page fetches them from `model.baseUri`
+ * (in ranges, kernels/model/fetchReader.ts) and says how far it got (`weights`).
  */
 import type { Message, Protocol } from './messenger.js';
 import { logLine, saveCall, type LogLine, type SaveCall } from './shared.js';
@@ -110,6 +111,16 @@ export interface InspectorState {
   head?: number;
 }
 
+/** Where the page's load of a model's weights is: sent as bytes arrive (at most a few times a second) and when it ends. */
+export interface WeightsLoad {
+  modelId: string;
+  loadedBytes: number;
+  totalBytes: number;
+  /** Since the load began. */
+  ms: number;
+  state: 'loading' | 'loaded' | 'cancelled';
+}
+
 export interface InspectorHostVocabulary {
   notifications: {
     /**
@@ -128,6 +139,7 @@ export interface InspectorHostVocabulary {
 export interface InspectorPageVocabulary {
   notifications: {
     progress: { requestId: number; stage: string };
+    weights: WeightsLoad;
     result: { requestId: number; facts: RunFacts };
     hoverSummary: { requestId: number; summary: HoverSummary };
     error: { requestId?: number; message: string };
@@ -211,6 +223,7 @@ export const inspectorProtocol: Protocol<InspectorHostVocabulary, InspectorPageV
   page: {
     notifications: {
       progress: object<PageNotifications['progress']>({ requestId: integer, stage: string }),
+      weights: object<WeightsLoad>({ modelId: string, loadedBytes: integer, totalBytes: integer, ms: number, state: oneOf('loading', 'loaded', 'cancelled') }),
       result: object<PageNotifications['result']>({ requestId: integer, facts: runFacts }),
       hoverSummary: object<PageNotifications['hoverSummary']>({ requestId: integer, summary: hoverSummary }),
       error: object<PageNotifications['error']>({ requestId: optional(integer), message: string }),
