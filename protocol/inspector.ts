@@ -5,9 +5,9 @@
  * recognised and dropped. Model weights never travel here: the page fetches them from `model.baseUri`
  * (in ranges, kernels/model/fetchReader.ts) and says how far it got (`weights`).
  */
-import type { Message, Protocol } from './messenger.js';
+import type { Call, Message, Protocol } from './messenger.js';
 import { logLine, saveCall, type LogLine, type SaveCall } from './shared.js';
-import { array, integer, number, object, oneOf, optional, record, string, variants, type Checker } from './validate.js';
+import { array, bytes, integer, number, object, oneOf, optional, record, string, variants, type Checker } from './validate.js';
 
 export type ColorScale = 'linear' | 'sqrt' | 'log';
 export type BackendChoice = 'auto' | 'webgpu' | 'wasm';
@@ -46,9 +46,17 @@ export type SelectionNotice =
       tokens?: number;
     };
 
+/**
+ * How the page gets the model's files: `resources` fetches them by webview URI in range requests,
+ * `messages` asks the host for each range (`modelFile`); the setting attentionInspector.weightsTransport.
+ */
+export type WeightsTransport = 'resources' | 'messages';
+
 /** What the page needs to start the model: where it and onnxruntime-web are, and which backend to use. */
 export interface EngineRef {
   model: ModelRef;
+  /** Absent: `resources`. */
+  weights?: WeightsTransport;
   /** Webview URI of onnxruntime-web's wasm folder (dist/ort/), ending in '/'. */
   ortBase: string;
   backend: BackendChoice;
@@ -121,6 +129,20 @@ export interface WeightsLoad {
   state: 'loading' | 'loaded' | 'cancelled';
 }
 
+/** `length` bytes of one file of model `modelId`'s folder from `start`, read by the host. */
+export interface ModelFileRange {
+  modelId: string;
+  name: string;
+  start: number;
+  length: number;
+}
+
+/** The file's size and the bytes asked for (fewer at its end); `total` -1: the file is absent. */
+export interface ModelFileBytes {
+  total: number;
+  bytes: Uint8Array;
+}
+
 export interface InspectorHostVocabulary {
   notifications: {
     /**
@@ -145,7 +167,7 @@ export interface InspectorPageVocabulary {
     error: { requestId?: number; message: string };
     log: LogLine;
   };
-  requests: { save: SaveCall };
+  requests: { save: SaveCall; modelFile: Call<ModelFileRange, ModelFileBytes> };
 }
 
 /** What the page handles: one host notification, with its `type`. */
@@ -162,6 +184,7 @@ const engineRef = object<EngineRef>({
   model: object<ModelRef>({ id: string, label: string, baseUri: string }),
   ortBase: string,
   backend: oneOf<BackendChoice>('auto', 'webgpu', 'wasm'),
+  weights: optional(oneOf<WeightsTransport>('resources', 'messages')),
 });
 
 const tokenInfo = object<TokenInfo>({ id: integer, text: string, start: integer, end: integer, line: integer, character: integer });
@@ -229,6 +252,12 @@ export const inspectorProtocol: Protocol<InspectorHostVocabulary, InspectorPageV
       error: object<PageNotifications['error']>({ requestId: optional(integer), message: string }),
       log: logLine,
     },
-    requests: { save: saveCall },
+    requests: {
+      save: saveCall,
+      modelFile: {
+        params: object<ModelFileRange>({ modelId: string, name: string, start: integer, length: integer }),
+        response: object<ModelFileBytes>({ total: integer, bytes }),
+      },
+    },
   },
 };

@@ -7,6 +7,7 @@ import { inspectorHtml } from './inspectorHtml.js';
 import { makeNonce } from './webviewHtml.js';
 import { inspectorProtocol, type HostMessage, type HoverSummary, type InspectorHostVocabulary, type InspectorPageVocabulary, type InspectRequest, type InspectorState, type RunFacts, type WeightsLoad } from '../protocol/inspector.js';
 import type { Messenger } from '../protocol/messenger.js';
+import { readModelFileRange } from './modelFileRanges.js';
 import { saveExport } from './saveExport.js';
 import { webviewMessenger } from './webviewChannel.js';
 
@@ -34,6 +35,8 @@ export class InspectorPanel implements vscode.Disposable {
   private readonly messenger: Messenger<InspectorHostVocabulary, InspectorPageVocabulary>;
   private readonly disposables: vscode.Disposable[] = [];
   private lastRequestId: number | undefined;
+  /** Model folders the page may read through `modelFile`, by model id: the ones the host sent it. */
+  private readonly modelFolders = new Map<string, string>();
 
   /** The open panel, revealed, or a new one. */
   static show(extensionUri: vscode.Uri, roots: vscode.Uri[], log: vscode.LogOutputChannel, events: PanelEvents): InspectorPanel {
@@ -100,6 +103,11 @@ export class InspectorPanel implements vscode.Disposable {
     w.html = inspectorHtml({ cspSource: w.cspSource, nonce: makeNonce(), scriptUri: asUri('dist', 'webview', 'inspector.js'), styleUri: asUri('media', 'inspector.css') });
   }
 
+  /** Lets the page read model `id`'s files from `folder` (a file: URI) through `modelFile` requests. */
+  serveModel(id: string, folder: vscode.Uri): void {
+    this.modelFolders.set(id, folder.fsPath);
+  }
+
   /** Starts an inspection, cancelling the one in flight. */
   inspect(request: InspectRequest): void {
     if (this.lastRequestId !== undefined) this.post({ type: 'cancel', requestId: this.lastRequestId });
@@ -120,6 +128,11 @@ export class InspectorPanel implements vscode.Disposable {
     m.on('error', (e) => this.events.onError(e.requestId, e.message));
     m.on('log', (l) => this.log[l.level](`panel: ${l.message}`));
     m.handle('save', (file) => saveExport(file, this.log, 'inspector'));
+    m.handle('modelFile', async ({ modelId, name, start, length }) => {
+      const folder = this.modelFolders.get(modelId);
+      if (folder === undefined) throw new Error(`the panel asked for ${name} of ${modelId}, a model it was not given`);
+      return readModelFileRange(folder, name, start, length);
+    });
   }
 
   private disposed = false;

@@ -1,7 +1,7 @@
 /// <reference types="@webgpu/types" />
 /**
  * The model inside the panel: fetches the model folder from its webview URI in ranges
- * (kernels/model/fetchReader.ts: nothing waits behind the whole weights file, so nothing meets the
+ * (kernels/model/rangedReader.ts: nothing waits behind the whole weights file, so nothing meets the
  * resource loader's 30 s timeout), loads it with the same loader as everywhere else, and runs it on the
  * shared browser engine (webview/engine: WebGPU with a wasm fallback). One engine per model and backend
  * choice, kept across inspections (warm runs skip loading and session creation); runs are queued and
@@ -10,6 +10,7 @@
  */
 import { LoadCancelled } from '../../kernels/model/errors.js';
 import { fetchFolderReader } from '../../kernels/model/fetchReader.js';
+import { hostFolderReader } from './hostFiles.js';
 import { loadModelFolder, type LoadedModel } from '../../kernels/model/modelFolder.js';
 import type { InspectResult } from '../../kernels/runtime/gpt2Inspector.js';
 import { createEngine, type EngineStartup } from '../engine/engine.js';
@@ -57,7 +58,7 @@ export function watchWeights(listener: (p: WeightsProgress) => void): void {
 
 const nextTask = () => new Promise((r) => setTimeout(r, 0));
 
-async function create({ model: { baseUri, id, label }, ortBase, backend }: EngineRef, traceLayer: number, signal: AbortSignal): Promise<Engine> {
+async function create({ model: { baseUri, id, label }, ortBase, backend, weights: via }: EngineRef, traceLayer: number, signal: AbortSignal): Promise<Engine> {
   const began = performance.now();
   let weights = { loaded: 0, total: 0 };
   const report = (state: WeightsProgress['state']) => onWeights({ modelId: id, label, ...weights, ms: performance.now() - began, state });
@@ -67,7 +68,8 @@ async function create({ model: { baseUri, id, label }, ortBase, backend }: Engin
     weights = { loaded, total };
     report('loading');
   };
-  const loading = loadModelFolder(fetchFolderReader(baseUri, { signal, onProgress })).then(
+  const reader = via === 'messages' ? hostFolderReader(id, { signal, onProgress }) : fetchFolderReader(baseUri, { signal, onProgress });
+  const loading = loadModelFolder(reader).then(
     (m) => {
       report('loaded');
       return m;
@@ -122,7 +124,7 @@ const engines = new Map<string, Entry>();
  * that load rather than starting another.
  */
 export function getEngine(ref: EngineRef, traceLayer: number): Promise<Engine> {
-  const key = `${ref.backend} ${ref.model.baseUri}`;
+  const key = `${ref.backend} ${ref.weights ?? 'resources'} ${ref.model.baseUri}`;
   let entry = engines.get(key);
   if (!entry) {
     for (const [other, old] of engines) {
