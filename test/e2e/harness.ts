@@ -186,7 +186,7 @@ export class Workbench {
    * Takes the keyboard focus out of a webview: while a panel's iframe holds it, workbench shortcuts
    * (Ctrl+1, Ctrl+P) go to the page inside it and may never reach VS Code.
    */
-  private async focusWorkbench(): Promise<void> {
+  async focusWorkbench(): Promise<void> {
     await this.page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
   }
 

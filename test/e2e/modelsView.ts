@@ -22,6 +22,8 @@ export async function downloadModel(wb: Workbench, repo: string, timeoutMs = 120
   const page = wb.page;
   // The view's container is there once the extension is registered; its commands are in the palette then.
   await openModelsView(wb);
+  // The Benchmark view beside it is a webview, which may hold the keyboard.
+  await wb.focusWorkbench();
   // Not wb.runCommand: that waits for the quick input to close, and this command opens its own pick.
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
