@@ -22,11 +22,16 @@ export async function downloadModel(wb: Workbench, repo: string, timeoutMs = 120
   const page = wb.page;
   // The view's container is there once the extension is registered; its commands are in the palette then.
   await openModelsView(wb);
-  // The Benchmark view beside it is a webview, which may hold the keyboard.
-  await wb.focusWorkbench();
-  // Not wb.runCommand: that waits for the quick input to close, and this command opens its own pick.
-  await page.keyboard.press('F1');
+  // The Benchmark view beside it is a webview: once its page is there, it no longer takes the keyboard.
+  await wb.webview('Benchmark');
   const input = page.locator('.quick-input-widget input');
+  // Not wb.runCommand: that waits for the quick input to close, and this command opens its own pick.
+  for (let tries = 1; ; tries++) {
+    await wb.focusWorkbench();
+    await page.keyboard.press('F1');
+    const opened = await input.waitFor({ state: 'visible', timeout: 10_000 }).then(() => true, () => false);
+    if (opened || tries === 3) break;
+  }
   await input.fill('>Attention Inspector: Download Model');
   await page.locator('.quick-input-list .monaco-list-row[aria-label*="Download Model"]').first().waitFor();
   await page.keyboard.press('Enter');
