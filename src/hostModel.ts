@@ -1,10 +1,12 @@
 /**
- * What the host needs of a model folder: its tokenizer (offsets → editor ranges) and context length.
+ * What the host needs of a model folder: its tokenizer (offsets → editor ranges; vocab.json + merges.txt or
+ * tokenizer.json of any supported kind, with the specials its post-processor adds as tokens without a range)
+ * and context length.
  * Reads only config.json and the tokenizer files (the weights are fetched by the webview), with the same
  * parsers as the full loader; cached per folder.
  */
 import * as vscode from 'vscode';
-import { parseGpt2Config } from '../kernels/model/config.js';
+import { parseModelConfig } from '../kernels/model/config.js';
 import { ModelFileError } from '../kernels/model/errors.js';
 import { loadFolderTokenizer, MODEL_FILE_NAMES } from '../kernels/model/modelFolder.js';
 import { tokenizePrefix, type PrefixTokens, type TextSource } from '../kernels/tokenizer/tokenizePrefix.js';
@@ -30,7 +32,7 @@ async function loadHostModel(folder: vscode.Uri): Promise<HostModel> {
   const read = (name: string) => readOptional(folder, name);
   const configBytes = await read(MODEL_FILE_NAMES.config);
   if (!configBytes) throw new ModelFileError('missing-file', MODEL_FILE_NAMES.config, `${folder.fsPath} has no ${MODEL_FILE_NAMES.config}`);
-  const config = parseGpt2Config(configBytes);
+  const config = parseModelConfig(configBytes);
   const { tokenizer } = await loadFolderTokenizer(read);
   return { encodePrefix: (t, wanted) => tokenizePrefix(tokenizer, t, wanted), context: config.nPositions };
 }

@@ -1,7 +1,8 @@
 /**
  * The host's end of the panel's `modelFile` request: a range of one file of a model folder, read from
  * disk for the page (the `messages` way of getting weights into the webview; webview/inspector/hostFiles.ts).
- * Only the loader's file names are served, only from folders the host handed the page.
+ * Only the loader's file names (and weight shards, `*.safetensors` named by the index) are served, only
+ * from folders the host handed the page.
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -10,9 +11,10 @@ import type { ModelFileBytes } from '../protocol/inspector.js';
 
 const SERVED: readonly string[] = Object.values(MODEL_FILE_NAMES);
 const ABSENT: ModelFileBytes = { total: -1, bytes: new Uint8Array(0) };
+const SHARD = /^[A-Za-z0-9_-][A-Za-z0-9._-]*\.safetensors$/;
 
 export async function readModelFileRange(folder: string, name: string, start: number, length: number): Promise<ModelFileBytes> {
-  if (!SERVED.includes(name) || start < 0 || length < 0) return ABSENT;
+  if (!(SERVED.includes(name) || SHARD.test(name)) || start < 0 || length < 0) return ABSENT;
   let handle: fsp.FileHandle;
   try {
     handle = await fsp.open(path.join(folder, name), 'r');

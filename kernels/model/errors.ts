@@ -41,7 +41,7 @@ export class ModelFileError extends Error {
   }
 }
 
-const PREDICATE = /^(is|has|claims|lacks|differs|could|must|uses|changed|ended)\b/;
+const PREDICATE = /^(is|has|claims|lacks|differs|could|must|uses|maps|holds|names|changed|ended)\b/;
 
 /** A load stopped because its caller aborted it (a new inspection of another model, Cancel, the panel closed). */
 export class LoadCancelled extends Error {
