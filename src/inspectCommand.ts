@@ -12,7 +12,7 @@ import { InspectorPanel, type PanelEvents } from './inspectorPanel.js';
 import { chooseRange, isBlank, toTokenInfos, tokenLimit, truncateTokens, type OffsetRange } from './inspectSelection.js';
 import type { TextSource } from '../kernels/tokenizer/tokenizePrefix.js';
 import type { HostModelCache } from './hostModel.js';
-import type { BackendChoice, ColorScale, EngineRef, InspectorState, InspectRequest, RunFacts } from '../protocol/inspector.js';
+import type { BackendChoice, ColorScale, EngineRef, InspectorState, InspectRequest, RunFacts, WeightsTransport } from '../protocol/inspector.js';
 import { idCounter } from '../protocol/messenger.js';
 import { checkPanelBudget, defaultMaxTokens } from './memoryBudget.js';
 
@@ -207,10 +207,12 @@ export class InspectCommand implements vscode.Disposable {
 
   /** Where the panel finds this model and onnxruntime-web (webview URIs of this panel). */
   private engineRef(panel: InspectorPanel, model: ActiveModel, backend: BackendChoice): EngineRef {
+    panel.serveModel(model.id, model.folderUri);
     return {
       model: { id: model.id, label: model.label, baseUri: folderWebviewUri(panel.webview, model.folderUri) },
       ortBase: folderWebviewUri(panel.webview, vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'ort')),
       backend,
+      weights: vscode.workspace.getConfiguration('attentionInspector').get<WeightsTransport>('weightsTransport', 'resources'),
     };
   }
 
