@@ -2,12 +2,12 @@
  * The inspector panel's protocol: what the host sends the page, what the page sends back, and the
  * checkers each side runs on what arrives (protocol/messenger.ts carries it). An inspection carries a
  * `requestId` and every message about it repeats that id, so late messages of a cancelled inspection are
- * recognised and dropped. Model weights never travel here: the page fetches them from `model.baseUri`.
+ * recognised and dropped. Model weights never travel here: the page fetches them from `model.baseUri`
+ * (in ranges, kernels/model/fetchReader.ts) and says how far it got (`weights`).
  */
-import type { Message, Protocol } from './messenger.js';
-import type { Call } from './messenger.js';
+import type { Call, Message, Protocol } from './messenger.js';
 import { logLine, saveCall, type LogLine, type SaveCall, type SaveOutcome } from './shared.js';
-import { array, boolean, integer, number, object, oneOf, optional, record, string, variants, type Checker } from './validate.js';
+import { array, boolean, bytes, integer, number, object, oneOf, optional, record, string, variants, type Checker } from './validate.js';
 
 export type ColorScale = 'linear' | 'sqrt' | 'log';
 export type BackendChoice = 'auto' | 'webgpu' | 'wasm';
@@ -38,7 +38,8 @@ export type SelectionNotice =
   | {
       kind: 'truncated';
       keptTokens: number;
-      limit: 'context' | 'maxTokens';
+      /** What cut it: the model's context, the maxTokens setting, or the memory budget (memoryBudgetMB). */
+      limit: 'context' | 'maxTokens' | 'memoryBudget';
       /** The kept tokens cover the text's first `inspectedChars` of `totalChars` (UTF-16 code units). */
       inspectedChars: number;
       totalChars: number;
@@ -46,9 +47,17 @@ export type SelectionNotice =
       tokens?: number;
     };
 
+/**
+ * How the page gets the model's files: `resources` fetches them by webview URI in range requests,
+ * `messages` asks the host for each range (`modelFile`); the setting attentionInspector.weightsTransport.
+ */
+export type WeightsTransport = 'resources' | 'messages';
+
 /** What the page needs to start the model: where it and onnxruntime-web are, and which backend to use. */
 export interface EngineRef {
   model: ModelRef;
+  /** Absent: `resources`. */
+  weights?: WeightsTransport;
   /** Webview URI of onnxruntime-web's wasm folder (dist/ort/), ending in '/'. */
   ortBase: string;
   backend: BackendChoice;
@@ -111,6 +120,30 @@ export interface InspectorState {
   head?: number;
 }
 
+/** Where the page's load of a model's weights is: sent as bytes arrive (at most a few times a second) and when it ends. */
+export interface WeightsLoad {
+  modelId: string;
+  loadedBytes: number;
+  totalBytes: number;
+  /** Since the load began. */
+  ms: number;
+  state: 'loading' | 'loaded' | 'cancelled';
+}
+
+/** `length` bytes of one file of model `modelId`'s folder from `start`, read by the host. */
+export interface ModelFileRange {
+  modelId: string;
+  name: string;
+  start: number;
+  length: number;
+}
+
+/** The file's size and the bytes asked for (fewer at its end); `total` -1: the file is absent. */
+export interface ModelFileBytes {
+  total: number;
+  bytes: Uint8Array;
+}
+
 export interface InspectorHostVocabulary {
   notifications: {
     /**
@@ -150,12 +183,13 @@ export interface InspectorPageVocabulary {
     mapsProgress: MapsProgress;
     /** The user stopped the maps of an inspection in the panel (what was drawn stays). */
     mapsCancelled: MapsProgress;
+    weights: WeightsLoad;
     result: { requestId: number; facts: RunFacts };
     hoverSummary: { requestId: number; summary: HoverSummary };
     error: { requestId?: number; message: string };
     log: LogLine;
   };
-  requests: { save: SaveCall } & SaveStreamVocabulary;
+  requests: { save: SaveCall; modelFile: Call<ModelFileRange, ModelFileBytes> } & SaveStreamVocabulary;
 }
 
 /** What the page handles: one host notification, with its `type`. */
@@ -172,6 +206,7 @@ const engineRef = object<EngineRef>({
   model: object<ModelRef>({ id: string, label: string, baseUri: string }),
   ortBase: string,
   backend: oneOf<BackendChoice>('auto', 'webgpu', 'wasm'),
+  weights: optional(oneOf<WeightsTransport>('resources', 'messages')),
 });
 
 const tokenInfo = object<TokenInfo>({ id: integer, text: string, start: integer, end: integer, line: integer, character: integer });
@@ -179,7 +214,7 @@ const tokenInfo = object<TokenInfo>({ id: integer, text: string, start: integer,
 const selectionNotice = variants<SelectionNotice, 'kind'>('kind', {
   currentLine: object({ kind: oneOf('currentLine'), line: integer }),
   firstOfSeveral: object({ kind: oneOf('firstOfSeveral'), count: integer }),
-  truncated: object<Extract<SelectionNotice, { kind: 'truncated' }>>({ kind: oneOf('truncated'), keptTokens: integer, limit: oneOf('context', 'maxTokens'), inspectedChars: integer, totalChars: integer, tokens: optional(integer) }),
+  truncated: object<Extract<SelectionNotice, { kind: 'truncated' }>>({ kind: oneOf('truncated'), keptTokens: integer, limit: oneOf('context', 'maxTokens', 'memoryBudget'), inspectedChars: integer, totalChars: integer, tokens: optional(integer) }),
 });
 
 const sourceRef = object<SourceRef>({
@@ -240,6 +275,7 @@ export const inspectorProtocol: Protocol<InspectorHostVocabulary, InspectorPageV
       progress: object<PageNotifications['progress']>({ requestId: integer, stage: string }),
       mapsProgress: mapsProgress,
       mapsCancelled: mapsProgress,
+      weights: object<WeightsLoad>({ modelId: string, loadedBytes: integer, totalBytes: integer, ms: number, state: oneOf('loading', 'loaded', 'cancelled') }),
       result: object<PageNotifications['result']>({ requestId: integer, facts: runFacts }),
       hoverSummary: object<PageNotifications['hoverSummary']>({ requestId: integer, summary: hoverSummary }),
       error: object<PageNotifications['error']>({ requestId: optional(integer), message: string }),
@@ -250,6 +286,10 @@ export const inspectorProtocol: Protocol<InspectorHostVocabulary, InspectorPageV
       saveStreamOpen: { params: object<StreamParams<'saveStreamOpen'>>({ fileName: string, mime: string }), response: object<StreamResponse<'saveStreamOpen'>>({ streamId: optional(integer), error: optional(string) }) },
       saveStreamWrite: { params: object<StreamParams<'saveStreamWrite'>>({ streamId: integer, base64: string }), response: object<StreamResponse<'saveStreamWrite'>>({ error: optional(string) }) },
       saveStreamClose: { params: object<StreamParams<'saveStreamClose'>>({ streamId: integer, abort: boolean }), response: saveCall.response },
+      modelFile: {
+        params: object<ModelFileRange>({ modelId: string, name: string, start: integer, length: integer }),
+        response: object<ModelFileBytes>({ total: integer, bytes }),
+      },
     },
   },
 };

@@ -25,7 +25,7 @@ import { basename, join, resolve } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { chromium, type BrowserContext, type FrameLocator, type Locator, type Page } from 'playwright-core';
 import { CHROMIUM_WEBGPU_ARGS } from '../../cli/chromium.js';
-import { packageVsix, REPO_ROOT, startVsCodeServer, vsixPath, type VsCodeServer } from '../../scripts/vscodeServer.js';
+import { packageVsix, QUIET_SETTINGS, REPO_ROOT, startVsCodeServer, vsixPath, type VsCodeServer } from '../../scripts/vscodeServer.js';
 
 export const SAMPLES = join(REPO_ROOT, 'samples');
 export const RESULTS = join(REPO_ROOT, 'test-results', 'e2e');
@@ -78,6 +78,11 @@ export class Workbench {
     this.watch(page);
   }
 
+  /** Chromium's profile folder: its processes name it on their command lines (scripts/browserMemory.ts). */
+  get profileDir(): string {
+    return profileDir(this.scratch);
+  }
+
   private watch(page: Page): void {
     page.on('console', (m) => this.consoleLines.push(`[${m.type()}] ${m.text()}`));
     page.on('pageerror', (e) => this.consoleLines.push(`[pageerror] ${e.message}`));
@@ -118,6 +123,12 @@ export class Workbench {
     this.page = await firstPage(this.context);
     this.watch(this.page);
     await this.open();
+  }
+
+  /** Changes user settings while VS Code runs (it watches its settings file). */
+  updateSettings(settings: Record<string, unknown>): void {
+    this.options.settings = { ...this.options.settings, ...settings };
+    writeFileSync(join(this.server.dataDir, 'user', 'User', 'settings.json'), JSON.stringify({ ...QUIET_SETTINGS, ...userSettings(this.options) }, null, 2));
   }
 
   /** Loads the workbench at `folder` (default: the workspace) and waits until the editor area is there. */
@@ -175,7 +186,7 @@ export class Workbench {
    * Takes the keyboard focus out of a webview: while a panel's iframe holds it, workbench shortcuts
    * (Ctrl+1, Ctrl+P) go to the page inside it and may never reach VS Code.
    */
-  private async focusWorkbench(): Promise<void> {
+  async focusWorkbench(): Promise<void> {
     await this.page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
   }
 
@@ -398,8 +409,10 @@ function userSettings(options: WorkbenchOptions): Record<string, unknown> {
   return { 'editor.wordWrap': 'off', '[markdown]': { 'editor.wordWrap': 'off' }, ...options.settings };
 }
 
+const profileDir = (scratch: string) => join(scratch, 'chromium-profile');
+
 function launchBrowser(scratch: string, options: WorkbenchOptions): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(join(scratch, 'chromium-profile'), {
+  return chromium.launchPersistentContext(profileDir(scratch), {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
     args: options.webgpu ? [...new Set([...BASE_ARGS, ...CHROMIUM_WEBGPU_ARGS.filter((a) => a !== '--headless=new')])] : [...BASE_ARGS, '--disable-gpu'],

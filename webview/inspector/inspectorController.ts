@@ -19,7 +19,7 @@ import { ablationMaps, AblationsView, digestAblations, type AblationDigest } fro
 import type { Pin } from './bigHeatmap.js';
 import { themeRamp, type HeatmapColors } from './colors.js';
 import { el } from './dom.js';
-import { Cancelled, getEngine, type Engine } from './engine.js';
+import { Cancelled, cancelLoading, getEngine, watchWeights, type Engine, type WeightsProgress } from './engine.js';
 import { exportButtons } from './exports.js';
 import { FocusHeatmap } from './focusHeatmap.js';
 import { HeadGrid, THUMB_SIDE } from './headGrid.js';
@@ -124,7 +124,9 @@ export class InspectorController {
   private readonly predictions = new PredictionsView();
   private readonly body = el('div', { class: 'body', hidden: true });
   private readonly message = el('div', { class: 'message', role: 'alert', hidden: true });
-  private readonly progress = el('div', { class: 'progress', hidden: true });
+  private readonly progress = el('div', { class: 'progress', role: 'status', hidden: true });
+  /** When the last `weights` message went to the host: loading is said a few times a second at most. */
+  private weightsPostedAt = 0;
 
   constructor(root: HTMLElement) {
     this.body.append(
@@ -136,6 +138,7 @@ export class InspectorController {
       this.predictions.element,
     );
     root.replaceChildren(this.topBar.element, this.progress, this.message, this.body);
+    watchWeights((w) => this.showWeights(w));
     this.readTheme();
     new MutationObserver(() => {
       this.readTheme();
@@ -209,6 +212,26 @@ export class InspectorController {
     this.activeRequest = 0;
     this.setStatus('Cancelled', false);
     post({ type: 'progress', requestId: id, stage: 'cancelled in the panel' });
+  }
+
+  /** "GPT-2 small: 212 / 548 MB" with a Cancel button while an inspection waits for the weights. */
+  private showWeights(w: WeightsProgress): void {
+    const now = performance.now();
+    if (w.state !== 'loading' || now - this.weightsPostedAt > 250) {
+      this.weightsPostedAt = now;
+      post({ type: 'weights', modelId: w.modelId, loadedBytes: w.loaded, totalBytes: w.total, ms: w.ms, state: w.state });
+    }
+    if (w.state !== 'loading' || this.activeRequest === 0 || w.total === 0) return;
+    const text = `${w.label}: ${Math.floor(w.loaded / 1e6)} / ${Math.round(w.total / 1e6)} MB`;
+    this.topBar.setStatus(text);
+    const label = this.progress.querySelector('.weights-text');
+    if (label) {
+      label.textContent = text;
+      return;
+    }
+    const cancel = button({ label: 'Cancel', title: `Stop loading ${w.label}`, secondary: true, onClick: () => cancelLoading() });
+    this.progress.hidden = false;
+    this.progress.replaceChildren(spinner(text), el('span', { class: 'weights-text' }, text), cancel);
   }
 
   private async inspect(req: InspectRequest): Promise<void> {
@@ -321,7 +344,11 @@ export class InspectorController {
       document.body.dataset.inspected = String(id);
       await this.runAblations(id);
     } catch (e) {
-      if (id !== this.activeRequest || e instanceof Cancelled) return;
+      if (id !== this.activeRequest) return;
+      if (e instanceof Cancelled) {
+        this.showMessage(`${capitalized(e.message)}. Run Inspect Attention to load it again.`, 'empty');
+        return;
+      }
       const message = e instanceof Error ? e.message : String(e);
       post({ type: 'error', requestId: id, message });
       this.showMessage(`The inspection failed: ${message}`, 'error');
@@ -532,3 +559,5 @@ export class InspectorController {
     post({ type: 'hoverSummary', requestId: c.req.requestId, summary });
   }
 }
+
+const capitalized = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
