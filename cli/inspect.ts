@@ -1,8 +1,9 @@
 /**
  * `attention-inspector inspect`: tokenizes a text file, runs the model with every layer's attention
  * probabilities and writes
- * - tokens.json: `{ model, backend, provider, layers, heads, tokens: [{ id, text, start, end, loss, top }], truncated? }`
- *   (start/end in UTF-16 code units of the file's text after UTF-8 decoding, a leading BOM removed;
+ * - tokens.json: `{ model, backend, provider, layers, heads, ablation?, tokens: [{ id, text, start, end, loss, top }], truncated? }`
+ *   (`ablation: { heads: ['3.1', …], mode: 'zero' | 'mean' }` when `--ablate` ran those heads ablated;
+ *   start/end in UTF-16 code units of the file's text after UTF-8 decoding, a leading BOM removed;
  *   `loss` = −ln p(this token | the tokens before it), null at the first token, as the panel and hovers show it;
  *   `top` = the 5 most likely next tokens);
  * - attention.npy: float32, NumPy .npy v1.0, shape (L, H, T, T), or (len(LIST), H, T, T) for `--layers LIST`;
@@ -24,8 +25,10 @@ import { float32NpyHeader } from '../kernels/inspect/npy.js';
 import type { ByteLevelBpeTokenizer, Token } from '../kernels/tokenizer/byteLevelBpe.js';
 import { loadModelFolderFromDisk } from '../node/folderReader.js';
 import { tokenizePrefix } from '../kernels/tokenizer/tokenizePrefix.js';
+import type { Ablation } from '../kernels/graph/decoderGraph.js';
 import { DecoderInspector, type InspectorModel } from '../kernels/runtime/decoderInspector.js';
 import { UsageError } from './errors.js';
+import { checkHeads, headName, parseAblationMode, parseHeadList } from './headSpec.js';
 import { LayerHeatmaps } from './heatmapPng.js';
 import { loadWasmOrt } from './wasmOrt.js';
 
@@ -36,7 +39,9 @@ export const INSPECT_USAGE = `attention-inspector inspect --text-file FILE [opti
   --out DIR               output folder (default: attention-inspector-out)
   --layers LIST           only these layers' attention, in this order (e.g. 0,5,11; default: all)
   --max-tokens N          inspect at most the first N tokens (N at most the model's n_positions)
-  --truncate              inspect the first n_positions tokens of a longer text instead of failing`;
+  --truncate              inspect the first n_positions tokens of a longer text instead of failing
+  --ablate LIST           run with these heads ablated (LAYER.HEAD, e.g. 3.1,3.2,2.2; wasm only)
+  --ablation zero|mean    what an ablated head's output becomes: 0 (default) or its mean over the tokens`;
 
 export const EMBEDDED_MODEL = 'tinycode-4l8h-1k';
 
@@ -54,6 +59,8 @@ export interface InspectArgs {
   /** As given; checked against the model once it is loaded. */
   layers?: number[];
   maxTokens?: number;
+  /** Heads as given (checked against the model once it is loaded) and what they are replaced by. */
+  ablation?: Ablation;
 }
 
 /** A non-negative decimal integer, or undefined. */
@@ -72,7 +79,7 @@ function parseLayers(text: string): number[] {
   return layers as number[];
 }
 
-function parseMaxTokens(text: string): number {
+export function parseMaxTokens(text: string): number {
   const n = integer(text);
   if (!n) throw new UsageError(`--max-tokens must be a positive integer, not "${text}"`);
   return n;
@@ -91,6 +98,8 @@ export function parseInspectArgs(argv: string[]): InspectArgs | 'help' {
         truncate: { type: 'boolean', default: false },
         layers: { type: 'string' },
         'max-tokens': { type: 'string' },
+        ablate: { type: 'string' },
+        ablation: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -102,6 +111,9 @@ export function parseInspectArgs(argv: string[]): InspectArgs | 'help' {
   if (values.help) return 'help';
   if (!values['text-file']) throw new UsageError('--text-file FILE is required');
   if (values.backend !== 'wasm' && values.backend !== 'webgpu') throw new UsageError(`--backend must be wasm or webgpu, not "${values.backend}"`);
+  if (values.ablation !== undefined && values.ablate === undefined) throw new UsageError('--ablation needs --ablate LIST');
+  // The webgpu backend runs the panel's headless page, which has no ablation yet.
+  if (values.ablate !== undefined && values.backend === 'webgpu') throw new UsageError('--ablate runs on --backend wasm only');
   return {
     textFile: values['text-file'],
     model: values.model ?? embeddedModelDir(),
@@ -110,10 +122,53 @@ export function parseInspectArgs(argv: string[]): InspectArgs | 'help' {
     truncate: values.truncate!,
     layers: values.layers === undefined ? undefined : parseLayers(values.layers),
     maxTokens: values['max-tokens'] === undefined ? undefined : parseMaxTokens(values['max-tokens']),
+    ablation: values.ablate === undefined ? undefined : { heads: parseHeadList(values.ablate), headMode: parseAblationMode(values.ablation ?? 'zero') },
   };
 }
 
-async function readText(file: string): Promise<string> {
+export interface InspectedTokens {
+  tokens: Token[];
+  truncated?: { originalTokens?: number; keptTokens: number; inspectedChars: number; totalChars: number; message: string };
+}
+
+/**
+ * The tokens of `text` that are inspected: all of them, or the first `maxTokens`, or with `truncate` the
+ * first `nPositions`; a longer text without either is a UsageError. Only that prefix is tokenized.
+ */
+export function inspectedTokens(
+  text: string,
+  tokenizer: ByteLevelBpeTokenizer,
+  nPositions: number,
+  args: { textFile: string; maxTokens?: number; truncate: boolean },
+  log: (line: string) => void,
+): InspectedTokens {
+  if (args.maxTokens !== undefined && args.maxTokens > nPositions) throw new UsageError(`--max-tokens ${args.maxTokens} is more than the model's context (${nPositions})`);
+  // --max-tokens asks for at most N tokens; without it a text beyond the context is an error unless --truncate.
+  const limit = args.maxTokens ?? nPositions;
+  // One token more than the limit tells whether the text is longer.
+  const prefix = tokenizePrefix(tokenizer, text, limit + 1);
+  const all = prefix.tokens;
+  if (all.length === 0) throw new UsageError(`the text file ${args.textFile} has no tokens`);
+  const whole = prefix.tokenizedChars === text.length;
+  let truncated: InspectedTokens['truncated'];
+  if (all.length > limit) {
+    const count = whole ? `${all.length}` : `more than ${limit}`;
+    if (args.maxTokens === undefined && !args.truncate) throw new UsageError(`the text has ${count} tokens but the model's context is ${nPositions} (use --truncate to inspect the first ${nPositions})`);
+    const inspectedChars = all[limit - 1].end;
+    const why = args.maxTokens === undefined ? "the model's context" : '--max-tokens';
+    truncated = {
+      ...(whole ? { originalTokens: all.length } : {}),
+      keptTokens: limit,
+      inspectedChars,
+      totalChars: text.length,
+      message: `only the first ${limit} of ${count} tokens were inspected (${why}): the first ${inspectedChars} of ${text.length} characters`,
+    };
+    log(`note: ${truncated.message}`);
+  }
+  return { tokens: all.slice(0, limit), truncated };
+}
+
+export async function readText(file: string): Promise<string> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(file);
@@ -153,13 +208,13 @@ function collectGarbage(): void {
  * `take` hands over the only reference to the weights: once the session exists they are let go (ORT has
  * its own copy), which on GPT-2 small is 250 MB less at the run's peak.
  */
-async function inspectWasm(take: () => InspectorModel, ids: number[], write: (out: InspectOutput) => Promise<void>): Promise<void> {
+async function inspectWasm(take: () => InspectorModel, ids: number[], ablation: Ablation | undefined, write: (out: InspectOutput) => Promise<void>): Promise<void> {
   const ort = await loadWasmOrt();
   const inspector = await DecoderInspector.create({ model: take(), ort, executionProvider: 'wasm' });
   try {
-    await inspector.prepare({}, { releaseWeights: true });
+    await inspector.prepare({ ablation }, { releaseWeights: true });
     collectGarbage();
-    const r = await inspector.inspectLayers(ids);
+    const r = await inspector.inspectLayers(ids, { ablation });
     try {
       await write({ ...r, provider: `onnxruntime-web ${ort.env.versions.web} wasm in Node, ${ort.env.wasm.numThreads} thread(s)`, backend: 'wasm' });
     } finally {
@@ -222,34 +277,12 @@ export async function runInspectCommand(argv: string[], log: (line: string) => v
     loaded = undefined;
     return model;
   };
-  const { nPositions, nLayer, nHead } = config;
+  const { nLayer, nHead } = config;
   const layers = args.layers ?? Array.from({ length: nLayer }, (_, l) => l);
   const bad = layers.find((l) => l >= nLayer);
   if (bad !== undefined) throw new UsageError(`--layers names layer ${bad}, but the model has ${nLayer} (0–${nLayer - 1})`);
-  if (args.maxTokens !== undefined && args.maxTokens > nPositions) throw new UsageError(`--max-tokens ${args.maxTokens} is more than the model's context (${nPositions})`);
-  // --max-tokens asks for at most N tokens; without it a text beyond the context is an error unless --truncate.
-  const limit = args.maxTokens ?? nPositions;
-  // One token more than the limit tells whether the text is longer.
-  const prefix = tokenizePrefix(tokenizer, text, limit + 1);
-  const all = prefix.tokens;
-  if (all.length === 0) throw new UsageError(`the text file ${args.textFile} has no tokens`);
-  const whole = prefix.tokenizedChars === text.length;
-  let truncated: { originalTokens?: number; keptTokens: number; inspectedChars: number; totalChars: number; message: string } | undefined;
-  if (all.length > limit) {
-    const count = whole ? `${all.length}` : `more than ${limit}`;
-    if (args.maxTokens === undefined && !args.truncate) throw new UsageError(`the text has ${count} tokens but the model's context is ${nPositions} (use --truncate to inspect the first ${nPositions})`);
-    const inspectedChars = all[limit - 1].end;
-    const why = args.maxTokens === undefined ? "the model's context" : '--max-tokens';
-    truncated = {
-      ...(whole ? { originalTokens: all.length } : {}),
-      keptTokens: limit,
-      inspectedChars,
-      totalChars: text.length,
-      message: `only the first ${limit} of ${count} tokens were inspected (${why}): the first ${inspectedChars} of ${text.length} characters`,
-    };
-    log(`note: ${truncated.message}`);
-  }
-  const tokens = all.slice(0, limit);
+  if (args.ablation) checkHeads(args.ablation.heads!, config);
+  const { tokens, truncated } = inspectedTokens(text, tokenizer, config.nPositions, args, log);
   const ids = tokens.map((t) => t.id);
   const T = ids.length;
   await mkdir(args.out, { recursive: true });
@@ -263,13 +296,14 @@ export async function runInspectCommand(argv: string[], log: (line: string) => v
       layers: nLayer,
       heads: nHead,
       ...(args.layers ? { attentionLayers: layers } : {}),
+      ...(args.ablation ? { ablation: { heads: args.ablation.heads!.map(headName), mode: args.ablation.headMode } } : {}),
       tokens: tokens.map((t, i) => tokenEntry(tokenizer, t, i, out)),
       ...(truncated ? { truncated } : {}),
     };
     await writeFile(join(args.out, 'tokens.json'), JSON.stringify(json, null, 1) + '\n');
     await writeAttention(out, args.out, layers, nHead, T);
   };
-  if (args.backend === 'wasm') await inspectWasm(take, ids, write);
+  if (args.backend === 'wasm') await inspectWasm(take, ids, args.ablation, write);
   else await inspectWebGpu(resolve(args.model), ids, layers, log, write);
   log(`${T} tokens, ${layers.length} layers × ${nHead} heads on ${provider}: wrote tokens.json, attention.npy and attention-layer*.png to ${args.out}`);
   return 0;
