@@ -18,7 +18,6 @@
  */
 import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { float32NpyHeader } from '../kernels/inspect/npy.js';
@@ -28,6 +27,7 @@ import { tokenizePrefix } from '../kernels/tokenizer/tokenizePrefix.js';
 import type { Ablation } from '../kernels/graph/decoderGraph.js';
 import { DecoderInspector, type InspectorModel } from '../kernels/runtime/decoderInspector.js';
 import { UsageError } from './errors.js';
+import { parseOptions } from './options.js';
 import { checkHeads, headName, parseAblationMode, parseHeadList } from './headSpec.js';
 import { LayerHeatmaps } from './heatmapPng.js';
 import { loadWasmOrt } from './wasmOrt.js';
@@ -86,28 +86,18 @@ export function parseMaxTokens(text: string): number {
 }
 
 export function parseInspectArgs(argv: string[]): InspectArgs | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        'text-file': { type: 'string' },
-        model: { type: 'string' },
-        backend: { type: 'string', default: 'wasm' },
-        out: { type: 'string', default: 'attention-inspector-out' },
-        truncate: { type: 'boolean', default: false },
-        layers: { type: 'string' },
-        'max-tokens': { type: 'string' },
-        ablate: { type: 'string' },
-        ablation: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message.split('\n')[0]);
-  }
+  const values = parseOptions(argv, {
+    'text-file': { type: 'string' },
+    model: { type: 'string' },
+    backend: { type: 'string', default: 'wasm' },
+    out: { type: 'string', default: 'attention-inspector-out' },
+    truncate: { type: 'boolean', default: false },
+    layers: { type: 'string' },
+    'max-tokens': { type: 'string' },
+    ablate: { type: 'string' },
+    ablation: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
   if (values.help) return 'help';
   if (!values['text-file']) throw new UsageError('--text-file FILE is required');
   if (values.backend !== 'wasm' && values.backend !== 'webgpu') throw new UsageError(`--backend must be wasm or webgpu, not "${values.backend}"`);

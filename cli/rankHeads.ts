@@ -10,11 +10,11 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { HeadAblationMode } from '../kernels/graph/decoderGraph.js';
 import { DecoderInspector } from '../kernels/runtime/decoderInspector.js';
 import { loadModelFolderFromDisk } from '../node/folderReader.js';
 import { UsageError } from './errors.js';
+import { parseOptions } from './options.js';
 import { checkRange, headName, parseAblationMode, parseRange, type TokenRange } from './headSpec.js';
 import { headGridPng } from './heatmapPng.js';
 import { embeddedModelDir, inspectedTokens, parseMaxTokens, readText } from './inspect.js';
@@ -40,26 +40,16 @@ interface RankHeadsArgs {
 }
 
 function parseRankHeadsArgs(argv: string[]): RankHeadsArgs | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        'text-file': { type: 'string' },
-        model: { type: 'string' },
-        out: { type: 'string', default: 'attention-inspector-out' },
-        range: { type: 'string' },
-        ablation: { type: 'string', default: 'zero' },
-        'max-tokens': { type: 'string' },
-        truncate: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message.split('\n')[0]);
-  }
+  const values = parseOptions(argv, {
+    'text-file': { type: 'string' },
+    model: { type: 'string' },
+    out: { type: 'string', default: 'attention-inspector-out' },
+    range: { type: 'string' },
+    ablation: { type: 'string', default: 'zero' },
+    'max-tokens': { type: 'string' },
+    truncate: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
   if (values.help) return 'help';
   if (!values['text-file']) throw new UsageError('--text-file FILE is required');
   return {
