@@ -20,11 +20,12 @@ import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { type Ablation, LOGITS_BLOCK } from '../kernels/graph/decoderGraph.js';
+import { estimateInspectionMemory, formatBytes, longestFittingTokens, type MemoryEstimateInput } from '../kernels/inspect/memoryEstimate.js';
 import { float32NpyHeader } from '../kernels/inspect/npy.js';
-import type { ByteLevelBpeTokenizer, Token } from '../kernels/tokenizer/byteLevelBpe.js';
+import type { TextTokenizer, Token } from '../kernels/tokenizer/textTokenizer.js';
 import { loadModelFolderFromDisk } from '../node/folderReader.js';
 import { tokenizePrefix } from '../kernels/tokenizer/tokenizePrefix.js';
-import type { Ablation } from '../kernels/graph/decoderGraph.js';
 import { DecoderInspector, type InspectorModel } from '../kernels/runtime/decoderInspector.js';
 import { UsageError } from './errors.js';
 import { parseOptions } from './options.js';
@@ -41,7 +42,10 @@ export const INSPECT_USAGE = `attention-inspector inspect --text-file FILE [opti
   --max-tokens N          inspect at most the first N tokens (N at most the model's n_positions)
   --truncate              inspect the first n_positions tokens of a longer text instead of failing
   --ablate LIST           run with these heads ablated (LAYER.HEAD, e.g. 3.1,3.2,2.2; wasm only)
-  --ablation zero|mean    what an ablated head's output becomes: 0 (default) or its mean over the tokens`;
+  --ablation zero|mean    what an ablated head's output becomes: 0 (default) or its mean over the tokens
+
+  --memory-budget MB      refuse (exit 2) an inspection whose estimated peak memory is over MB
+                          (kernels/inspect/memoryEstimate.ts), naming the longest that fits (default: none)`;
 
 export const EMBEDDED_MODEL = 'tinycode-4l8h-1k';
 
@@ -61,6 +65,8 @@ export interface InspectArgs {
   maxTokens?: number;
   /** Heads as given (checked against the model once it is loaded) and what they are replaced by. */
   ablation?: Ablation;
+  /** MiB; no budget when undefined. */
+  memoryBudgetMB?: number;
 }
 
 /** A non-negative decimal integer, or undefined. */
@@ -79,9 +85,9 @@ function parseLayers(text: string): number[] {
   return layers as number[];
 }
 
-export function parseMaxTokens(text: string): number {
+export function positive(option: string, text: string): number {
   const n = integer(text);
-  if (!n) throw new UsageError(`--max-tokens must be a positive integer, not "${text}"`);
+  if (!n) throw new UsageError(`${option} must be a positive integer, not "${text}"`);
   return n;
 }
 
@@ -94,6 +100,7 @@ export function parseInspectArgs(argv: string[]): InspectArgs | 'help' {
     truncate: { type: 'boolean', default: false },
     layers: { type: 'string' },
     'max-tokens': { type: 'string' },
+    'memory-budget': { type: 'string' },
     ablate: { type: 'string' },
     ablation: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -111,7 +118,8 @@ export function parseInspectArgs(argv: string[]): InspectArgs | 'help' {
     out: values.out!,
     truncate: values.truncate!,
     layers: values.layers === undefined ? undefined : parseLayers(values.layers),
-    maxTokens: values['max-tokens'] === undefined ? undefined : parseMaxTokens(values['max-tokens']),
+    maxTokens: values['max-tokens'] === undefined ? undefined : positive('--max-tokens', values['max-tokens']),
+    memoryBudgetMB: values['memory-budget'] === undefined ? undefined : positive('--memory-budget', values['memory-budget']),
     ablation: values.ablate === undefined ? undefined : { heads: parseHeadList(values.ablate), headMode: parseAblationMode(values.ablation ?? 'zero') },
   };
 }
@@ -127,10 +135,12 @@ export interface InspectedTokens {
  */
 export function inspectedTokens(
   text: string,
-  tokenizer: ByteLevelBpeTokenizer,
+  tokenizer: TextTokenizer,
   nPositions: number,
   args: { textFile: string; maxTokens?: number; truncate: boolean },
   log: (line: string) => void,
+  /** Called with the number of tokens that will be inspected, before the text is refused or truncated. */
+  check: (T: number) => void = () => undefined,
 ): InspectedTokens {
   if (args.maxTokens !== undefined && args.maxTokens > nPositions) throw new UsageError(`--max-tokens ${args.maxTokens} is more than the model's context (${nPositions})`);
   // --max-tokens asks for at most N tokens; without it a text beyond the context is an error unless --truncate.
@@ -140,6 +150,7 @@ export function inspectedTokens(
   const all = prefix.tokens;
   if (all.length === 0) throw new UsageError(`the text file ${args.textFile} has no tokens`);
   const whole = prefix.tokenizedChars === text.length;
+  check(Math.min(all.length, limit));
   let truncated: InspectedTokens['truncated'];
   if (all.length > limit) {
     const count = whole ? `${all.length}` : `more than ${limit}`;
@@ -236,7 +247,7 @@ async function writeAttention(out: InspectOutput, dir: string, layers: number[],
   }
 }
 
-function tokenEntry(tokenizer: ByteLevelBpeTokenizer, t: Token, i: number, out: InspectOutput) {
+function tokenEntry(tokenizer: TextTokenizer, t: Token, i: number, out: InspectOutput) {
   // The runner's loss[i] is that of predicting token i + 1.
   const loss = i > 0 ? out.loss[i - 1] : NaN;
   return {
@@ -247,6 +258,17 @@ function tokenEntry(tokenizer: ByteLevelBpeTokenizer, t: Token, i: number, out: 
     loss: Number.isNaN(loss) ? null : loss,
     top: out.top[i].ids.map((id, k) => ({ id, text: tokenizer.tokenText(id), p: out.top[i].probs[k] })),
   };
+}
+
+/** Exit 2 (UsageError) when the inspection's estimated peak is over the budget, saying the longest T that fits. */
+function checkBudget(estimate: Omit<MemoryEstimateInput, 'tokens'>, T: number, budgetMB: number): void {
+  const budget = budgetMB * 1024 * 1024;
+  const e = estimateInspectionMemory({ ...estimate, tokens: T });
+  if (e.total <= budget) return;
+  const fits = longestFittingTokens(estimate, budget);
+  const parts = `weights ${formatBytes(e.weightsStored)} as stored, ${formatBytes(e.weightsRuntime)} in the runtime; activations ${formatBytes(e.activations)}; maps ${formatBytes(e.maps)}`;
+  const advice = fits > 0 ? `the longest that fits is ${fits} tokens (--max-tokens ${fits})` : 'not even one token fits: the weights alone are over it';
+  throw new UsageError(`inspecting ${T} tokens needs about ${formatBytes(e.total)} (${parts}), more than --memory-budget ${budgetMB} MB; ${advice}`);
 }
 
 export async function runInspectCommand(argv: string[], log: (line: string) => void): Promise<number> {
@@ -272,7 +294,15 @@ export async function runInspectCommand(argv: string[], log: (line: string) => v
   const bad = layers.find((l) => l >= nLayer);
   if (bad !== undefined) throw new UsageError(`--layers names layer ${bad}, but the model has ${nLayer} (0–${nLayer - 1})`);
   if (args.ablation) checkHeads(args.ablation.heads!, config);
-  const { tokens, truncated } = inspectedTokens(text, tokenizer, config.nPositions, args, log);
+  // Before anything is said or written: an inspection over the budget is refused in one line.
+  const checkMemory = (T: number): void => {
+    if (args.memoryBudgetMB === undefined) return;
+    const wasm = args.backend === 'wasm';
+    // The wasm run derives one layer's maps at a time and lets go of the stored weights; the Chromium run returns every layer's.
+    const estimate = { config, stored: loaded!.weights.values().next().value!.dtype, compute: 'fp32', mapsLayers: wasm ? 1 : layers.length, runtime: args.backend, keepsStoredWeights: !wasm, logitsBlock: LOGITS_BLOCK } as const;
+    checkBudget(estimate, T, args.memoryBudgetMB);
+  };
+  const { tokens, truncated } = inspectedTokens(text, tokenizer, config.nPositions, args, log, checkMemory);
   const ids = tokens.map((t) => t.id);
   const T = ids.length;
   await mkdir(args.out, { recursive: true });

@@ -17,7 +17,7 @@ import { UsageError } from './errors.js';
 import { parseOptions } from './options.js';
 import { checkRange, headName, parseAblationMode, parseRange, type TokenRange } from './headSpec.js';
 import { headGridPng } from './heatmapPng.js';
-import { embeddedModelDir, inspectedTokens, parseMaxTokens, readText } from './inspect.js';
+import { embeddedModelDir, inspectedTokens, positive, readText } from './inspect.js';
 import { loadWasmOrt } from './wasmOrt.js';
 
 export const RANK_HEADS_USAGE = `attention-inspector rank-heads --text-file FILE [options]
@@ -58,7 +58,7 @@ function parseRankHeadsArgs(argv: string[]): RankHeadsArgs | 'help' {
     out: values.out!,
     range: values.range === undefined ? undefined : parseRange(values.range),
     mode: parseAblationMode(values.ablation!),
-    maxTokens: values['max-tokens'] === undefined ? undefined : parseMaxTokens(values['max-tokens']),
+    maxTokens: values['max-tokens'] === undefined ? undefined : positive('--max-tokens', values['max-tokens']),
     truncate: values.truncate!,
   };
 }

@@ -5,8 +5,9 @@
  * recognised and dropped. Model weights never travel here: the page fetches them from `model.baseUri`.
  */
 import type { Message, Protocol } from './messenger.js';
-import { logLine, saveCall, type LogLine, type SaveCall } from './shared.js';
-import { array, integer, number, object, oneOf, optional, record, string, variants, type Checker } from './validate.js';
+import type { Call } from './messenger.js';
+import { logLine, saveCall, type LogLine, type SaveCall, type SaveOutcome } from './shared.js';
+import { array, boolean, integer, number, object, oneOf, optional, record, string, variants, type Checker } from './validate.js';
 
 export type ColorScale = 'linear' | 'sqrt' | 'log';
 export type BackendChoice = 'auto' | 'webgpu' | 'wasm';
@@ -37,7 +38,8 @@ export type SelectionNotice =
   | {
       kind: 'truncated';
       keptTokens: number;
-      limit: 'context' | 'maxTokens';
+      /** What cut it: the model's context, the maxTokens setting, or the memory budget (memoryBudgetMB). */
+      limit: 'context' | 'maxTokens' | 'memoryBudget';
       /** The kept tokens cover the text's first `inspectedChars` of `totalChars` (UTF-16 code units). */
       inspectedChars: number;
       totalChars: number;
@@ -125,15 +127,36 @@ export interface InspectorHostVocabulary {
   requests: Record<never, never>;
 }
 
+/**
+ * A file too large for one message (the (L, H, T, T) attention .npy: 604 MB for GPT-2 small at 1,024
+ * tokens), saved in parts: open (the save dialog), write each part in order, close (or abort: nothing is
+ * left where the file was to go).
+ */
+export interface SaveStreamVocabulary {
+  saveStreamOpen: Call<{ fileName: string; mime: string }, { streamId?: number; error?: string }>;
+  saveStreamWrite: Call<{ streamId: number; base64: string }, { error?: string }>;
+  saveStreamClose: Call<{ streamId: number; abort: boolean }, SaveOutcome>;
+}
+
+/** How far the maps of an inspection are: `layersDone` of `layers` digested (thumbnails, scores, hovers). */
+export interface MapsProgress {
+  requestId: number;
+  layersDone: number;
+  layers: number;
+}
+
 export interface InspectorPageVocabulary {
   notifications: {
     progress: { requestId: number; stage: string };
+    mapsProgress: MapsProgress;
+    /** The user stopped the maps of an inspection in the panel (what was drawn stays). */
+    mapsCancelled: MapsProgress;
     result: { requestId: number; facts: RunFacts };
     hoverSummary: { requestId: number; summary: HoverSummary };
     error: { requestId?: number; message: string };
     log: LogLine;
   };
-  requests: { save: SaveCall };
+  requests: { save: SaveCall } & SaveStreamVocabulary;
 }
 
 /** What the page handles: one host notification, with its `type`. */
@@ -157,7 +180,7 @@ const tokenInfo = object<TokenInfo>({ id: integer, text: string, start: integer,
 const selectionNotice = variants<SelectionNotice, 'kind'>('kind', {
   currentLine: object({ kind: oneOf('currentLine'), line: integer }),
   firstOfSeveral: object({ kind: oneOf('firstOfSeveral'), count: integer }),
-  truncated: object<Extract<SelectionNotice, { kind: 'truncated' }>>({ kind: oneOf('truncated'), keptTokens: integer, limit: oneOf('context', 'maxTokens'), inspectedChars: integer, totalChars: integer, tokens: optional(integer) }),
+  truncated: object<Extract<SelectionNotice, { kind: 'truncated' }>>({ kind: oneOf('truncated'), keptTokens: integer, limit: oneOf('context', 'maxTokens', 'memoryBudget'), inspectedChars: integer, totalChars: integer, tokens: optional(integer) }),
 });
 
 const sourceRef = object<SourceRef>({
@@ -196,6 +219,11 @@ const hoverSummary = object<HoverSummary>({
   ),
 });
 
+type StreamParams<K extends keyof SaveStreamVocabulary> = SaveStreamVocabulary[K]['params'];
+type StreamResponse<K extends keyof SaveStreamVocabulary> = SaveStreamVocabulary[K]['response'];
+
+const mapsProgress = object<MapsProgress>({ requestId: integer, layersDone: integer, layers: integer });
+
 export const inspectorProtocol: Protocol<InspectorHostVocabulary, InspectorPageVocabulary> = {
   version: 2,
   host: {
@@ -211,11 +239,18 @@ export const inspectorProtocol: Protocol<InspectorHostVocabulary, InspectorPageV
   page: {
     notifications: {
       progress: object<PageNotifications['progress']>({ requestId: integer, stage: string }),
+      mapsProgress: mapsProgress,
+      mapsCancelled: mapsProgress,
       result: object<PageNotifications['result']>({ requestId: integer, facts: runFacts }),
       hoverSummary: object<PageNotifications['hoverSummary']>({ requestId: integer, summary: hoverSummary }),
       error: object<PageNotifications['error']>({ requestId: optional(integer), message: string }),
       log: logLine,
     },
-    requests: { save: saveCall },
+    requests: {
+      save: saveCall,
+      saveStreamOpen: { params: object<StreamParams<'saveStreamOpen'>>({ fileName: string, mime: string }), response: object<StreamResponse<'saveStreamOpen'>>({ streamId: optional(integer), error: optional(string) }) },
+      saveStreamWrite: { params: object<StreamParams<'saveStreamWrite'>>({ streamId: integer, base64: string }), response: object<StreamResponse<'saveStreamWrite'>>({ error: optional(string) }) },
+      saveStreamClose: { params: object<StreamParams<'saveStreamClose'>>({ streamId: integer, abort: boolean }), response: saveCall.response },
+    },
   },
 };

@@ -10,6 +10,8 @@
  * or, one layer's maps at a time (memory: weights + O(L·T·D) + one layer's maps):
  *   const x = await inspector.inspectLayers(ids, { traceLayer?, ablation?, attention? })
  *   await x.layerMaps(l)     Float32Array (H·T·T) of layer l, derived now from x.attentionInputs(l)
+ *   await x.headMap(l, h)    Float32Array (T·T): head h of layer l alone, equal to its slice of layerMaps(l)
+ *   await x.headRows(l, h, first, count)   those query rows of it (count·T): a task's worth at a time
  *   x.release()              drops the kept query and key vectors
  * plus, in both:
  *   r.trace         named tensors of the trace layer, each { dims, data } (float32)
@@ -105,6 +107,15 @@ interface LayerMaps {
   attentionInputs(layer: number): AttentionInputs;
   /** Layer `l`'s probabilities (H·T·T, row-major (head, query, key)), derived now, not kept. */
   layerMaps(layer: number): Promise<Float32Array>;
+  /**
+   * One head's probabilities (T·T), the same numbers as its slice of layerMaps(layer): for callers that
+   * must not hold, or compute in one task, a whole layer (a panel on single-threaded wasm). With
+   * `ablation`, the head's attention without 1/√dh or without the mask, from the same q and k (an
+   * ablation of layer l changes only what comes after l, so its own q and k are as kept).
+   */
+  headMap(layer: number, head: number, ablation?: Ablation): Promise<Float32Array>;
+  /** Query rows first … first + count − 1 of headMap(layer, head, ablation): count·T, the same numbers. */
+  headRows(layer: number, head: number, first: number, count: number, ablation?: Ablation): Promise<Float32Array>;
   /** Drops the kept query and key vectors; layerMaps() fails afterwards. */
   release(): void;
 }
@@ -139,6 +150,8 @@ interface GraphVariant {
   attention: AttentionKind;
   traceLayer?: number;
   ablation?: Ablation;
+  /** The whole logits as an output (otherwise the head runs a block of positions at a time). */
+  logits?: boolean;
 }
 
 export class InspectorError extends Error {
@@ -165,7 +178,7 @@ function checkHeads(config: DecoderConfig, heads: readonly HeadRef[]): void {
 function variantOf(config: DecoderConfig, options: LayerInspectOptions): GraphVariant {
   if (options.traceLayer !== undefined) checkLayer(config, options.traceLayer);
   checkHeads(config, options.ablation?.heads ?? []);
-  return { attention: options.attention ?? 'manual', traceLayer: options.traceLayer, ablation: options.ablation };
+  return { attention: options.attention ?? 'manual', traceLayer: options.traceLayer, ablation: options.ablation, logits: !!options.logits };
 }
 
 /** The layers whose maps inspect() returns (default all), checked against the model. */
@@ -219,7 +232,7 @@ export class DecoderGraphs {
     // In one order, without repeats, so that one set of heads is one session; none keeps the plain graph's key.
     const heads = [...new Map((g.ablation?.heads ?? []).map((a) => [`${a.layer}.${a.head}`, { layer: a.layer, head: a.head }])).values()].sort((x, y) => x.layer - y.layer || x.head - y.head);
     if (heads.length > 0) Object.assign(ablation, { heads, headMode: g.ablation?.headMode ?? 'zero' });
-    return { attention: g.attention, attentionLayers: [], attentionInputs: true, traceLayer: g.traceLayer, ablation };
+    return { attention: g.attention, attentionLayers: [], attentionInputs: true, traceLayer: g.traceLayer, ablation, logits: !!g.logits };
   }
 
   key(g: GraphVariant): string {
@@ -343,26 +356,38 @@ export class DecoderInspector {
     if (releaseWeights) this.graphs.releaseWeights();
   }
 
-  /** Whether the fused path agrees with manual on this provider (probed once), and what was seen. */
+  /**
+   * Whether the fused path agrees with manual on this provider (probed once), and what was seen. It
+   * compares what the inspection's own graphs output — every layer's q and k (each depends on the
+   * attention of the layers before), loss and top-5 log-probabilities — so the probe needs no session
+   * of its own.
+   */
   checkFused(): Promise<{ ok: boolean; detail: string }> {
     this.fusedOk ??= (async () => {
       const ids = Array.from({ length: PROBE_LENGTH }, (_, i) => (i * 7919 + 13) % this.config.vocabSize);
       const t = { graph: 0, session: 0, run: 0 };
-      const logits = async (attention: AttentionKind) => {
-        const out = await this.runGraph(ids, { attention }, ['logits'], t);
-        return out.logits.data as Float32Array;
+      const names = ['nll', 'top_logprobs', ...Array.from({ length: this.config.nLayer }, (_, l) => [queryOutput(l), keyOutput(l)]).flat()];
+      const outputs = async (attention: AttentionKind) => {
+        const out = await this.runGraph(ids, { attention }, names, t);
+        const values = names.map((n) => out[n].data as Float32Array);
+        for (const v of Object.values(out)) v.dispose();
+        return values;
       };
-      const m = await logits('manual');
-      let f: Float32Array;
+      const m = await outputs('manual');
+      let f: Float32Array[];
       try {
-        f = await logits('fused');
+        f = await outputs('fused');
       } catch (e) {
         return { ok: false, detail: `fused attention failed: ${(e as Error).message.split('\n')[0]}` };
       }
       const tol = (this.o.dtype ?? 'fp32') === 'fp16' ? 5e-2 : 1e-3;
       let worst = 0;
-      for (let i = 0; i < m.length; i++) worst = Math.max(worst, Math.abs(m[i] - f[i]) || (Number.isNaN(f[i]) ? Infinity : 0));
-      return { ok: worst <= tol, detail: `fused vs manual logits on a ${PROBE_LENGTH}-token probe: max abs diff ${worst.toExponential(2)} (tolerance ${tol})` };
+      // The last position's loss is a placeholder (nothing follows it).
+      const last = (i: number, a: Float32Array) => (i === 0 ? a.length - 1 : a.length);
+      m.forEach((a, i) => {
+        for (let j = 0; j < last(i, a); j++) worst = Math.max(worst, Math.abs(a[j] - f[i][j]) || (Number.isNaN(f[i][j]) ? Infinity : 0));
+      });
+      return { ok: worst <= tol, detail: `fused vs manual q, k, loss and top-5 on a ${PROBE_LENGTH}-token probe: max abs diff ${worst.toExponential(2)} (tolerance ${tol})` };
     })();
     return this.fusedOk;
   }
@@ -436,11 +461,23 @@ export class DecoderInspector {
       provider: { name: this.o.executionProvider, adapter: this.o.adapter, attention: variant.attention, fusedChecked, fusedProbe },
       timingsMs: { ...timings, total: now() - t0 },
     };
+    const headRows = async (l: number, h: number, first: number, count: number, ablation?: Ablation): Promise<Float32Array> => {
+      if (!Number.isInteger(h) || h < 0 || h >= H) throw new InspectorError(`head ${h} does not exist (the model has ${H})`);
+      if (!Number.isInteger(first) || !Number.isInteger(count) || first < 0 || count < 1 || first + count > T) throw new InspectorError(`rows ${first}…${first + count - 1} are not within the ${T} queries`);
+      const ablating = !!(ablation?.noScale || ablation?.noMask);
+      if (!ablating && l === options.traceLayer && trace) return trace.probs.data.subarray((h * T + first) * T, (h * T + first + count) * T);
+      const a = attentionInputs(l);
+      const n = T * dh;
+      const formed = ablating ? { scale: ablation!.noScale ? 1 : 1 / Math.sqrt(dh), causal: !ablation!.noMask } : {};
+      return this.serial(() => this.maps.derive({ ...a, ...formed, heads: 1, q: a.q.slice(h * n, (h + 1) * n), k: a.k.slice(h * n, (h + 1) * n) }, { first, count }));
+    };
     const maps: LayerMaps = {
       layerCount: L,
       attentionInputs,
       // The trace layer's probabilities are already there, exactly as the model used them.
       layerMaps: async (l) => (l === options.traceLayer && trace ? trace.probs.data : this.serial(() => this.maps.derive(attentionInputs(l)))),
+      headRows,
+      headMap: (l, h, ablation) => headRows(l, h, 0, T, ablation),
       release: () => {
         qk = undefined;
       },
