@@ -1,5 +1,6 @@
 // Runs the test suites with Node's own test runner (TypeScript through tsx):
-// `node scripts/test.mjs` runs all of them, `node scripts/test.mjs unit browser` the named ones.
+// `node scripts/test.mjs` runs all of them, `node scripts/test.mjs unit browser` the named ones,
+// `node scripts/test.mjs test/unit/foo.test.ts …` those files.
 // Afterwards it prints the reliability tally the tests recorded (scripts/reliability.mjs) and fails the
 // run if any model was lost or corrupted.
 import { spawnSync } from 'node:child_process';
@@ -10,7 +11,7 @@ import { clearReliabilityLog, readReliability, reliabilityTable } from './reliab
 const suites = ['unit', 'browser', 'e2e'];
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : suites;
 const files = chosen.flatMap((s) =>
-  readdirSync(join('test', s)).filter((f) => f.endsWith('.test.ts')).map((f) => join('test', s, f)),
+  s.endsWith('.test.ts') ? [s] : readdirSync(join('test', s)).filter((f) => f.endsWith('.test.ts')).map((f) => join('test', s, f)),
 ).filter((f) => statSync(f).isFile());
 clearReliabilityLog();
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
