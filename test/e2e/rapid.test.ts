@@ -304,7 +304,7 @@ e2eTest('the window reloaded mid-download: the next activation cleans up, says s
   await wb!.runCommand('Notifications: Show Notifications');
   const toast = wb!.page.locator('.notifications-center .notification-list-item', { hasText: 'The download of fixture/slow-gpt2 was interrupted' });
   await toast.waitFor({ timeout: UI_TIMEOUT });
-  t.diagnostic(`notice: ${(await toast.innerText()).split('\n')[0]}`);
+  t.diagnostic(`notice: ${(await toast.innerText()).split('\n').find((l) => l.includes('interrupted'))}`);
   assert.equal(await wb!.page.locator('.notifications-center .notification-list-item', { hasText: 'was interrupted' }).count(), 1, 'said more than once');
   assert.deepEqual(readdirSync(staging), [], 'the staging folder was not cleaned up');
   await wb!.screenshot('rapid-download-interrupted');
