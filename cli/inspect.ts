@@ -24,7 +24,7 @@ import { float32NpyHeader } from '../kernels/inspect/npy.js';
 import type { ByteLevelBpeTokenizer, Token } from '../kernels/tokenizer/byteLevelBpe.js';
 import { loadModelFolderFromDisk } from '../node/folderReader.js';
 import { tokenizePrefix } from '../kernels/tokenizer/tokenizePrefix.js';
-import { Gpt2Inspector, type InspectorModel } from '../kernels/runtime/gpt2Inspector.js';
+import { DecoderInspector, type InspectorModel } from '../kernels/runtime/decoderInspector.js';
 import { UsageError } from './errors.js';
 import { LayerHeatmaps } from './heatmapPng.js';
 import { loadWasmOrt } from './wasmOrt.js';
@@ -155,7 +155,7 @@ function collectGarbage(): void {
  */
 async function inspectWasm(take: () => InspectorModel, ids: number[], write: (out: InspectOutput) => Promise<void>): Promise<void> {
   const ort = await loadWasmOrt();
-  const inspector = await Gpt2Inspector.create({ model: take(), ort, executionProvider: 'wasm' });
+  const inspector = await DecoderInspector.create({ model: take(), ort, executionProvider: 'wasm' });
   try {
     await inspector.prepare({}, { releaseWeights: true });
     collectGarbage();

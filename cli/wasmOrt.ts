@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { OrtModule } from '../kernels/runtime/gpt2Inspector.js';
+import type { OrtModule } from '../kernels/runtime/decoderInspector.js';
 
 function ortDist(): string {
   for (const root of [join(__dirname, '..'), join(__dirname, '..', '..'), process.cwd()]) {

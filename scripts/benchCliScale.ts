@@ -4,10 +4,13 @@
  * a temp dir by test/support/gpt2ShapedFolder.ts, never committed) at T = 1024, side by side with a
  * plain NumPy float32 forward pass keeping every attention map (scripts/numpyForward.py) on the same
  * file and ids: wall time and peak RSS of each (/usr/bin/time -v) and their ratio. A benchmark, not a
- * test: it prints figures. Options: `--shape small|medium` (medium: 24 layers, d 1024, 16 heads),
- * `--tokens N` (1024), `--skip-numpy`.
+ * test: it prints figures. Options: `--shape small|medium|smollm2-135m|qwen2.5-0.5b` (medium: 24
+ * layers, d 1024, 16 heads; the Llama-style shapes as their config.json has them, BF16, made by
+ * test/support/llamaShapedFolder.ts, without the NumPy side, which is GPT-2 only), `--tokens N` (1024),
+ * `--skip-numpy`.
  * Targets (issue 12): small at 1024 tokens: CLI ≤ 15 s and ≤ NumPy's wall time, peak RSS ≤ 1.5 GB;
- * medium: completes within 3 GB.
+ * medium: completes within 3 GB. Issue 13: SmolLM2-135M shape at T = 2048 ≤ 30 s, ≤ 2 GB; Qwen2.5-0.5B
+ * shape at 1024 completes within 3 GB.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +18,19 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModelFolderFromDisk } from '../node/folderReader.js';
 import { GPT2_MEDIUM, GPT2_SMALL, gpt2ShapedFolder } from '../test/support/gpt2ShapedFolder.js';
+import { llamaShapedFolder } from '../test/support/llamaShapedFolder.js';
+
+/** Llama-style shapes as the checkpoints' config.json files give them (random weights here). */
+const LLAMA_SHAPES: Record<string, Record<string, unknown>> = {
+  'smollm2-135m': {
+    model_type: 'llama', hidden_size: 576, intermediate_size: 1536, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3,
+    vocab_size: 49152, max_position_embeddings: 8192, rope_theta: 100000, rms_norm_eps: 1e-5, hidden_act: 'silu', tie_word_embeddings: true,
+  },
+  'qwen2.5-0.5b': {
+    model_type: 'qwen2', hidden_size: 896, intermediate_size: 4864, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2,
+    vocab_size: 151936, max_position_embeddings: 32768, rope_theta: 1000000, rms_norm_eps: 1e-6, hidden_act: 'silu', tie_word_embeddings: true,
+  },
+};
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -41,7 +57,8 @@ function measure(command: string, args: string[]): Measured {
 
 async function main(): Promise<void> {
   const shapeName = option('--shape') ?? 'small';
-  const shape = shapeName === 'medium' ? GPT2_MEDIUM : GPT2_SMALL;
+  const llama = LLAMA_SHAPES[shapeName];
+  if (!llama && shapeName !== 'small' && shapeName !== 'medium') throw new Error(`--shape ${shapeName}: not one of small, medium, ${Object.keys(LLAMA_SHAPES).join(', ')}`);
   const tokens = Number(option('--tokens') ?? 1024);
   const cli = join(ROOT, 'dist', 'cli.js');
   if (!existsSync(cli)) throw new Error('dist/cli.js is missing: run npm run build first');
@@ -49,8 +66,14 @@ async function main(): Promise<void> {
   try {
     const modelDir = join(dir, 'model');
     mkdirSync(modelDir);
-    console.log(`making a GPT-2-${shapeName}-shaped random model (${shape.nLayer} layers, d ${shape.nEmbd}, ${shape.nHead} heads) in ${dir}…`);
-    for (const [name, bytes] of gpt2ShapedFolder(shape)) writeFileSync(join(modelDir, name), bytes);
+    if (llama) {
+      console.log(`making a ${shapeName}-shaped random model (${llama.num_hidden_layers} layers, d ${llama.hidden_size}, ${llama.num_attention_heads}/${llama.num_key_value_heads} heads, vocab ${llama.vocab_size}, BF16) in ${dir}…`);
+      for (const [name, bytes] of llamaShapedFolder(llama, { dtype: 'BF16', qkStd: 0.06 })) writeFileSync(join(modelDir, name), bytes);
+    } else {
+      const shape = shapeName === 'medium' ? GPT2_MEDIUM : GPT2_SMALL;
+      console.log(`making a GPT-2-${shapeName}-shaped random model (${shape.nLayer} layers, d ${shape.nEmbd}, ${shape.nHead} heads) in ${dir}…`);
+      for (const [name, bytes] of gpt2ShapedFolder(shape)) writeFileSync(join(modelDir, name), bytes);
+    }
     // Letters that take part in no merge of the tiny tokenizer: one token each.
     const letters = 'abcdfgjklmopqrsuvwxyz';
     const text = Array.from({ length: tokens }, (_, i) => letters[(i * 7 + (i >> 3)) % letters.length]).join('');
@@ -65,7 +88,7 @@ async function main(): Promise<void> {
     const ours = measure(process.execPath, [cli, 'inspect', '--model', modelDir, '--text-file', join(dir, 'text.txt'), '--out', join(dir, 'out'), '--max-tokens', String(tokens)]);
     console.log(`attention-inspector inspect: ${ours.wallS.toFixed(1)} s wall, peak RSS ${ours.peakRssMB.toFixed(0)} MB (load average after: ${load()})`);
     console.log(`  ${ours.stdout.split('\n').find((l) => l.includes('tokens,')) ?? ''}`);
-    if (process.argv.includes('--skip-numpy')) return;
+    if (llama || process.argv.includes('--skip-numpy')) return;
     const numpy = measure('/usr/bin/python3', [join(ROOT, 'scripts', 'numpyForward.py'), modelDir, join(dir, 'ids.json')]);
     console.log(`NumPy float32 forward:       ${numpy.wallS.toFixed(1)} s wall, peak RSS ${numpy.peakRssMB.toFixed(0)} MB (load average after: ${load()})`);
     console.log(`  ${numpy.stdout.split('\n')[0]}`);

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:core`: the embedded model's forward pass with every layer's attention probabilities,
- * onnxruntime-web wasm in Node (Gpt2Inspector, the code the CLI runs) against PyTorch eager on the
+ * onnxruntime-web wasm in Node (DecoderInspector, the code the CLI runs) against PyTorch eager on the
  * same CPU (scripts/benchCore.py: the plain reference forward pass, same weights, same T, same thread
  * count). ORT and PyTorch alternate run by run, so both see the same machine load. Prints medians and
  * the ratio ORT / PyTorch.
@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { defaultWasmThreads, loadWasmOrt } from '../cli/wasmOrt.js';
 import { loadModelFolderFromDisk } from '../node/folderReader.js';
-import { Gpt2Inspector } from '../kernels/runtime/gpt2Inspector.js';
+import { DecoderInspector } from '../kernels/runtime/decoderInspector.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const MODEL = join(ROOT, 'media', 'models', 'tinycode-4l8h-1k');
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   if (process.env.BENCH_TORCH_BLAS_DIR) workers.push(await torchWorker('PyTorch + BENCH_TORCH_BLAS_DIR', threads, process.env.BENCH_TORCH_BLAS_DIR));
   const ort = await loadWasmOrt(threads);
   const model = await loadModelFolderFromDisk(MODEL);
-  const inspector = await Gpt2Inspector.create({ model, ort, executionProvider: 'wasm' });
+  const inspector = await DecoderInspector.create({ model, ort, executionProvider: 'wasm' });
   const { nLayer, nHead, nEmbd, vocabSize } = model.config;
   const ortRun = async (T: number): Promise<number> => {
     const ids = Array.from({ length: T }, (_, i) => (i * 7919 + 13) % vocabSize);

@@ -4,7 +4,7 @@
  * parsers as the full loader; cached per folder.
  */
 import * as vscode from 'vscode';
-import { parseGpt2Config } from '../kernels/model/config.js';
+import { parseModelConfig } from '../kernels/model/config.js';
 import { ModelFileError } from '../kernels/model/errors.js';
 import { loadFolderTokenizer, MODEL_FILE_NAMES } from '../kernels/model/modelFolder.js';
 import { tokenizePrefix, type PrefixTokens, type TextSource } from '../kernels/tokenizer/tokenizePrefix.js';
@@ -30,7 +30,7 @@ async function loadHostModel(folder: vscode.Uri): Promise<HostModel> {
   const read = (name: string) => readOptional(folder, name);
   const configBytes = await read(MODEL_FILE_NAMES.config);
   if (!configBytes) throw new ModelFileError('missing-file', MODEL_FILE_NAMES.config, `${folder.fsPath} has no ${MODEL_FILE_NAMES.config}`);
-  const config = parseGpt2Config(configBytes);
+  const config = parseModelConfig(configBytes);
   const { tokenizer } = await loadFolderTokenizer(read);
   return { encodePrefix: (t, wanted) => tokenizePrefix(tokenizer, t, wanted), context: config.nPositions };
 }

@@ -73,10 +73,11 @@ export function manualAttention(
 }
 
 /**
- * Causal fused attention with GroupQueryAttention on q, k, v (B, T, H·dh); returns (B, T, H·dh).
- * `lengthOf` is any tensor whose axis 1 is T and axis 0 is B (e.g. q itself).
+ * Causal fused attention with GroupQueryAttention on q (B, T, H·dh) and k, v (B, T, KV·dh) (`kvHeads`
+ * defaults to `heads`); returns (B, T, H·dh). `lengthOf` is any tensor whose axis 1 is T and axis 0 is B
+ * (e.g. q itself).
  */
-export function fusedCausalAttention(b: OnnxGraphBuilder, a: { q: string; k: string; v: string; heads: number; scale: number; lengthOf: string }): string {
+export function fusedCausalAttention(b: OnnxGraphBuilder, a: { q: string; k: string; v: string; heads: number; kvHeads?: number; scale: number; lengthOf: string }): string {
   const shape = b.op('Shape', [a.lengthOf]);
   const batch = b.op('Slice', [shape, constInt64(b, [0]), constInt64(b, [1])]);
   const t64 = b.op('Gather', [shape, constInt64(b, [1], [])], { axis: 0 });
@@ -86,7 +87,7 @@ export function fusedCausalAttention(b: OnnxGraphBuilder, a: { q: string; k: str
   const [out] = b.node('GroupQueryAttention', [a.q, a.k, a.v, '', '', seqlens, total], {
     outputs: 3,
     domain: 'com.microsoft',
-    attrs: { num_heads: a.heads, kv_num_heads: a.heads, scale: { float: a.scale } },
+    attrs: { num_heads: a.heads, kv_num_heads: a.kvHeads ?? a.heads, scale: { float: a.scale } },
   });
   return out;
 }

@@ -6,7 +6,7 @@
  * - BF16 (or every weight when `external` is false, for runtimes without external data): converted
  *   tensor by tensor while the graph is written, so no whole converted copy is held.
  */
-import type { Gpt2Weights, WeightTensor } from '../model/types.js';
+import type { ModelWeights, WeightTensor } from '../model/types.js';
 import { elementCount, toFloat16Bits, toFloat32 } from '../model/weightData.js';
 import { type OnnxGraphBuilder, type TensorBytes, bytesOf } from './onnxBuilder.js';
 import { type FloatDType, elemTypeOf } from './tensors.js';
@@ -24,7 +24,7 @@ export class GraphWeights {
   private readonly files = new Map<ArrayBufferLike, ExternalFile>();
 
   constructor(
-    private readonly weights: Gpt2Weights,
+    private readonly weights: ModelWeights,
     readonly dtype: FloatDType,
     private readonly external = true,
   ) {}

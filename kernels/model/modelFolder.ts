@@ -1,14 +1,14 @@
 import { ByteLevelBpeTokenizer } from '../tokenizer/byteLevelBpe';
-import { parseGpt2Config } from './config';
+import { parseModelConfig } from './config';
 import { ModelFileError, checkFileSize, decodeUtf8 } from './errors';
-import { canonicalGpt2Weights } from './gpt2Weights';
+import { canonicalWeights } from './decoderWeights';
 import { parseSafetensors } from './safetensors';
-import type { Gpt2Config, Gpt2Weights, ModelFileReader } from './types';
+import type { DecoderConfig, ModelFileReader, ModelWeights } from './types';
 
 /** A model folder, read and checked: everything the forward pass and the tokenizer need. */
 export interface LoadedModel {
-  config: Gpt2Config;
-  weights: Gpt2Weights;
+  config: DecoderConfig;
+  weights: ModelWeights;
   tokenizer: ByteLevelBpeTokenizer;
   /** Bytes read from the folder, all files together. */
   totalBytes: number;
@@ -40,7 +40,7 @@ export interface LoadOptions {
 }
 
 /**
- * Loads a Hugging Face GPT-2 folder: `config.json`, `model.safetensors`, and the tokenizer as
+ * Loads a Hugging Face model folder (any family of kernels/model/families/): `config.json`, `model.safetensors`, and the tokenizer as
  * `vocab.json` + `merges.txt` or, when either is absent, `tokenizer.json`. Every defect is a ModelFileError.
  */
 export async function loadModelFolder(read: ModelFileReader, options: LoadOptions = {}): Promise<LoadedModel> {
@@ -57,7 +57,7 @@ export async function loadModelFolder(read: ModelFileReader, options: LoadOption
     return bytes;
   };
 
-  const config = parseGpt2Config(await required(MODEL_FILE_NAMES.config), MODEL_FILE_NAMES.config);
+  const config = parseModelConfig(await required(MODEL_FILE_NAMES.config), MODEL_FILE_NAMES.config);
 
   if (options.listing && !options.listing.includes(MODEL_FILE_NAMES.weights)) await refuseMissingWeights(read, options.listing);
 
@@ -75,7 +75,7 @@ export async function loadModelFolder(read: ModelFileReader, options: LoadOption
   }
 
   const safetensors = (await weightsRead) ?? (await refuseMissingWeights(read, options.listing));
-  const weights = canonicalGpt2Weights(parseSafetensors(safetensors, MODEL_FILE_NAMES.weights), config, MODEL_FILE_NAMES.weights);
+  const weights = canonicalWeights(parseSafetensors(safetensors, MODEL_FILE_NAMES.weights), config, MODEL_FILE_NAMES.weights);
   return { config, weights, tokenizer: tokenizer.tokenizer, totalBytes };
 }
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as ort from 'onnxruntime-web';
 import { loadModelFolderFromDisk } from '../../node/folderReader.js';
-import { Gpt2Inspector } from '../../kernels/runtime/gpt2Inspector.js';
+import { DecoderInspector } from '../../kernels/runtime/decoderInspector.js';
 import type { HeadlessRequest, HeadlessResult } from '../../webview/headless/main.js';
 import { REPO_ROOT } from '../support/paths.js';
 import { startStaticServer, type StaticServer } from '../support/staticServer.js';
@@ -22,7 +22,7 @@ before(async () => {
   server = await startStaticServer({ pages: { '/headless.html': PAGE } });
   ort.env.wasm.numThreads = 1;
   const model = await loadModelFolderFromDisk(join(REPO_ROOT, 'media/models/tinycode-4l8h-1k'));
-  const inspector = await Gpt2Inspector.create({ model, ort, executionProvider: 'wasm' });
+  const inspector = await DecoderInspector.create({ model, ort, executionProvider: 'wasm' });
   const r = await inspector.inspect(IDS);
   expected = r.attention;
   expectedLoss = r.loss;

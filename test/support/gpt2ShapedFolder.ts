@@ -1,8 +1,8 @@
 // Random model folders with the shapes of real GPT-2 checkpoints (small, medium, or a narrow stand-in),
 // for scale tests and benchmarks; made at test time, never committed. The tokenizer is the tiny one of
 // tinyGpt2Folder (bytes + a few merges), so any text of N characters is about N tokens.
-import { parseGpt2Config } from '../../kernels/model/config';
-import { expectedGpt2Shapes } from '../../kernels/model/gpt2Weights';
+import { parseModelConfig } from '../../kernels/model/config';
+import { expectedShapes } from '../../kernels/model/decoderWeights';
 import { writeSafetensors } from '../../kernels/model/safetensors';
 import type { WeightDType, WeightTensor } from '../../kernels/model/types';
 import { encodeValues, type Folder, seededRandom, TINY_CONFIG, TINY_MERGES, tinyVocab } from '../unit/tinyGpt2Folder';
@@ -61,7 +61,7 @@ export function gpt2ShapedFolder(shape: Gpt2Shape, options: ShapedOptions = {}):
   const configJson = text(JSON.stringify(config, null, 2));
   const rand = seededRandom(seed);
   const tensors: [string, WeightTensor][] = [];
-  for (const [name, dims] of expectedGpt2Shapes(parseGpt2Config(configJson))) {
+  for (const [name, dims] of expectedShapes(parseModelConfig(configJson))) {
     tensors.push([`transformer.${name}`, { dtype, shape: dims, data: encodeValues(values(name, dims, rand, qkStd), dtype) }]);
   }
   return new Map([

@@ -1,7 +1,7 @@
 /**
  * Test reference: one head's attention recomputed from its queries and keys with parts of the recipe
  * switched off, in plain arithmetic outside the ONNX graph. The panel's ablations run the model's
- * graph (kernels/graph/gpt2Graph.ts, `ablation`); the tests hold that graph's probabilities to this.
+ * graph (kernels/graph/decoderGraph.ts, `ablation`); the tests hold that graph's probabilities to this.
  */
 
 export interface AttentionVariant {

@@ -1,4 +1,4 @@
-// Attention maps derived from the kept q and k (Gpt2Inspector.inspectLayers, kernels/inspect/attentionMaps.ts)
+// Attention maps derived from the kept q and k (DecoderInspector.inspectLayers, kernels/inspect/attentionMaps.ts)
 // are the model's attention: against the probabilities the manual-attention graph outputs itself, and at
 // 1,024 tokens on a GPT-2-small-shaped (12 heads) but narrow model against the PyTorch reference
 // (test/reference/gpt2_reference.py, float64).
@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as ort from 'onnxruntime-web';
-import { attentionOutput, buildGpt2Graph } from '../../kernels/graph/gpt2Graph.js';
+import { attentionOutput, buildDecoderGraph } from '../../kernels/graph/decoderGraph.js';
 import { GraphWeights } from '../../kernels/graph/graphWeights.js';
 import { maxAbsDiff as maxAbs } from '../../kernels/flash/reference.js';
 import { attentionMapsReference } from '../../kernels/inspect/attentionMaps.js';
 import type { LoadedModel } from '../../kernels/model/modelFolder.js';
-import { Gpt2Inspector } from '../../kernels/runtime/gpt2Inspector.js';
+import { DecoderInspector } from '../../kernels/runtime/decoderInspector.js';
 import { loadModelFolderFromDisk } from '../../node/folderReader.js';
 import { gpt2ShapedFolder } from '../support/gpt2ShapedFolder.js';
 import { readFloat32Npy } from '../support/npy.js';
@@ -33,7 +33,7 @@ function assertCausal(maps: Float32Array, T: number, what: string): void {
 /** The probabilities the model's own manual-attention graph outputs for every layer (the pre-derivation truth). */
 async function graphProbabilities(model: LoadedModel, ids: number[]): Promise<Float32Array[]> {
   const layers = Array.from({ length: model.config.nLayer }, (_, l) => l);
-  const graph = buildGpt2Graph(model.config, new GraphWeights(model.weights, 'fp32', false), { attention: 'manual', attentionLayers: layers });
+  const graph = buildDecoderGraph(model.config, new GraphWeights(model.weights, 'fp32', false), { attention: 'manual', attentionLayers: layers });
   const session = await ort.InferenceSession.create(graph);
   const out = await session.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]) }, layers.map(attentionOutput));
   await session.release();
@@ -51,7 +51,7 @@ test('derived maps equal the probabilities the model graph outputs, on the embed
   const ids = model.tokenizer.encode('function add(a, b) {\n  return a + b; // add them\n}\nadd(1, 2);\n').map((t) => t.id);
   const T = ids.length;
   const truth = await graphProbabilities(model, ids);
-  const inspector = await Gpt2Inspector.create({ model, ort, executionProvider: 'wasm' });
+  const inspector = await DecoderInspector.create({ model, ort, executionProvider: 'wasm' });
   const x = await inspector.inspectLayers(ids);
   let worst = 0;
   for (let l = 0; l < model.config.nLayer; l++) {
@@ -100,7 +100,7 @@ test('derived maps equal the PyTorch reference at 1,024 tokens (12 heads, narrow
   const { shape: refShape, data: reference } = readFloat32Npy(refFile);
   assert.deepEqual(refShape, [2, 12, 1024, 1024]);
 
-  const inspector = await Gpt2Inspector.create({ model, ort, executionProvider: 'wasm' });
+  const inspector = await DecoderInspector.create({ model, ort, executionProvider: 'wasm' });
   const x = await inspector.inspectLayers(ids);
   const H = shape.nHead;
   let peaked = 0;

@@ -7,27 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { maxAbsDiff } from '../../kernels/flash/reference.js';
+import { assertBadInput, CLI, runCli } from '../support/cliRun.js';
 import { readFloat32Npy } from '../support/npy.js';
 import { decodeRgbPng, type DecodedPng } from '../support/png.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'cli.js');
 const MODEL = join(ROOT, 'media', 'models', 'tinycode-4l8h-1k');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'forward');
 let dir: string;
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: dir, timeout: 120_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function assertBadInput(r: ReturnType<typeof cli>, pattern: RegExp): void {
-  assert.equal(r.status, 2, r.stderr);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0], /^error: /);
-  assert.match(lines[0], pattern);
-}
+const cli = (...args: string[]) => runCli(dir, ...args);
 
 before(() => {
   if (!existsSync(CLI)) assert.equal(spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' }).status, 0);

@@ -6,11 +6,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import * as ort from 'onnxruntime-web';
-import { buildGpt2Graph } from '../../kernels/graph/gpt2Graph.js';
+import { buildDecoderGraph } from '../../kernels/graph/decoderGraph.js';
 import { GraphWeights } from '../../kernels/graph/graphWeights.js';
 import type { LoadedModel } from '../../kernels/model/modelFolder.js';
 import { loadModelFolderFromDisk } from '../../node/folderReader.js';
-import { Gpt2Inspector } from '../../kernels/runtime/gpt2Inspector.js';
+import { DecoderInspector } from '../../kernels/runtime/decoderInspector.js';
 import { maxAbsDiff } from '../../kernels/flash/reference.js';
 import { headAttention } from '../support/headAttention.js';
 import { readFloat32Npy } from '../support/npy.js';
@@ -31,13 +31,13 @@ const { cases } = JSON.parse(readFileSync(join(FIXTURES, 'cases.json'), 'utf8'))
 const readNpy = (file: string) => readFloat32Npy(join(FIXTURES, file));
 
 let model: LoadedModel;
-let inspector: Gpt2Inspector;
+let inspector: DecoderInspector;
 const worst = { attention: 0, logits: 0, loss: 0, topProbs: 0, fusedLogits: 0, ortNode: 0 };
 
 before(async () => {
   ort.env.wasm.numThreads = 1;
   model = await loadModelFolderFromDisk(join(ROOT, 'media', 'models', 'tinycode-4l8h-1k'));
-  inspector = await Gpt2Inspector.create({ model, ort, executionProvider: 'wasm' });
+  inspector = await DecoderInspector.create({ model, ort, executionProvider: 'wasm' });
 });
 
 for (const c of cases) {
@@ -99,7 +99,7 @@ test('onnxruntime-node on the same graph agrees with onnxruntime-web', async () 
   const ortNode = await import('onnxruntime-node');
   const c = cases.find((x) => x.name === 'repeated')!;
   // Weights embedded (converted while written): this runtime is given the graph bytes alone.
-  const graph = buildGpt2Graph(model.config, new GraphWeights(model.weights, 'fp32', false), { attention: 'manual', attentionLayers: [0, 1, 2, 3] });
+  const graph = buildDecoderGraph(model.config, new GraphWeights(model.weights, 'fp32', false), { attention: 'manual', attentionLayers: [0, 1, 2, 3] });
   const session = await ortNode.InferenceSession.create(graph);
   const input = new ortNode.Tensor('int64', BigInt64Array.from(c.ids, BigInt), [1, c.ids.length]);
   const out = await session.run({ input_ids: input });
@@ -154,7 +154,7 @@ test('fp16 weights and compute stay close to the reference', async () => {
   const c = cases.find((x) => x.name === 'python')!;
   const { nLayer: L, nHead: H } = model.config;
   const T = c.ids.length;
-  const half = await Gpt2Inspector.create({ model, ort, executionProvider: 'wasm', dtype: 'fp16' });
+  const half = await DecoderInspector.create({ model, ort, executionProvider: 'wasm', dtype: 'fp16' });
   const r = await half.inspect(c.ids);
   const ref = readNpy(`${c.name}.attention.npy`);
   for (let l = 0; l < L; l++) {

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { MODEL_FILE_ERROR_CODES, ModelFileError, type ModelFileErrorCode } from '../../kernels/model/errors';
-import { expectedGpt2Shapes } from '../../kernels/model/gpt2Weights';
+import { expectedShapes } from '../../kernels/model/decoderWeights';
 import { loadModelFolder } from '../../kernels/model/modelFolder';
 import { observe } from '../support/reliability.js';
 import { folderReader, mulberry32, tinyGpt2Folder, type Folder } from './tinyGpt2Folder';
@@ -245,7 +245,7 @@ async function runCase(folder: Folder, label: string, tally: Tally): Promise<voi
   try {
     const m = await loadModelFolder(folderReader(folder));
     // Still valid after the damage: it must be a coherent model.
-    const shapes = expectedGpt2Shapes(m.config);
+    const shapes = expectedShapes(m.config);
     assert.equal(m.weights.size, shapes.size, label);
     for (const [name, shape] of shapes) assert.deepEqual(m.weights.get(name)!.shape, shape, `${label}: ${name}`);
     assert.ok(m.tokenizer.vocabSize <= m.config.vocabSize, label);

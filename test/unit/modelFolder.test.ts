@@ -3,13 +3,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseGpt2Config } from '../../kernels/model/config';
+import { parseModelConfig } from '../../kernels/model/config';
 import { ModelFileError, type ModelFileErrorCode } from '../../kernels/model/errors';
 import { findPickleCheckpoints, loadModelFolder } from '../../kernels/model/modelFolder';
 import { loadModelFolderFromDisk, nodeFolderReader } from '../../node/folderReader';
 import { parseSafetensors, writeSafetensors } from '../../kernels/model/safetensors';
 import { toFloat32 } from '../../kernels/model/weightData';
-import type { WeightTensor } from '../../kernels/model/types';
+import type { DecoderConfig, WeightTensor } from '../../kernels/model/types';
 import { TINY_CONFIG, folderReader, tinyGpt2Config, tinyGpt2Folder, tinyTensors, type Folder } from './tinyGpt2Folder';
 
 const EMBEDDED = 'media/models/tinycode-4l8h-1k';
@@ -34,20 +34,27 @@ function tinyEntries(prefix = 'transformer.'): [string, WeightTensor][] {
   return [...tinyTensors(tinyGpt2Config(), 'F32', 1)].map(([n, t]) => [prefix + n, t]);
 }
 
+
+/** GPT-2's description with transformers.GPT2Config's defaults: LayerNorm 1e-5, gelu_new, bos/eos the last id. */
+function gpt2Description(s: { nLayer: number; nHead: number; nEmbd: number; nPositions: number; vocabSize: number; nInner: number }): DecoderConfig {
+  return {
+    family: 'gpt2',
+    ...s,
+    nKvHead: s.nHead,
+    headDim: s.nEmbd / s.nHead,
+    norm: { kind: 'layernorm', eps: 1e-5 },
+    positions: { kind: 'learned' },
+    attention: { qkvBias: true, oBias: true, qkNorm: false },
+    mlp: { kind: 'gelu_new', bias: true },
+    tiedEmbeddings: true,
+    bosTokenId: s.vocabSize - 1,
+    eosTokenId: s.vocabSize - 1,
+  };
+}
+
 test('the embedded model loads from disk: config, 52 tensors, tokenizer', async () => {
   const m = await loadModelFolderFromDisk(EMBEDDED);
-  assert.deepEqual(m.config, {
-    nLayer: 4,
-    nHead: 8,
-    nEmbd: 256,
-    nPositions: 1024,
-    vocabSize: 4096,
-    nInner: 1024,
-    layerNormEpsilon: 1e-5,
-    activation: 'gelu_new',
-    bosTokenId: 4095,
-    eosTokenId: 4095,
-  });
+  assert.deepEqual(m.config, gpt2Description({ nLayer: 4, nHead: 8, nEmbd: 256, nPositions: 1024, vocabSize: 4096, nInner: 1024 }));
   assert.equal(m.weights.size, 52);
   assert.deepEqual(m.weights.get('h.3.mlp.c_proj.weight')!.shape, [1024, 256]);
   assert.equal(m.tokenizer.vocabSize, 4096);
@@ -118,7 +125,7 @@ test('config.json defects', async () => {
     { activation_function: 'relu' },
     { layer_norm_epsilon: -1 },
     { eos_token_id: 10_000 },
-    { model_type: 'llama' },
+    { model_type: 'gemma' },
     { scale_attn_weights: false },
     { scale_attn_by_inverse_layer_idx: true },
     { add_cross_attention: true },
@@ -127,8 +134,8 @@ test('config.json defects', async () => {
     assert.ok(!e.message.includes('\n'));
   }
   // Defaults as transformers.GPT2Config: n_ctx, n_inner null, epsilon and activation absent.
-  const c = parseGpt2Config(text(JSON.stringify({ n_layer: 1, n_head: 2, n_embd: 4, n_ctx: 8, vocab_size: 300 })));
-  assert.deepEqual(c, { nLayer: 1, nHead: 2, nEmbd: 4, nPositions: 8, vocabSize: 300, nInner: 16, layerNormEpsilon: 1e-5, activation: 'gelu_new', bosTokenId: 299, eosTokenId: 299 });
+  const c = parseModelConfig(text(JSON.stringify({ n_layer: 1, n_head: 2, n_embd: 4, n_ctx: 8, vocab_size: 300 })));
+  assert.deepEqual(c, gpt2Description({ nLayer: 1, nHead: 2, nEmbd: 4, nPositions: 8, vocabSize: 300, nInner: 16 }));
   // Shapes disagreeing with the config.
   await expectLoadError(config({ n_embd: 16, n_head: 2 }), 'bad-shape', 'model.safetensors', 'transformer.wte.weight');
   await expectLoadError(config({ n_layer: 3 }), 'missing-tensor', 'model.safetensors', 'h.2.ln_1.weight');

@@ -1,10 +1,10 @@
 // Builds small, valid GPT-2 model folders in memory for the loader tests (not a test file itself).
 import { BYTE_TO_CHAR } from '../../kernels/tokenizer/byteMap';
-import { parseGpt2Config } from '../../kernels/model/config';
-import { expectedGpt2Shapes } from '../../kernels/model/gpt2Weights';
+import { parseModelConfig } from '../../kernels/model/config';
+import { expectedShapes } from '../../kernels/model/decoderWeights';
 import { writeSafetensors } from '../../kernels/model/safetensors';
 import { float32BitsToFloat16Bits } from '../../kernels/model/weightData';
-import type { Gpt2Config, ModelFileReader, WeightDType, WeightTensor } from '../../kernels/model/types';
+import type { DecoderConfig, ModelFileReader, WeightDType, WeightTensor } from '../../kernels/model/types';
 
 export type Folder = Map<string, Uint8Array>;
 
@@ -74,18 +74,18 @@ export function encodeValues(values: Float32Array, dtype: WeightDType): Uint8Arr
   return new Uint8Array(out.buffer);
 }
 
-export function tinyTensors(config: Gpt2Config, dtype: WeightDType, seed: number): Map<string, WeightTensor> {
+export function tinyTensors(config: DecoderConfig, dtype: WeightDType, seed: number): Map<string, WeightTensor> {
   const rand = seededRandom(seed);
   const out = new Map<string, WeightTensor>();
-  for (const [name, shape] of expectedGpt2Shapes(config)) {
+  for (const [name, shape] of expectedShapes(config)) {
     const values = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 0.5);
     out.set(name, { dtype, shape, data: encodeValues(values, dtype) });
   }
   return out;
 }
 
-export function tinyGpt2Config(): Gpt2Config {
-  return parseGpt2Config(new TextEncoder().encode(JSON.stringify(TINY_CONFIG)));
+export function tinyGpt2Config(): DecoderConfig {
+  return parseModelConfig(new TextEncoder().encode(JSON.stringify(TINY_CONFIG)));
 }
 
 export function tinyGpt2Folder(options: TinyOptions = {}): Folder {

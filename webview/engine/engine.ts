@@ -8,7 +8,7 @@
  *   engine.provider   // { name: 'webgpu' | 'wasm', description, adapter?, fallbackReason? }
  *   engine.startup    // { began, model, graph, ort, ready }: when each happened (epoch ms)
  *   const r = await engine.inspector.inspect(ids, { attentionLayers, traceLayer, ablation });
- *   // r: InspectResult (kernels/runtime/gpt2Inspector.ts): attention, trace, loss, top, provider, timingsMs
+ *   // r: InspectResult (kernels/runtime/decoderInspector.ts): attention, trace, loss, top, provider, timingsMs
  *   await engine.dispose();
  *
  * `model` is a LoadedModel (kernels/model/modelFolder.ts) or anything with its `config` and `weights`,
@@ -32,7 +32,7 @@ import { OnnxGraphBuilder } from '../../kernels/graph/onnxBuilder.js';
 import type { FloatDType } from '../../kernels/graph/tensors.js';
 import { countingSessions } from './liveSessions.js';
 import { useOrtBinary } from './ortBinary.js';
-import { Gpt2Graphs, Gpt2Inspector, type InspectOptions, type InspectorModel } from '../../kernels/runtime/gpt2Inspector.js';
+import { DecoderGraphs, DecoderInspector, type InspectOptions, type InspectorModel } from '../../kernels/runtime/decoderInspector.js';
 
 const ortWasm = countingSessions(ortWasmModule);
 const ortWebGpu = countingSessions(ortWebGpuModule);
@@ -75,7 +75,7 @@ export interface EngineStartup {
 }
 
 export interface Engine {
-  inspector: Gpt2Inspector;
+  inspector: DecoderInspector;
   provider: EngineProvider;
   startup: EngineStartup;
   dispose(): Promise<void>;
@@ -84,7 +84,7 @@ export interface Engine {
 const SMOKE_IDS = [0, 1, 2, 3, 4, 5];
 
 /** Creates and smoke-runs the session of the first inspection; a failure releases the inspector. */
-async function engineFor(inspector: Gpt2Inspector, provider: EngineProvider, first: InspectOptions = {}): Promise<Omit<Engine, 'startup'>> {
+async function engineFor(inspector: DecoderInspector, provider: EngineProvider, first: InspectOptions = {}): Promise<Omit<Engine, 'startup'>> {
   try {
     await inspector.inspect(SMOKE_IDS, first);
   } catch (e) {
@@ -137,17 +137,17 @@ async function startWebGpu(ortBase: string): Promise<WebGpuReady> {
   return { adapter: words, description, hasF16: adapter.features.has('shader-f16') };
 }
 
-async function webgpuEngine(graphs: Gpt2Graphs, gpu: WebGpuReady, o: EngineOptions): Promise<Omit<Engine, 'startup'>> {
+async function webgpuEngine(graphs: DecoderGraphs, gpu: WebGpuReady, o: EngineOptions): Promise<Omit<Engine, 'startup'>> {
   const { model } = graphs;
   const dtype = o.dtype === 'fp16' && !gpu.hasF16 ? 'fp32' : (o.dtype ?? 'fp32');
   if (dtype !== (o.dtype ?? 'fp32')) o.log?.(`the adapter has no shader-f16: using fp32 weights`);
-  const inspector = await Gpt2Inspector.create({ model, ort: ortWebGpu, executionProvider: 'webgpu', adapter: gpu.adapter, dtype, graphs });
+  const inspector = await DecoderInspector.create({ model, ort: ortWebGpu, executionProvider: 'webgpu', adapter: gpu.adapter, dtype, graphs });
   return engineFor(inspector, { name: 'webgpu', description: gpu.description, adapter: gpu.adapter }, o.first);
 }
 
-async function wasmEngine(graphs: Gpt2Graphs, o: EngineOptions, fallbackReason?: string): Promise<Omit<Engine, 'startup'>> {
+async function wasmEngine(graphs: DecoderGraphs, o: EngineOptions, fallbackReason?: string): Promise<Omit<Engine, 'startup'>> {
   await warmUpOrt('wasm', o.ortBase);
-  const inspector = await Gpt2Inspector.create({ model: graphs.model, ort: ortWasm, executionProvider: 'wasm', dtype: o.dtype, graphs });
+  const inspector = await DecoderInspector.create({ model: graphs.model, ort: ortWasm, executionProvider: 'wasm', dtype: o.dtype, graphs });
   const threads = ortWasm.env.wasm.numThreads ?? 1;
   const cpu = `CPU, ${threads} thread${threads === 1 ? '' : 's'}`;
   return engineFor(inspector, { name: 'wasm', description: `onnxruntime-web ${ortWasm.env.versions.web} wasm, ${cpu}`, adapter: cpu, fallbackReason }, o.first);
@@ -165,7 +165,7 @@ export async function createEngine(model: InspectorModel | Promise<InspectorMode
   const loaded = await model;
   const modelAt = at();
   // Built while ORT is still loading (building needs no ORT); fp16 waits for the adapter's answer.
-  const graphs = new Gpt2Graphs(loaded, o.dtype ?? 'fp32');
+  const graphs = new DecoderGraphs(loaded, o.dtype ?? 'fp32');
   if (graphs.dtype === 'fp32') graphs.prebuild(o.first ?? {});
   const graphAt = at();
   const engine = await (async () => {

@@ -3,7 +3,7 @@
  * so every `InferenceSession.create` adds one and its `release` takes it away again. The panel reports
  * the count with each result, so a test can see that cancelled or superseded inspections left none behind.
  */
-import type { OrtModule } from '../../kernels/runtime/gpt2Inspector.js';
+import type { OrtModule } from '../../kernels/runtime/decoderInspector.js';
 
 let live = 0;
 

@@ -7,9 +7,9 @@
  */
 import { fetchFolderReader } from '../../kernels/model/fetchReader.js';
 import { loadModelFolder } from '../../kernels/model/modelFolder.js';
-import { type Ablation } from '../../kernels/graph/gpt2Graph.js';
+import { type Ablation } from '../../kernels/graph/decoderGraph.js';
 import { createEngine, type Engine, type EngineProvider } from '../engine/engine.js';
-import type { InspectResult } from '../../kernels/runtime/gpt2Inspector.js';
+import type { InspectResult } from '../../kernels/runtime/decoderInspector.js';
 
 export interface HeadlessRequest {
   /** URL of the model folder, ending in `/`. */

@@ -2,7 +2,7 @@
  * The "Ablations" card: one layer's attention as trained, without 1/√dh and without the causal mask,
  * as figures of the chosen head and a table of mean row entropy and weight on future tokens per head.
  */
-import type { Ablation } from '../../kernels/graph/gpt2Graph.js';
+import type { Ablation } from '../../kernels/graph/decoderGraph.js';
 import { meanRowEntropy, meanWeightAboveDiagonal } from '../../kernels/inspect/rowStats.js';
 import type { HeatmapColors } from './colors.js';
 import { el, failureNote, headerRow, section } from './dom.js';

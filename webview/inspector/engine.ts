@@ -7,9 +7,9 @@
  */
 import { fetchFolderReader } from '../../kernels/model/fetchReader.js';
 import { loadModelFolder, type LoadedModel } from '../../kernels/model/modelFolder.js';
-import type { InspectResult } from '../../kernels/runtime/gpt2Inspector.js';
+import type { InspectResult } from '../../kernels/runtime/decoderInspector.js';
 import { createEngine, type EngineStartup } from '../engine/engine.js';
-import type { Ablation } from '../../kernels/graph/gpt2Graph.js';
+import type { Ablation } from '../../kernels/graph/decoderGraph.js';
 import type { EngineRef } from '../../protocol/inspector.js';
 
 export interface Engine {

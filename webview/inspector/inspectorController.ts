@@ -5,7 +5,7 @@
  * of it that view draws; posts back run facts and the hover summary.
  */
 import { layerHeadScores, type HeadScores } from '../../kernels/inspect/headScores.js';
-import type { InspectResult } from '../../kernels/runtime/gpt2Inspector.js';
+import type { InspectResult } from '../../kernels/runtime/decoderInspector.js';
 import type { ColorScale, HostMessage, InspectRequest, ModelName, PageResources } from '../../protocol/inspector.js';
 import { spinner } from '../components/controls.js';
 import { ABLATION_VARIANTS, AblationsView, type AblationMaps } from './ablationsView.js';

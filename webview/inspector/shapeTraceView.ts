@@ -2,8 +2,7 @@
  * The "Shape trace" card: the steps of one layer's attention with the sizes that ran (shapeTrace.ts),
  * the chosen head's scaled scores, mask and softmax side by side, and the parameter-count equivalence.
  */
-import type { TraceName } from '../../kernels/graph/gpt2Graph.js';
-import type { TraceTensor } from '../../kernels/runtime/gpt2Inspector.js';
+import type { LayerTrace } from '../../kernels/runtime/decoderInspector.js';
 import type { HeatmapColors } from './colors.js';
 import { el, failureNote, headerRow, section } from './dom.js';
 import { headMap, headWords, type HeadChoice } from './headMaps.js';
@@ -12,7 +11,7 @@ import { fmt, parameterEquivalence, traceRows } from './shapeTrace.js';
 
 const TRACE_SIDE = 160;
 
-export type LayerTrace = Record<TraceName, TraceTensor>;
+export type { LayerTrace };
 
 export interface ShapeTraceContent {
   /** The traced layer's tensors; undefined when the run has none. */

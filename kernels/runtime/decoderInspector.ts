@@ -1,9 +1,9 @@
 /**
- * Runs the GPT-2 graph (kernels/graph/gpt2Graph.ts) with an injected onnxruntime-web module: the wasm
+ * Runs a decoder's graph (kernels/graph/decoderGraph.ts, any family) with an injected onnxruntime-web module: the wasm
  * build in Node, the WebGPU build in the browser (webview/engine/ creates it). Pure TS: no DOM, no Node.
  *
  * API:
- *   const inspector = await Gpt2Inspector.create({ model, ort, executionProvider: 'wasm' | 'webgpu', adapter? })
+ *   const inspector = await DecoderInspector.create({ model, ort, executionProvider: 'wasm' | 'webgpu', adapter? })
  *   const r = await inspector.inspect(ids, { attentionLayers: [0, 1, 2, 3], traceLayer: 1, ablation: { noMask: true } })
  *   r.attention[i]  Float32Array (H·T·T), layer r.attentionLayers[i], row-major (head, query, key)
  * or, one layer's maps at a time (memory: weights + O(L·T·D) + one layer's maps):
@@ -29,11 +29,11 @@
  */
 import type * as Ort from 'onnxruntime-web';
 import type { AttentionKind } from '../graph/attentionGraph.js';
-import { type Ablation, buildGpt2Graph, type Gpt2GraphOptions, keyOutput, queryOutput, TOP_K, TRACE_DIMS, TRACE_NAMES, type TraceName, traceOutput } from '../graph/gpt2Graph.js';
+import { type Ablation, buildDecoderGraph, type CoreTraceName, type DecoderGraphOptions, keyOutput, type OptionalTraceName, queryOutput, TOP_K, traceNames, traceOutput } from '../graph/decoderGraph.js';
 import { type ExternalFile, GraphWeights } from '../graph/graphWeights.js';
 import type { FloatDType } from '../graph/tensors.js';
 import type { AttentionInputs } from '../inspect/attentionMaps.js';
-import type { Gpt2Config, Gpt2Weights } from '../model/types.js';
+import type { DecoderConfig, ModelWeights } from '../model/types.js';
 import { AttentionMapsSession } from './attentionMapsSession.js';
 
 export type OrtModule = typeof Ort;
@@ -70,6 +70,9 @@ export interface TraceTensor {
   data: Float32Array;
 }
 
+/** The trace layer's tensors: those every model has, and those of its kind (RoPE, grouped K; see traceNames). */
+export type LayerTrace = Record<CoreTraceName, TraceTensor> & Partial<Record<OptionalTraceName, TraceTensor>>;
+
 export interface Truncation {
   originalLength: number;
   keptLength: number;
@@ -79,7 +82,7 @@ export interface Truncation {
 /** What every inspection returns besides attention maps. */
 interface InspectionOutputs {
   ids: number[];
-  trace?: Record<TraceName, TraceTensor>;
+  trace?: LayerTrace;
   loss: Float32Array;
   top: { ids: number[]; probs: number[] }[];
   logits?: Float32Array;
@@ -109,8 +112,8 @@ interface LayerMaps {
 export type LayerInspection = InspectionOutputs & LayerMaps;
 
 export interface InspectorModel {
-  config: Gpt2Config;
-  weights: Gpt2Weights;
+  config: DecoderConfig;
+  weights: ModelWeights;
 }
 
 export interface InspectorCreateOptions {
@@ -126,7 +129,7 @@ export interface InspectorCreateOptions {
    */
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Graphs built ahead (used when their model and dtype are this inspector's). */
-  graphs?: Gpt2Graphs;
+  graphs?: DecoderGraphs;
 }
 
 
@@ -146,18 +149,18 @@ const PROBE_LENGTH = 24;
 export const SESSION_CACHE = 3;
 const now = (): number => globalThis.performance.now();
 
-function checkLayer(config: Gpt2Config, l: number): void {
+function checkLayer(config: DecoderConfig, l: number): void {
   if (!Number.isInteger(l) || l < 0 || l >= config.nLayer) throw new InspectorError(`layer ${l} does not exist (the model has ${config.nLayer})`);
 }
 
 /** The graph variant an inspection with these options runs (the trace layer checked against the model). */
-function variantOf(config: Gpt2Config, options: LayerInspectOptions): GraphVariant {
+function variantOf(config: DecoderConfig, options: LayerInspectOptions): GraphVariant {
   if (options.traceLayer !== undefined) checkLayer(config, options.traceLayer);
   return { attention: options.attention ?? 'manual', traceLayer: options.traceLayer, ablation: options.ablation };
 }
 
 /** The layers whose maps inspect() returns (default all), checked against the model. */
-function attentionLayersOf(config: Gpt2Config, options: InspectOptions): number[] {
+function attentionLayersOf(config: DecoderConfig, options: InspectOptions): number[] {
   const layers = [...(options.attentionLayers ?? Array.from({ length: config.nLayer }, (_, l) => l))];
   for (const l of layers) checkLayer(config, l);
   return layers;
@@ -168,11 +171,11 @@ function attentionLayersOf(config: Gpt2Config, options: InspectOptions): number[
  * refer to. Building needs no ORT, so a caller can `prebuild` the first variant while ORT still loads;
  * prebuilt bytes are held only until taken.
  */
-export class Gpt2Graphs {
+export class DecoderGraphs {
   /** Undefined once released: then no JS reference to the weights' bytes is left here. */
   private source: { model: InspectorModel; weights: GraphWeights } | undefined;
   private readonly prebuilt = new Map<string, Uint8Array>();
-  readonly config: Gpt2Config;
+  readonly config: DecoderConfig;
 
   constructor(
     model: InspectorModel,
@@ -202,7 +205,7 @@ export class Gpt2Graphs {
     this.prebuilt.clear();
   }
 
-  private options(g: GraphVariant): Gpt2GraphOptions {
+  private options(g: GraphVariant): DecoderGraphOptions {
     const ablation = g.traceLayer === undefined ? {} : { noScale: !!g.ablation?.noScale, noMask: !!g.ablation?.noMask };
     return { attention: g.attention, attentionLayers: [], attentionInputs: true, traceLayer: g.traceLayer, ablation };
   }
@@ -213,7 +216,7 @@ export class Gpt2Graphs {
 
   private build(g: GraphVariant): Uint8Array {
     try {
-      return buildGpt2Graph(this.config, this.held().weights, this.options(g));
+      return buildDecoderGraph(this.config, this.held().weights, this.options(g));
     } catch (e) {
       throw new InspectorError((e as Error).message);
     }
@@ -234,15 +237,15 @@ export class Gpt2Graphs {
   }
 }
 
-export class Gpt2Inspector {
+export class DecoderInspector {
   /** Least recently used first. */
   private readonly sessions = new Map<string, Promise<Ort.InferenceSession>>();
-  private readonly graphs: Gpt2Graphs;
+  private readonly graphs: DecoderGraphs;
   private readonly maps: AttentionMapsSession;
   private fusedOk: Promise<{ ok: boolean; detail: string }> | undefined;
   /** Runs go one at a time: overlapping session.run calls fail on WebGPU. */
   private queue: Promise<unknown> = Promise.resolve();
-  readonly config: Gpt2Config;
+  readonly config: DecoderConfig;
   /** The options without the model: the weights are held only by `graphs` (see prepare()). */
   private readonly o: Omit<InspectorCreateOptions, 'model' | 'graphs'>;
 
@@ -250,12 +253,12 @@ export class Gpt2Inspector {
     this.o = o;
     this.config = model.config;
     const dtype = o.dtype ?? 'fp32';
-    this.graphs = graphs && graphs.model === model && graphs.dtype === dtype ? graphs : new Gpt2Graphs(model, dtype);
+    this.graphs = graphs && graphs.model === model && graphs.dtype === dtype ? graphs : new DecoderGraphs(model, dtype);
     this.maps = new AttentionMapsSession(o.ort, o.executionProvider);
   }
 
-  static async create(o: InspectorCreateOptions): Promise<Gpt2Inspector> {
-    return new Gpt2Inspector(o);
+  static async create(o: InspectorCreateOptions): Promise<DecoderInspector> {
+    return new DecoderInspector(o);
   }
 
   /** Runs `job` after every run queued before it. */
@@ -360,7 +363,7 @@ export class Gpt2Inspector {
 
   private async forward(inputIds: readonly number[], options: LayerInspectOptions): Promise<[InspectionOutputs, LayerMaps]> {
     const t0 = now();
-    const { nPositions, nHead: H, nEmbd, nLayer: L } = this.config;
+    const { nPositions, nHead: H, headDim: dh, nLayer: L } = this.config;
     if (inputIds.length === 0) throw new InspectorError('nothing to inspect: the input has no tokens');
     const variant = variantOf(this.config, options);
     const ids = inputIds.slice(0, nPositions);
@@ -381,12 +384,11 @@ export class Gpt2Inspector {
     const layers = Array.from({ length: L }, (_, l) => l);
     const fetches = ['nll', 'top_logprobs', 'top_ids', ...layers.flatMap((l) => [queryOutput(l), keyOutput(l)])];
     if (options.logits) fetches.push('logits');
-    if (options.traceLayer !== undefined) fetches.push(...TRACE_NAMES.map(traceOutput));
+    if (options.traceLayer !== undefined) fetches.push(...traceNames(this.config).map(traceOutput));
     const timings = { graph: 0, session: 0, run: 0 };
     const out = await this.runGraph(ids, variant, fetches, timings);
 
     const T = ids.length;
-    const dh = nEmbd / H;
     const loss = Float32Array.from(out.nll.data as Float32Array);
     loss[T - 1] = NaN;
     const lp = out.top_logprobs.data as Float32Array;
@@ -395,12 +397,12 @@ export class Gpt2Inspector {
       ids: Array.from(ti.subarray(t * TOP_K, (t + 1) * TOP_K), Number),
       probs: Array.from(lp.subarray(t * TOP_K, (t + 1) * TOP_K), Math.exp),
     }));
-    let trace: Record<TraceName, TraceTensor> | undefined;
+    let trace: LayerTrace | undefined;
     if (options.traceLayer !== undefined) {
-      const size = { B: 1, T, D: nEmbd, H, dh } as const;
+      // Dims as the tensors that ran have them.
       trace = Object.fromEntries(
-        TRACE_NAMES.map((n) => [n, { dims: TRACE_DIMS[n].map((d) => size[d]), data: out[traceOutput(n)].data as Float32Array }]),
-      ) as Record<TraceName, TraceTensor>;
+        traceNames(this.config).map((n) => [n, { dims: out[traceOutput(n)].dims.slice(), data: out[traceOutput(n)].data as Float32Array }]),
+      ) as LayerTrace;
     }
     let qk: { q: Float32Array; k: Float32Array }[] | undefined = layers.map((l) => ({ q: out[queryOutput(l)].data as Float32Array, k: out[keyOutput(l)].data as Float32Array }));
     const logits = options.logits ? (out.logits.data as Float32Array) : undefined;

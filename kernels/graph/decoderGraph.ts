@@ -1,0 +1,307 @@
+/**
+ * A decoder-only transformer's forward pass as one ONNX graph, built from its description
+ * (kernels/model/decoder.ts) whatever the family: embeddings (+ learned positions), L × [norm, q/k/v
+ * projections, per-head q/k norm, RoPE, K/V repeated to the query heads, attention, merge, o projection,
+ * residual, norm, MLP (GELU or SwiGLU), residual], final norm, unembedding (tied or not); then
+ * log-softmax, per-position loss and top-5 in the graph, so the logits (T × vocab) never have to be read back.
+ *
+ * Input `input_ids` int64 (B, T), T dynamic (one session serves every length ≤ nPositions).
+ * Outputs (all float32 whatever the weight dtype, except `top_ids` int64):
+ * - `logits` (B, T, V);
+ * - `nll` (B, T): −log p(id[t+1] | id[≤t]); the last position has no next token and holds garbage
+ *   (the runner replaces it with NaN);
+ * - `top_logprobs` (B, T, 5), `top_ids` (B, T, 5): the five most likely next tokens at each position;
+ * - `attn_{l}` (B, H, T, T): attention probabilities of each layer l in `attentionLayers`;
+ * - `attn_q_{l}`, `attn_k_{l}` (B, H, T, dh) of every layer with `attentionInputs`: the query and key
+ *   vectors each head's scores were computed from (after the split into heads, q/k norm and RoPE; keys
+ *   repeated to the H query heads, query head h reading KV head ⌊h / (H/KV)⌋), from which any head's
+ *   probabilities can be derived later (kernels/inspect/attentionMaps.ts) without holding L·H·T² values;
+ * - `trace_{name}` for the trace layer (see TRACE_DIMS).
+ * Graphs carry only the outputs asked for: ORT runs every node of a graph, so unused outputs cost time.
+ * Weights come in through GraphWeights (external data, no copies in JS).
+ */
+import type { DecoderConfig, NormSpec } from '../model/decoder.js';
+import type { LinearTensors, NormTensors } from '../model/families/family.js';
+import { familyOf } from '../model/families/index.js';
+import { type AttentionKind, causalMask, constFloat, constInt64, fusedCausalAttention, manualAttention } from './attentionGraph.js';
+import type { GraphWeights } from './graphWeights.js';
+import { OnnxGraphBuilder } from './onnxBuilder.js';
+import { applyRope, ropeTables } from './rope.js';
+import type { FloatDType } from './tensors.js';
+
+export const TOP_K = 5;
+
+/**
+ * Shape-trace tensors of one layer and their dims in terms of B, T, D (= nEmbd), H, dh, Q (= H·dh, which
+ * is D except in Qwen3) and KVD (= KV·dh, the key and value width before they are repeated to H heads).
+ */
+export const TRACE_DIMS = {
+  layerInput: ['B', 'T', 'D'],
+  q: ['B', 'T', 'Q'],
+  k: ['B', 'T', 'KVD'],
+  v: ['B', 'T', 'KVD'],
+  qHeads: ['B', 'H', 'T', 'dh'],
+  kHeads: ['B', 'H', 'T', 'dh'],
+  vHeads: ['B', 'H', 'T', 'dh'],
+  scaledScores: ['B', 'H', 'T', 'T'],
+  maskedScores: ['B', 'H', 'T', 'T'],
+  probs: ['B', 'H', 'T', 'T'],
+  context: ['B', 'H', 'T', 'dh'],
+  merged: ['B', 'T', 'Q'],
+  attnOut: ['B', 'T', 'D'],
+  residual: ['B', 'T', 'D'],
+} as const satisfies Record<string, readonly string[]>;
+
+/**
+ * Trace tensors only some models have: the RMSNorm's output (RMSNorm models; GPT-2's LayerNorm output is
+ * not exposed, since an extra output there moves ORT's fp16 casts and GPT-2's fp16 trace would no longer
+ * be bit-identical to what it was), RoPE's input and output (rotary models), K before it is repeated to
+ * the query heads (KV < H).
+ */
+export const OPTIONAL_TRACE_DIMS = {
+  normed: ['B', 'T', 'D'],
+  qPreRope: ['B', 'T', 'H', 'dh'],
+  kPreRope: ['B', 'T', 'KV', 'dh'],
+  qRope: ['B', 'T', 'H', 'dh'],
+  kRope: ['B', 'T', 'KV', 'dh'],
+  kGrouped: ['B', 'KV', 'T', 'dh'],
+} as const satisfies Record<string, readonly string[]>;
+
+export type CoreTraceName = keyof typeof TRACE_DIMS;
+export type OptionalTraceName = keyof typeof OPTIONAL_TRACE_DIMS;
+export type TraceName = CoreTraceName | OptionalTraceName;
+const ALL_TRACE_DIMS: Record<TraceName, readonly string[]> = { ...TRACE_DIMS, ...OPTIONAL_TRACE_DIMS };
+
+/** The trace tensors a model's trace layer has. */
+export function traceNames(config: DecoderConfig): TraceName[] {
+  const names: TraceName[] = Object.keys(TRACE_DIMS) as CoreTraceName[];
+  if (config.norm.kind === 'rmsnorm') names.push('normed');
+  if (config.positions.kind === 'rope') names.push('qPreRope', 'kPreRope', 'qRope', 'kRope');
+  if (config.nKvHead < config.nHead) names.push('kGrouped');
+  return names;
+}
+
+export interface Ablation {
+  /** Skip the 1/√dh scaling of the scores. */
+  noScale?: boolean;
+  /** Skip the causal mask (each token also attends to later ones). */
+  noMask?: boolean;
+}
+
+export interface DecoderGraphOptions {
+  /** `fused` applies to layers whose probabilities are not requested; the others are always manual. */
+  attention: AttentionKind;
+  attentionLayers: readonly number[];
+  /** Output every layer's per-head query and key vectors (`attn_q_{l}`, `attn_k_{l}`). */
+  attentionInputs?: boolean;
+  traceLayer?: number;
+  /** Applied to the trace layer only (ignored without one); changes everything downstream of it. */
+  ablation?: Ablation;
+}
+
+export const attentionOutput = (layer: number): string => `attn_${layer}`;
+export const traceOutput = (name: TraceName): string => `trace_${name}`;
+export const queryOutput = (layer: number): string => `attn_q_${layer}`;
+export const keyOutput = (layer: number): string => `attn_k_${layer}`;
+
+/** A lazily made value: initializers only some graph variants use are added only when used. */
+function once<T>(make: () => T): () => T {
+  let v: T | undefined;
+  return () => (v ??= make());
+}
+
+export function buildDecoderGraph(config: DecoderConfig, weights: GraphWeights, o: DecoderGraphOptions): Uint8Array {
+  const { nLayer: L, nHead: H, nKvHead: KV, headDim: dh, nEmbd: D, vocabSize: V } = config;
+  const tensors = familyOf(config.family).tensors(config);
+  const dt = weights.dtype;
+  const b = new OnnxGraphBuilder();
+  const w = (name: string, dims: number[]): string => weights.add(b, name, dims);
+  /** Exposes an internal tensor as a float32 graph output. */
+  const expose = (x: string, name: string, dims: (number | string)[]): void => {
+    b.op(dt === 'fp16' ? 'Cast' : 'Identity', [x], dt === 'fp16' ? { to: 1 } : undefined, name);
+    b.output(name, 'float32', dims);
+  };
+
+  const ids = b.input('input_ids', 'int64', ['B', 'T']);
+  const shape = b.op('Shape', [ids]);
+  const tScalar = b.op('Gather', [shape, constInt64(b, [1], [])], { axis: 0 });
+  const positions = b.op('Range', [constInt64(b, [0], []), tScalar, constInt64(b, [1], [])]);
+  const embed = w(tensors.embed, [V, D]);
+  let x = b.op('Gather', [embed, ids]);
+  if (tensors.positions) x = b.op('Add', [x, b.op('Gather', [w(tensors.positions, [config.nPositions, D]), positions])]);
+  const rope = config.positions.kind === 'rope' ? ropeTables(b, positions, config.positions, dh, dt) : undefined;
+
+  const traceSizes = { D, H, KV, dh, Q: H * dh, KVD: KV * dh };
+  const mask = once(() => causalMask(b, positions, dt));
+  const norm = (input: string, n: NormTensors): string => normalize(b, input, n, config.norm, w, dt);
+  const rowsShape = new Map<number, string>();
+  /** (B, T, out) from (B, T, in): Conv1D weights (in, out) by MatMul; nn.Linear (out, in) by Gemm with transB on the rows, which reads the weight as stored. */
+  const linear = (input: string, l: LinearTensors): string => {
+    if (l.layout === 'in-out') {
+      const y = b.op('MatMul', [input, w(l.weight, [l.inDim, l.outDim])]);
+      return l.bias ? b.op('Add', [y, w(l.bias, [l.outDim])]) : y;
+    }
+    const rows = b.op('Reshape', [input, constInt64(b, [-1, l.inDim])]);
+    const y = b.op('Gemm', l.bias ? [rows, w(l.weight, [l.outDim, l.inDim]), w(l.bias, [l.outDim])] : [rows, w(l.weight, [l.outDim, l.inDim])], { transB: 1 });
+    let back = rowsShape.get(l.outDim);
+    if (!back) rowsShape.set(l.outDim, (back = b.op('Concat', [shape, constInt64(b, [l.outDim])], { axis: 0 })));
+    return b.op('Reshape', [y, back]);
+  };
+  const headsShape = new Map<number, string>();
+  /** (B, T, n·dh) → (B, T, n, dh). */
+  const heads = (t: string, n: number): string => {
+    let s = headsShape.get(n);
+    if (!s) headsShape.set(n, (s = constInt64(b, [0, 0, n, dh])));
+    return b.op('Reshape', [t, s]);
+  };
+  const flat = (t: string, n: number): string => b.op('Reshape', [t, constInt64(b, [0, 0, n * dh])]);
+  const mergedShape = once(() => constInt64(b, [0, 0, H * dh]));
+  const toHeadMajor = (t: string) => b.op('Transpose', [t], { perm: [0, 2, 1, 3] });
+  /** (B, KV, T, dh) → (B, H, T, dh), KV head j serving query heads j·(H/KV) … (j+1)·(H/KV) − 1 (HF's repeat_kv). */
+  const repeatKv = (t: string): string =>
+    KV === H ? t : b.op('Reshape', [b.op('Expand', [b.op('Unsqueeze', [t, constInt64(b, [2])]), constInt64(b, [1, 1, H / KV, 1, 1])]), constInt64(b, [0, H, -1, dh])]);
+
+  for (let l = 0; l < L; l++) {
+    const layer = tensors.layers[l];
+    const traced = o.traceLayer === l;
+    const trace = (name: TraceName, t: string): void => {
+      if (traced) expose(t, traceOutput(name), ALL_TRACE_DIMS[name].map((d) => traceSizes[d as keyof typeof traceSizes] ?? d));
+    };
+    trace('layerInput', x);
+    const normed = norm(x, layer.attnNorm);
+    if (config.norm.kind === 'rmsnorm') trace('normed', normed);
+    let q: string, k: string, v: string;
+    if ('fused' in layer.qkv) {
+      [q, k, v] = b.node('Split', [linear(normed, layer.qkv.fused), constInt64(b, [H * dh, KV * dh, KV * dh])], { outputs: 3, attrs: { axis: -1 } });
+    } else {
+      [q, k, v] = [linear(normed, layer.qkv.q), linear(normed, layer.qkv.k), linear(normed, layer.qkv.v)];
+    }
+    trace('q', q);
+    trace('k', k);
+    trace('v', v);
+    // What each head's scores are computed from: q and k per head, normed (Qwen3) and rotated (RoPE).
+    const positioned = (t: string, n: number, qkNorm: NormTensors | undefined, names: [TraceName, TraceName]): string | undefined => {
+      if (!rope && !qkNorm) return undefined;
+      const normedHeads = qkNorm ? normalize(b, heads(t, n), qkNorm, config.norm, w, dt) : heads(t, n);
+      if (!rope) return normedHeads;
+      const rotated = applyRope(b, normedHeads, rope);
+      trace(names[0], normedHeads);
+      trace(names[1], rotated);
+      return rotated;
+    };
+    const qPos = positioned(q, H, layer.qNorm, ['qPreRope', 'qRope']);
+    const kPos = positioned(k, KV, layer.kNorm, ['kPreRope', 'kRope']);
+    const qh = once(() => toHeadMajor(qPos ?? heads(q, H)));
+    const kh = once(() => {
+      const grouped = toHeadMajor(kPos ?? heads(k, KV));
+      if (KV < H) trace('kGrouped', grouped);
+      return repeatKv(grouped);
+    });
+    if (o.attentionInputs) {
+      expose(qh(), queryOutput(l), ['B', H, 'T', dh]);
+      expose(kh(), keyOutput(l), ['B', H, 'T', dh]);
+    }
+    const manual = o.attention === 'manual' || traced || o.attentionLayers.includes(l);
+    let merged: string;
+    if (manual) {
+      const kT = KV === H && !kPos ? b.op('Transpose', [heads(k, H)], { perm: [0, 2, 3, 1] }) : b.op('Transpose', [kh()], { perm: [0, 1, 3, 2] });
+      const vh = repeatKv(toHeadMajor(heads(v, KV)));
+      const ablate = traced ? o.ablation ?? {} : {};
+      const a = manualAttention(b, {
+        q: qh(),
+        kT,
+        v: vh,
+        scale: ablate.noScale ? undefined : 1 / Math.sqrt(dh),
+        mask: ablate.noMask ? undefined : mask(),
+        dtype: dt,
+        probsName: o.attentionLayers.includes(l) && dt === 'fp32' ? attentionOutput(l) : undefined,
+      });
+      if (o.attentionLayers.includes(l)) {
+        if (dt === 'fp32') b.output(attentionOutput(l), 'float32', ['B', H, 'T', 'T']);
+        else expose(a.probs, attentionOutput(l), ['B', H, 'T', 'T']);
+      }
+      if (traced) {
+        trace('qHeads', qh());
+        trace('kHeads', kh());
+        trace('vHeads', vh);
+        trace('scaledScores', a.scaled);
+        trace('maskedScores', a.masked);
+        trace('probs', a.probs);
+        trace('context', a.context);
+      }
+      merged = b.op('Reshape', [b.op('Transpose', [a.context], { perm: [0, 2, 1, 3] }), mergedShape()]);
+    } else {
+      const [fq, fk] = [qPos ? flat(qPos, H) : q, kPos ? flat(kPos, KV) : k];
+      merged = fusedCausalAttention(b, { q: fq, k: fk, v, heads: H, kvHeads: KV, scale: 1 / Math.sqrt(dh), lengthOf: fq });
+    }
+    trace('merged', merged);
+    const attnOut = linear(merged, layer.o);
+    trace('attnOut', attnOut);
+    x = b.op('Add', [x, attnOut]);
+    trace('residual', x);
+    const mlpIn = norm(x, layer.mlpNorm);
+    const hidden = layer.gate
+      ? b.op('Mul', [silu(b, linear(mlpIn, layer.gate)), linear(mlpIn, layer.up)])
+      : gelu(b, linear(mlpIn, layer.up), config.mlp.kind as GeluKind, dt);
+    x = b.op('Add', [x, linear(hidden, layer.down)]);
+  }
+
+  // Unembedding: Gemm with transB on the (B·T, D) rows reads the (V, D) matrix as it is; a transposed
+  // copy (V × D, folded by ORT at session creation) would be a second embedding matrix in memory.
+  const final = b.op('Reshape', [norm(x, tensors.finalNorm), constInt64(b, [-1, D])]);
+  const logitsShape = b.op('Concat', [shape, constInt64(b, [V])], { axis: 0 });
+  const unembed = tensors.unembed === tensors.embed ? embed : w(tensors.unembed, [V, D]);
+  const rows = b.op('Gemm', [final, unembed], { transB: 1 });
+  const logits = b.op('Reshape', [dt === 'fp16' ? b.op('Cast', [rows], { to: 1 }) : rows, logitsShape], undefined, 'logits');
+  b.output('logits', 'float32', ['B', 'T', V]);
+  const logProbs = b.op('LogSoftmax', [logits], { axis: -1 });
+
+  // Targets: ids shifted left by one; the last position gets id[0] as a placeholder.
+  const end = constInt64(b, [Number.MAX_SAFE_INTEGER]);
+  const next = b.op('Slice', [ids, constInt64(b, [1]), end, constInt64(b, [1])]);
+  const first = b.op('Slice', [ids, constInt64(b, [0]), constInt64(b, [1]), constInt64(b, [1])]);
+  const targets = b.op('Unsqueeze', [b.op('Concat', [next, first], { axis: 1 }), constInt64(b, [2])]);
+  const picked = b.op('GatherElements', [logProbs, targets], { axis: 2 });
+  b.op('Neg', [b.op('Squeeze', [picked, constInt64(b, [2])])], undefined, 'nll');
+  b.output('nll', 'float32', ['B', 'T']);
+  b.node('TopK', [logProbs, constInt64(b, [TOP_K])], { outputs: ['top_logprobs', 'top_ids'], attrs: { axis: -1, largest: 1, sorted: 1 } });
+  b.output('top_logprobs', 'float32', ['B', 'T', TOP_K]);
+  b.output('top_ids', 'int64', ['B', 'T', TOP_K]);
+  return b.build(config.family);
+}
+
+type GeluKind = 'gelu_new' | 'gelu';
+
+/** gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))); gelu: 0.5·x·(1 + erf(x/√2)). */
+function gelu(b: OnnxGraphBuilder, x: string, kind: GeluKind, dt: FloatDType): string {
+  const c = (v: number) => constFloat(b, v, dt);
+  const half = b.op('Mul', [x, c(0.5)]);
+  let inner: string;
+  if (kind === 'gelu_new') {
+    const cube = b.op('Mul', [b.op('Mul', [x, x]), x]);
+    const poly = b.op('Add', [x, b.op('Mul', [cube, c(0.044715)])]);
+    inner = b.op('Tanh', [b.op('Mul', [poly, c(Math.sqrt(2 / Math.PI))])]);
+  } else {
+    inner = b.op('Erf', [b.op('Mul', [x, c(Math.SQRT1_2)])]);
+  }
+  return b.op('Mul', [half, b.op('Add', [inner, c(1)])]);
+}
+
+/** silu(x) = x·sigmoid(x) (SwiGLU's activation, HF's `silu`). */
+function silu(b: OnnxGraphBuilder, x: string): string {
+  return b.op('Mul', [x, b.op('Sigmoid', [x])]);
+}
+
+/**
+ * LayerNorm (ONNX LayerNormalization) or RMSNorm over the last axis. RMSNorm as Hugging Face's
+ * LlamaRMSNorm: x / √(mean(x²) + eps) · weight; in the compute dtype (HF widens to float32 first, which
+ * for fp32 weights is the same).
+ */
+function normalize(b: OnnxGraphBuilder, x: string, n: NormTensors, spec: NormSpec, w: (name: string, dims: number[]) => string, dt: FloatDType): string {
+  if (spec.kind === 'layernorm') {
+    return b.op('LayerNormalization', [x, w(n.weight, [n.dim]), w(n.bias!, [n.dim])], { axis: -1, epsilon: { float: spec.eps } });
+  }
+  const meanSquare = b.op('ReduceMean', [b.op('Mul', [x, x])], { axes: [-1], keepdims: 1 });
+  const rms = b.op('Sqrt', [b.op('Add', [meanSquare, constFloat(b, spec.eps, dt)])]);
+  return b.op('Mul', [w(n.weight, [n.dim]), b.op('Div', [x, rms])]);
+}
