@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { float32NpyHeader } from '../kernels/inspect/npy.js';
-import type { ByteLevelBpeTokenizer, Token } from '../kernels/tokenizer/byteLevelBpe.js';
+import type { TextTokenizer, Token } from '../kernels/tokenizer/textTokenizer.js';
 import { loadModelFolderFromDisk } from '../node/folderReader.js';
 import { tokenizePrefix } from '../kernels/tokenizer/tokenizePrefix.js';
 import { DecoderInspector, type InspectorModel } from '../kernels/runtime/decoderInspector.js';
@@ -191,7 +191,7 @@ async function writeAttention(out: InspectOutput, dir: string, layers: number[],
   }
 }
 
-function tokenEntry(tokenizer: ByteLevelBpeTokenizer, t: Token, i: number, out: InspectOutput) {
+function tokenEntry(tokenizer: TextTokenizer, t: Token, i: number, out: InspectOutput) {
   // The runner's loss[i] is that of predicting token i + 1.
   const loss = i > 0 ? out.loss[i - 1] : NaN;
   return {

@@ -5,8 +5,9 @@
  * recognised and dropped. Model weights never travel here: the page fetches them from `model.baseUri`.
  */
 import type { Message, Protocol } from './messenger.js';
-import { logLine, saveCall, type LogLine, type SaveCall } from './shared.js';
-import { array, integer, number, object, oneOf, optional, record, string, variants, type Checker } from './validate.js';
+import type { Call } from './messenger.js';
+import { logLine, saveCall, type LogLine, type SaveCall, type SaveOutcome } from './shared.js';
+import { array, boolean, integer, number, object, oneOf, optional, record, string, variants, type Checker } from './validate.js';
 
 export type ColorScale = 'linear' | 'sqrt' | 'log';
 export type BackendChoice = 'auto' | 'webgpu' | 'wasm';
@@ -141,9 +142,30 @@ export interface InspectorHostVocabulary {
   requests: Record<never, never>;
 }
 
+/**
+ * A file too large for one message (the (L, H, T, T) attention .npy: 604 MB for GPT-2 small at 1,024
+ * tokens), saved in parts: open (the save dialog), write each part in order, close (or abort: nothing is
+ * left where the file was to go).
+ */
+export interface SaveStreamVocabulary {
+  saveStreamOpen: Call<{ fileName: string; mime: string }, { streamId?: number; error?: string }>;
+  saveStreamWrite: Call<{ streamId: number; base64: string }, { error?: string }>;
+  saveStreamClose: Call<{ streamId: number; abort: boolean }, SaveOutcome>;
+}
+
+/** How far the maps of an inspection are: `layersDone` of `layers` digested (thumbnails, scores, hovers). */
+export interface MapsProgress {
+  requestId: number;
+  layersDone: number;
+  layers: number;
+}
+
 export interface InspectorPageVocabulary {
   notifications: {
     progress: { requestId: number; stage: string };
+    mapsProgress: MapsProgress;
+    /** The user stopped the maps of an inspection in the panel (what was drawn stays). */
+    mapsCancelled: MapsProgress;
     result: { requestId: number; facts: RunFacts };
     hoverSummary: { requestId: number; summary: HoverSummary };
     error: { requestId?: number; message: string };
@@ -151,7 +173,7 @@ export interface InspectorPageVocabulary {
     /** An inspection the page dropped before showing it (a newer one, or its model removed), and why. */
     cancelled: { requestId: number; reason: string };
   };
-  requests: { save: SaveCall };
+  requests: { save: SaveCall } & SaveStreamVocabulary;
 }
 
 /** What the page handles: one host notification, with its `type`. */
@@ -224,6 +246,11 @@ const hoverSummary = object<HoverSummary>({
   ),
 });
 
+type StreamParams<K extends keyof SaveStreamVocabulary> = SaveStreamVocabulary[K]['params'];
+type StreamResponse<K extends keyof SaveStreamVocabulary> = SaveStreamVocabulary[K]['response'];
+
+const mapsProgress = object<MapsProgress>({ requestId: integer, layersDone: integer, layers: integer });
+
 export const inspectorProtocol: Protocol<InspectorHostVocabulary, InspectorPageVocabulary> = {
   version: 2,
   host: {
@@ -241,12 +268,19 @@ export const inspectorProtocol: Protocol<InspectorHostVocabulary, InspectorPageV
   page: {
     notifications: {
       progress: object<PageNotifications['progress']>({ requestId: integer, stage: string }),
+      mapsProgress: mapsProgress,
+      mapsCancelled: mapsProgress,
       result: object<PageNotifications['result']>({ requestId: integer, facts: runFacts }),
       hoverSummary: object<PageNotifications['hoverSummary']>({ requestId: integer, summary: hoverSummary }),
       error: object<PageNotifications['error']>({ requestId: optional(integer), message: string }),
       log: logLine,
       cancelled: object<PageNotifications['cancelled']>({ requestId: integer, reason: string }),
     },
-    requests: { save: saveCall },
+    requests: {
+      save: saveCall,
+      saveStreamOpen: { params: object<StreamParams<'saveStreamOpen'>>({ fileName: string, mime: string }), response: object<StreamResponse<'saveStreamOpen'>>({ streamId: optional(integer), error: optional(string) }) },
+      saveStreamWrite: { params: object<StreamParams<'saveStreamWrite'>>({ streamId: integer, base64: string }), response: object<StreamResponse<'saveStreamWrite'>>({ error: optional(string) }) },
+      saveStreamClose: { params: object<StreamParams<'saveStreamClose'>>({ streamId: integer, abort: boolean }), response: saveCall.response },
+    },
   },
 };

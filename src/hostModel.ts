@@ -1,5 +1,7 @@
 /**
- * What the host needs of a model folder: its tokenizer (offsets → editor ranges) and context length.
+ * What the host needs of a model folder: its tokenizer (offsets → editor ranges; vocab.json + merges.txt or
+ * tokenizer.json of any supported kind, with the specials its post-processor adds as tokens without a range)
+ * and context length.
  * Reads only config.json and the tokenizer files (the weights are fetched by the webview), with the same
  * parsers as the full loader; cached per folder.
  */

@@ -63,6 +63,7 @@ export class InspectionHovers implements vscode.HoverProvider, vscode.Disposable
     const offset = document.offsetAt(position);
     if (offset < ins.baseOffset || offset >= ins.endOffset) return undefined;
     if (ins.stale) return new vscode.Hover(new vscode.MarkdownString(OUT_OF_DATE_MARKDOWN));
+    // A token without a range (a BOS the tokenizer added, a prepended "▁") holds no offset, so it is never found: no hover on nothing.
     const index = tokenIndexAt(ins.tokens, offset - ins.baseOffset);
     if (index < 0) return undefined;
     const t = ins.tokens[index]!;

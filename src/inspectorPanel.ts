@@ -7,7 +7,7 @@ import { inspectorHtml } from './inspectorHtml.js';
 import { makeNonce } from './webviewHtml.js';
 import { inspectorProtocol, type HostMessage, type HoverSummary, type InspectorHostVocabulary, type InspectorPageVocabulary, type InspectRequest, type InspectorState, type RunFacts } from '../protocol/inspector.js';
 import type { Messenger } from '../protocol/messenger.js';
-import { saveExport } from './saveExport.js';
+import { saveExport, SaveStreams } from './saveExport.js';
 import { webviewMessenger } from './webviewChannel.js';
 
 export const INSPECTOR_VIEW_TYPE = 'attentionInspector.inspector';
@@ -117,12 +117,19 @@ export class InspectorPanel implements vscode.Disposable {
   private listen(): void {
     const m = this.messenger;
     m.on('progress', (p) => this.log.debug(`inspection ${p.requestId}: ${p.stage}`));
+    m.on('mapsProgress', (p) => this.log.debug(`inspection ${p.requestId}: maps of ${p.layersDone}/${p.layers} layers`));
+    m.on('mapsCancelled', (p) => this.log.info(`inspection ${p.requestId}: maps cancelled in the panel after ${p.layersDone}/${p.layers} layers`));
     m.on('result', (r) => this.events.onResult(r.requestId, r.facts));
     m.on('hoverSummary', (h) => this.events.onHoverSummary(h.requestId, h.summary));
     m.on('error', (e) => this.events.onError(e.requestId, e.message));
     m.on('cancelled', (c) => this.events.onCancelled(c.requestId, c.reason));
     m.on('log', (l) => this.log[l.level](`panel: ${l.message}`));
     m.handle('save', (file) => saveExport(file, this.log, 'inspector'));
+    const streams = new SaveStreams(this.log, 'inspector');
+    this.disposables.push({ dispose: () => void streams.dispose() });
+    m.handle('saveStreamOpen', (p) => streams.start(p.fileName));
+    m.handle('saveStreamWrite', (p) => streams.write(p.streamId, p.base64));
+    m.handle('saveStreamClose', (p) => streams.finish(p.streamId, p.abort));
   }
 
   dispose(): void {

@@ -30,10 +30,10 @@ export function causalMaskInitializer(b: OnnxGraphBuilder, name: string, maxLen:
 /**
  * The additive (T, T) causal mask of `positions` (int64 0…T−1): 0 on and below the diagonal, maskValue
  * above. Computed in the graph for the length that runs; a stored one would be context² values in every
- * session (4 MB at 1024).
+ * session (4 MB at 1024). With `keyPositions`, the (R, K) mask of those queries over those keys.
  */
-export function causalMask(b: OnnxGraphBuilder, positions: string, dtype: FloatDType): string {
-  const keys = b.op('Unsqueeze', [positions, constInt64(b, [0])]);
+export function causalMask(b: OnnxGraphBuilder, positions: string, dtype: FloatDType, keyPositions = positions): string {
+  const keys = b.op('Unsqueeze', [keyPositions, constInt64(b, [0])]);
   const queries = b.op('Unsqueeze', [positions, constInt64(b, [1])]);
   const future = b.op('Greater', [keys, queries]);
   return b.op('Where', [future, constFloat(b, maskValue(dtype), dtype), constFloat(b, 0, dtype)]);
@@ -137,22 +137,28 @@ export function buildAttentionGraph(o: AttentionGraphOptions): Uint8Array {
 
 /**
  * A weightless model that derives attention probabilities from what attention was computed from:
- * inputs `q`, `k` float32 (H, T, dh) and `scale` float32 (a scalar); output `probs` (H, T, T) =
- * softmax(scale · q·kᵀ [+ causal mask]), the same ops as manual attention in the model's graph.
+ * inputs `q` float32 (H, R, dh) (R query rows from position `first`, int64 scalar, causal graph only),
+ * `k` float32 (H, K, dh) and `scale` float32 (a scalar); output `probs` (H, R, K) = softmax(scale · q·kᵀ
+ * [+ causal mask]), the same ops as manual attention in the model's graph. A whole layer is R = K = T,
+ * first 0; a block of rows of a causal map needs only the keys up to its last row.
  */
 export function buildAttentionMapsGraph(causal: boolean): Uint8Array {
   const b = new OnnxGraphBuilder();
-  const q = b.input('q', 'float32', ['H', 'T', 'dh']);
-  const k = b.input('k', 'float32', ['H', 'T', 'dh']);
+  const q = b.input('q', 'float32', ['H', 'R', 'dh']);
+  const k = b.input('k', 'float32', ['H', 'K', 'dh']);
   const scale = b.input('scale', 'float32', []);
   const scaled = b.op('Mul', [b.op('MatMul', [q, b.op('Transpose', [k], { perm: [0, 2, 1] })]), scale]);
   let masked = scaled;
   if (causal) {
-    const t = b.op('Gather', [b.op('Shape', [q]), constInt64(b, [1], [])], { axis: 0 });
-    const positions = b.op('Range', [constInt64(b, [0], []), t, constInt64(b, [1], [])]);
-    masked = b.op('Add', [scaled, causalMask(b, positions, 'fp32')]);
+    // Query positions first … first + R − 1 (a block of rows), key positions 0 … K − 1.
+    const first = b.input('first', 'int64', []);
+    const one = constInt64(b, [1], []);
+    const length = (x: string) => b.op('Gather', [b.op('Shape', [x]), one], { axis: 0 });
+    const queries = b.op('Range', [first, b.op('Add', [first, length(q)]), one]);
+    const keys = b.op('Range', [constInt64(b, [0], []), length(k), one]);
+    masked = b.op('Add', [scaled, causalMask(b, queries, 'fp32', keys)]);
   }
   b.op('Softmax', [masked], { axis: -1 }, 'probs');
-  b.output('probs', 'float32', ['H', 'T', 'T']);
+  b.output('probs', 'float32', ['H', 'R', 'K']);
   return b.build('attention-maps');
 }

@@ -42,28 +42,49 @@ export function patternKeys(pattern: HeadPattern, ids: ArrayLike<number>): numbe
   return rows;
 }
 
-/** Score of one head: `attn` is its T×T pattern, row-major (row = query). */
-export function headScore(attn: Float32Array, T: number, keys: number[][]): number {
-  let sum = 0;
-  let rows = 0;
-  for (let i = 0; i < T; i++) {
+/** A score's running sum over the qualifying rows seen so far. */
+export interface ScoreSum {
+  sum: number;
+  rows: number;
+}
+
+/** Adds query rows from … to − 1 of one head (`attn`: its T×T pattern) to `acc`. */
+export function addScoreRows(attn: Float32Array, T: number, keys: number[][], from: number, to: number, acc: ScoreSum): void {
+  for (let i = from; i < to; i++) {
     const ks = keys[i]!;
     if (ks.length === 0) continue;
     let s = 0;
     for (const k of ks) s += attn[i * T + k]!;
-    sum += s;
-    rows++;
+    acc.sum += s;
+    acc.rows++;
   }
-  return rows === 0 ? NaN : sum / rows;
+}
+
+export const scoreOf = ({ sum, rows }: ScoreSum): number => (rows === 0 ? NaN : sum / rows);
+
+/** Score of one head: `attn` is its T×T pattern, row-major (row = query). */
+export function headScore(attn: Float32Array, T: number, keys: number[][]): number {
+  const acc = { sum: 0, rows: 0 };
+  addScoreRows(attn, T, keys, 0, T, acc);
+  return scoreOf(acc);
+}
+
+/** Each pattern's predicted keys for the inspected ids: computed once, used for every head. */
+export type PatternKeys = Record<HeadPattern, number[][]>;
+
+export function patternKeysOf(ids: ArrayLike<number>): PatternKeys {
+  return Object.fromEntries(HEAD_PATTERNS.map((p) => [p, patternKeys(p, ids)])) as PatternKeys;
+}
+
+/** Every pattern's score of one head (`attn`: its T×T pattern). */
+export function headScores(attn: Float32Array, T: number, keys: PatternKeys): HeadScores {
+  return Object.fromEntries(HEAD_PATTERNS.map((p) => [p, headScore(attn, T, keys[p])])) as HeadScores;
 }
 
 /** Scores of every head of one layer; `layerAttn` is H·T·T. */
 export function layerHeadScores(layerAttn: Float32Array, H: number, T: number, ids: ArrayLike<number>): HeadScores[] {
-  const keys = Object.fromEntries(HEAD_PATTERNS.map((p) => [p, patternKeys(p, ids)])) as Record<HeadPattern, number[][]>;
-  return Array.from({ length: H }, (_, h) => {
-    const attn = layerAttn.subarray(h * T * T, (h + 1) * T * T);
-    return Object.fromEntries(HEAD_PATTERNS.map((p) => [p, headScore(attn, T, keys[p])])) as HeadScores;
-  });
+  const keys = patternKeysOf(ids);
+  return Array.from({ length: H }, (_, h) => headScores(layerAttn.subarray(h * T * T, (h + 1) * T * T), T, keys));
 }
 
 /** The pattern a head most resembles, when its score clears `threshold`. */

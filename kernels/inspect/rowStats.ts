@@ -2,8 +2,12 @@
 
 /** Mean over rows of the Shannon entropy (nats) of a T×T row-stochastic matrix. */
 export function meanRowEntropy(p: Float32Array, T: number): number {
-  let total = 0;
-  for (let i = 0; i < T; i++) {
+  return rowEntropySum(p, T, 0, T) / T;
+}
+
+/** Sum of the Shannon entropies (nats) of rows from … to − 1 of a T×T row-stochastic matrix. */
+export function rowEntropySum(p: Float32Array, T: number, from: number, to: number, total = 0): number {
+  for (let i = from; i < to; i++) {
     let h = 0;
     for (let j = 0; j < T; j++) {
       const v = p[i * T + j]!;
@@ -11,14 +15,18 @@ export function meanRowEntropy(p: Float32Array, T: number): number {
     }
     total += h;
   }
-  return total / T;
+  return total;
 }
 
 /** Mean over rows of the weight on keys after the query (j > i): 0 for a causal pattern. */
 export function meanWeightAboveDiagonal(p: Float32Array, T: number): number {
-  let total = 0;
-  for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) total += p[i * T + j]!;
-  return total / T;
+  return weightAboveDiagonalSum(p, T, 0, T) / T;
+}
+
+/** Sum over rows from … to − 1 of the weight on keys after the query. */
+export function weightAboveDiagonalSum(p: Float32Array, T: number, from: number, to: number, total = 0): number {
+  for (let i = from; i < to; i++) for (let j = i + 1; j < T; j++) total += p[i * T + j]!;
+  return total;
 }
 
 export interface Range {

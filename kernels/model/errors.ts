@@ -41,7 +41,7 @@ export class ModelFileError extends Error {
   }
 }
 
-const PREDICATE = /^(is|has|claims|lacks|differs|could|must|uses)\b/;
+const PREDICATE = /^(is|has|claims|lacks|differs|could|must|uses|maps|holds|names)\b/;
 
 /** Decodes strict UTF-8, turning invalid bytes into a ModelFileError with the given code. */
 export function decodeUtf8(bytes: Uint8Array, file: string, code: ModelFileErrorCode): string {

@@ -5,7 +5,7 @@
  */
 const MiB = 2 ** 20;
 
-/** The most bytes each file may have; files of other names (e.g. a probed pickle checkpoint) get the weights' limit. */
+/** The most bytes each file may have; files of other names (weight shards, a probed pickle checkpoint) get the weights' limit. */
 export const MODEL_FILE_LIMITS: Readonly<Record<string, number>> = {
   'config.json': 1 * MiB,
   'generation_config.json': 1 * MiB,
@@ -13,6 +13,8 @@ export const MODEL_FILE_LIMITS: Readonly<Record<string, number>> = {
   'vocab.json': 32 * MiB,
   'merges.txt': 32 * MiB,
   'tokenizer.json': 64 * MiB,
+  // Real indexes list a few hundred tensors (tens of KB).
+  'model.safetensors.index.json': 16 * MiB,
   // The largest file Node reads into one buffer (fs.readFile's limit).
   'model.safetensors': 2 ** 31 - 1,
 };

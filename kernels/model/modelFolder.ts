@@ -1,15 +1,17 @@
 import { ByteLevelBpeTokenizer } from '../tokenizer/byteLevelBpe';
+import { HfTokenizer } from '../tokenizer/hfTokenizer';
+import type { TextTokenizer } from '../tokenizer/textTokenizer';
 import { parseModelConfig } from './config';
-import { ModelFileError, checkFileSize, decodeUtf8 } from './errors';
+import { ModelFileError, checkFileSize, decodeUtf8, isJsonObject, parseJsonText } from './errors';
 import { canonicalWeights } from './decoderWeights';
-import { parseSafetensors } from './safetensors';
-import type { DecoderConfig, ModelFileReader, ModelWeights } from './types';
+import { mergeShards, parseSafetensors, parseSafetensorsIndex, SAFETENSORS_INDEX } from './safetensors';
+import type { DecoderConfig, ModelFileReader, ModelWeights, WeightTensor } from './types';
 
 /** A model folder, read and checked: everything the forward pass and the tokenizer need. */
 export interface LoadedModel {
   config: DecoderConfig;
   weights: ModelWeights;
-  tokenizer: ByteLevelBpeTokenizer;
+  tokenizer: TextTokenizer;
   /** Bytes read from the folder, all files together. */
   totalBytes: number;
 }
@@ -18,9 +20,11 @@ export interface LoadedModel {
 export const MODEL_FILE_NAMES = {
   config: 'config.json',
   weights: 'model.safetensors',
+  weightsIndex: SAFETENSORS_INDEX,
   vocab: 'vocab.json',
   merges: 'merges.txt',
   tokenizer: 'tokenizer.json',
+  tokenizerConfig: 'tokenizer_config.json',
 } as const;
 
 /** Checkpoint files in Python's pickle format: loading one means running code it contains. */
@@ -40,7 +44,8 @@ export interface LoadOptions {
 }
 
 /**
- * Loads a Hugging Face model folder (any family of kernels/model/families/): `config.json`, `model.safetensors`, and the tokenizer as
+ * Loads a Hugging Face model folder (any family of kernels/model/families/): `config.json`, `model.safetensors`
+ * (or `model.safetensors.index.json` and its shards), and the tokenizer as
  * `vocab.json` + `merges.txt` or, when either is absent, `tokenizer.json`. Every defect is a ModelFileError.
  */
 export async function loadModelFolder(read: ModelFileReader, options: LoadOptions = {}): Promise<LoadedModel> {
@@ -59,11 +64,11 @@ export async function loadModelFolder(read: ModelFileReader, options: LoadOption
 
   const config = parseModelConfig(await required(MODEL_FILE_NAMES.config), MODEL_FILE_NAMES.config);
 
-  if (options.listing && !options.listing.includes(MODEL_FILE_NAMES.weights)) await refuseMissingWeights(read, options.listing);
+  if (options.listing && !hasSafetensors(options.listing)) await refuseMissingWeights(read, options.listing);
 
   // The weights (most of the bytes) are read while the tokenizer is built; a broken tokenizer still
   // fails first.
-  const weightsRead = readFile(MODEL_FILE_NAMES.weights);
+  const weightsRead = readSafetensorsWeights(readFile);
   weightsRead.catch(() => undefined);
   const tokenizer = await loadFolderTokenizer(readFile);
   if (tokenizer.tokenizer.vocabSize > config.vocabSize) {
@@ -74,18 +79,51 @@ export async function loadModelFolder(read: ModelFileReader, options: LoadOption
     );
   }
 
-  const safetensors = (await weightsRead) ?? (await refuseMissingWeights(read, options.listing));
-  const weights = canonicalWeights(parseSafetensors(safetensors, MODEL_FILE_NAMES.weights), config, MODEL_FILE_NAMES.weights);
+  const stored = (await weightsRead) ?? (await refuseMissingWeights(read, options.listing));
+  const weights = canonicalWeights(stored.tensors, config, stored.file);
   return { config, weights, tokenizer: tokenizer.tokenizer, totalBytes };
+}
+
+/** Whether a folder listing holds safetensors weights, whole or as an index of shards. */
+export function hasSafetensors(listing: readonly string[]): boolean {
+  return listing.includes(MODEL_FILE_NAMES.weights) || listing.includes(MODEL_FILE_NAMES.weightsIndex);
+}
+
+/** Tensors by their stored names, and the file to name in messages about them. */
+export interface StoredWeights {
+  tensors: Map<string, WeightTensor>;
+  file: string;
+}
+
+/**
+ * The folder's tensors: `model.safetensors` when present, else `model.safetensors.index.json` and every
+ * shard it names (each parsed and bounds-checked on its own, then matched against the index); undefined
+ * when there is neither. A shard the index names that the folder lacks is a 'missing-file'.
+ */
+export async function readSafetensorsWeights(read: ModelFileReader): Promise<StoredWeights | undefined> {
+  const whole = await read(MODEL_FILE_NAMES.weights);
+  if (whole) return { tensors: parseSafetensors(whole, MODEL_FILE_NAMES.weights), file: MODEL_FILE_NAMES.weights };
+  const indexBytes = await read(MODEL_FILE_NAMES.weightsIndex);
+  if (!indexBytes) return undefined;
+  const index = parseSafetensorsIndex(indexBytes, MODEL_FILE_NAMES.weightsIndex);
+  const shards = new Map<string, Map<string, WeightTensor>>();
+  for (const shard of index.shards) {
+    const bytes = await read(shard);
+    if (!bytes) throw new ModelFileError('missing-file', shard, `is missing from the model folder (${MODEL_FILE_NAMES.weightsIndex} names it as a shard)`);
+    shards.set(shard, parseSafetensors(bytes, shard));
+  }
+  return { tensors: mergeShards(index, shards), file: MODEL_FILE_NAMES.weightsIndex };
 }
 
 /**
  * The tokenizer of a model folder, by the loader's rule: `vocab.json` + `merges.txt` when both are
- * present, else `tokenizer.json`. `file` names the file it came from (for messages).
+ * present, else `tokenizer.json` — GPT-2's (a plain ByteLevel pre-tokenizer, no normalizer) through
+ * ByteLevelBpeTokenizer, any other (Llama, Qwen, SmolLM) with `tokenizer_config.json` through HfTokenizer.
+ * `file` names the file it came from (for messages).
  */
 export async function loadFolderTokenizer(
   read: ModelFileReader,
-): Promise<{ tokenizer: ByteLevelBpeTokenizer; file: string }> {
+): Promise<{ tokenizer: TextTokenizer; file: string }> {
   const readFile = withSizeLimits(read);
   const text = (b: Uint8Array, file: string): string => decodeUtf8(b, file, 'bad-tokenizer');
   const vocab = await readFile(MODEL_FILE_NAMES.vocab);
@@ -96,11 +134,21 @@ export async function loadFolderTokenizer(
   }
   const json = await readFile(MODEL_FILE_NAMES.tokenizer);
   if (json) {
-    const tokenizer = ByteLevelBpeTokenizer.fromTokenizerJson(text(json, MODEL_FILE_NAMES.tokenizer));
+    const source = text(json, MODEL_FILE_NAMES.tokenizer);
+    if (isGpt2TokenizerJson(source)) return { tokenizer: ByteLevelBpeTokenizer.fromTokenizerJson(source), file: MODEL_FILE_NAMES.tokenizer };
+    const config = await readFile(MODEL_FILE_NAMES.tokenizerConfig);
+    const tokenizer = HfTokenizer.fromFiles(source, config && text(config, MODEL_FILE_NAMES.tokenizerConfig));
     return { tokenizer, file: MODEL_FILE_NAMES.tokenizer };
   }
   const missing = vocab ? MODEL_FILE_NAMES.merges : MODEL_FILE_NAMES.vocab;
   throw new ModelFileError('missing-file', missing, `is missing from the model folder (and there is no ${MODEL_FILE_NAMES.tokenizer})`);
+}
+
+/** GPT-2's tokenizer.json: no normalizer and one plain ByteLevel pre-tokenizer (or no JSON object at all, which its parser reports). */
+function isGpt2TokenizerJson(source: string): boolean {
+  const root = parseJsonText(source, MODEL_FILE_NAMES.tokenizer, 'bad-tokenizer');
+  if (!isJsonObject(root)) return true;
+  return (root.normalizer === undefined || root.normalizer === null) && isJsonObject(root.pre_tokenizer) && root.pre_tokenizer.type === 'ByteLevel';
 }
 
 /**
@@ -115,7 +163,7 @@ function withSizeLimits(read: ModelFileReader): ModelFileReader {
   };
 }
 
-/** Throws for a folder without model.safetensors: 'pickle-checkpoint' when it has one, else 'missing-file'. */
+/** Throws for a folder without safetensors weights: 'pickle-checkpoint' when it has a pickle, else 'missing-file'. */
 async function refuseMissingWeights(read: ModelFileReader, listing: readonly string[] | undefined): Promise<never> {
   const pickle = listing ? findPickleCheckpoints(listing)[0] : await probePickle(read);
   if (pickle) {
@@ -126,7 +174,7 @@ async function refuseMissingWeights(read: ModelFileReader, listing: readonly str
         'Convert the model to model.safetensors (e.g. save_pretrained(..., safe_serialization=True)).',
     );
   }
-  throw new ModelFileError('missing-file', MODEL_FILE_NAMES.weights, 'is missing from the model folder');
+  throw new ModelFileError('missing-file', MODEL_FILE_NAMES.weights, `is missing from the model folder (and there is no ${MODEL_FILE_NAMES.weightsIndex})`);
 }
 
 async function probePickle(read: ModelFileReader): Promise<string | undefined> {

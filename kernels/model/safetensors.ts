@@ -148,3 +148,58 @@ export function writeSafetensors(tensors: Iterable<[string, WeightTensor]>, meta
   }
   return out;
 }
+
+/** The index of a checkpoint split into shards, as the hub publishes it next to the shards. */
+export const SAFETENSORS_INDEX = 'model.safetensors.index.json';
+
+/** A shard's file name: plain (no folder, no `..`), ending in `.safetensors`, as `model-00001-of-00004.safetensors`. */
+const SHARD_NAME = /^(?!\.)[\w.-]{1,200}\.safetensors$/;
+/** More shards than any published checkpoint has; a larger index is refused before anything is read. */
+const MAX_SHARDS = 1024;
+
+/** `model.safetensors.index.json`, checked: the shards in order of first mention and which shard holds each tensor. */
+export interface SafetensorsIndex {
+  shards: string[];
+  weightMap: Map<string, string>;
+}
+
+/** Parses the index (`{ metadata?: {…}, weight_map: { tensor: shard } }`); every defect is a ModelFileError naming the index. */
+export function parseSafetensorsIndex(bytes: Uint8Array, file = SAFETENSORS_INDEX): SafetensorsIndex {
+  const root = parseJsonBytes(bytes, file, 'bad-header');
+  if (!isJsonObject(root) || !isJsonObject(root.weight_map)) throw new ModelFileError('bad-header', file, 'must be a JSON object with a weight_map object (tensor name → shard file)');
+  const weightMap = new Map<string, string>();
+  const shards = new Set<string>();
+  for (const [name, shard] of Object.entries(root.weight_map)) {
+    if (typeof shard !== 'string' || !SHARD_NAME.test(shard) || shard.includes('..')) {
+      throw new ModelFileError('bad-header', file, `maps the tensor to ${short(shard)}, which is not a plain .safetensors file name in the folder`, name);
+    }
+    shards.add(shard);
+    if (shards.size > MAX_SHARDS) throw new ModelFileError('bad-header', file, `names more than ${MAX_SHARDS} shards`);
+    weightMap.set(name, shard);
+  }
+  if (weightMap.size === 0) throw new ModelFileError('bad-header', file, 'has an empty weight_map');
+  return { shards: [...shards], weightMap };
+}
+
+/**
+ * The tensors of all shards under one map, checked against the index: each tensor the index names is in
+ * the shard it names ('missing-tensor' otherwise), and each tensor of a shard is one the index gives to
+ * that shard ('unexpected-tensor' otherwise), so no tensor is taken twice or from the wrong file.
+ */
+export function mergeShards(index: SafetensorsIndex, shards: ReadonlyMap<string, ReadonlyMap<string, WeightTensor>>): Map<string, WeightTensor> {
+  const merged = new Map<string, WeightTensor>();
+  for (const [shard, tensors] of shards) {
+    for (const [name, t] of tensors) {
+      const owner = index.weightMap.get(name);
+      if (owner !== shard) {
+        const why = owner === undefined ? `is not in ${SAFETENSORS_INDEX}'s weight_map` : `is given to ${owner} by ${SAFETENSORS_INDEX}`;
+        throw new ModelFileError('unexpected-tensor', shard, `holds a tensor that ${why}`, name);
+      }
+      merged.set(name, t);
+    }
+  }
+  for (const [name, shard] of index.weightMap) {
+    if (!merged.has(name)) throw new ModelFileError('missing-tensor', shard, `lacks the tensor, which ${SAFETENSORS_INDEX} says it holds`, name);
+  }
+  return merged;
+}

@@ -24,18 +24,36 @@ export class AttentionMapsSession {
     return s;
   }
 
-  /** (heads, length, length) probabilities of one layer. */
-  async derive(a: AttentionInputs): Promise<Float32Array> {
+  /**
+   * (heads, length, length) probabilities of one layer; with `rows`, only those query rows: (heads,
+   * rows.count, length), the same numbers as those rows of the whole (a causal block is computed over the
+   * keys up to its last row only; the later keys' weights are exactly 0 either way).
+   */
+  async derive(a: AttentionInputs, rows: { first: number; count: number } = { first: 0, count: a.length }): Promise<Float32Array> {
     const session = await this.session(a.causal);
-    const dims = [a.heads, a.length, a.headDim];
-    const feeds = {
-      q: new this.ort.Tensor('float32', a.q, dims),
-      k: new this.ort.Tensor('float32', a.k, dims),
+    const { heads: H, length: T, headDim: dh } = a;
+    const { first, count: R } = rows;
+    const K = a.causal ? first + R : T;
+    const whole = R === T && K === T;
+    const pick = (x: Float32Array, from: number, n: number) => {
+      if (whole) return x;
+      const out = new Float32Array(H * n * dh);
+      for (let h = 0; h < H; h++) out.set(x.subarray((h * T + from) * dh, (h * T + from + n) * dh), h * n * dh);
+      return out;
+    };
+    const feeds: Record<string, Ort.Tensor> = {
+      q: new this.ort.Tensor('float32', pick(a.q, first, R), [H, R, dh]),
+      k: new this.ort.Tensor('float32', pick(a.k, 0, K), [H, K, dh]),
       scale: new this.ort.Tensor('float32', Float32Array.of(a.scale), []),
     };
+    if (a.causal) feeds.first = new this.ort.Tensor('int64', BigInt64Array.of(BigInt(first)), []);
     const { probs } = await session.run(feeds, ['probs']);
     for (const t of Object.values(feeds)) t.dispose();
-    return probs.data as Float32Array;
+    const p = probs.data as Float32Array;
+    if (K === T) return p;
+    const out = new Float32Array(H * R * T);
+    for (let r = 0; r < H * R; r++) out.set(p.subarray(r * K, (r + 1) * K), r * T);
+    return out;
   }
 
   async release(): Promise<void> {

@@ -9,6 +9,8 @@
  * or, one layer's maps at a time (memory: weights + O(L·T·D) + one layer's maps):
  *   const x = await inspector.inspectLayers(ids, { traceLayer?, ablation?, attention? })
  *   await x.layerMaps(l)     Float32Array (H·T·T) of layer l, derived now from x.attentionInputs(l)
+ *   await x.headMap(l, h)    Float32Array (T·T): head h of layer l alone, equal to its slice of layerMaps(l)
+ *   await x.headRows(l, h, first, count)   those query rows of it (count·T): a task's worth at a time
  *   x.release()              drops the kept query and key vectors
  * plus, in both:
  *   r.trace         named tensors of the trace layer, each { dims, data } (float32)
@@ -104,6 +106,15 @@ interface LayerMaps {
   attentionInputs(layer: number): AttentionInputs;
   /** Layer `l`'s probabilities (H·T·T, row-major (head, query, key)), derived now, not kept. */
   layerMaps(layer: number): Promise<Float32Array>;
+  /**
+   * One head's probabilities (T·T), the same numbers as its slice of layerMaps(layer): for callers that
+   * must not hold, or compute in one task, a whole layer (a panel on single-threaded wasm). With
+   * `ablation`, the head's attention without 1/√dh or without the mask, from the same q and k (an
+   * ablation of layer l changes only what comes after l, so its own q and k are as kept).
+   */
+  headMap(layer: number, head: number, ablation?: Ablation): Promise<Float32Array>;
+  /** Query rows first … first + count − 1 of headMap(layer, head, ablation): count·T, the same numbers. */
+  headRows(layer: number, head: number, first: number, count: number, ablation?: Ablation): Promise<Float32Array>;
   /** Drops the kept query and key vectors; layerMaps() fails afterwards. */
   release(): void;
 }
@@ -424,11 +435,23 @@ export class DecoderInspector {
       provider: { name: this.o.executionProvider, adapter: this.o.adapter, attention: variant.attention, fusedChecked, fusedProbe },
       timingsMs: { ...timings, total: now() - t0 },
     };
+    const headRows = async (l: number, h: number, first: number, count: number, ablation?: Ablation): Promise<Float32Array> => {
+      if (!Number.isInteger(h) || h < 0 || h >= H) throw new InspectorError(`head ${h} does not exist (the model has ${H})`);
+      if (!Number.isInteger(first) || !Number.isInteger(count) || first < 0 || count < 1 || first + count > T) throw new InspectorError(`rows ${first}…${first + count - 1} are not within the ${T} queries`);
+      const ablating = !!(ablation?.noScale || ablation?.noMask);
+      if (!ablating && l === options.traceLayer && trace) return trace.probs.data.subarray((h * T + first) * T, (h * T + first + count) * T);
+      const a = attentionInputs(l);
+      const n = T * dh;
+      const formed = ablating ? { scale: ablation!.noScale ? 1 : 1 / Math.sqrt(dh), causal: !ablation!.noMask } : {};
+      return this.serial(() => this.maps.derive({ ...a, ...formed, heads: 1, q: a.q.slice(h * n, (h + 1) * n), k: a.k.slice(h * n, (h + 1) * n) }, { first, count }));
+    };
     const maps: LayerMaps = {
       layerCount: L,
       attentionInputs,
       // The trace layer's probabilities are already there, exactly as the model used them.
       layerMaps: async (l) => (l === options.traceLayer && trace ? trace.probs.data : this.serial(() => this.maps.derive(attentionInputs(l)))),
+      headRows,
+      headMap: (l, h, ablation) => headRows(l, h, 0, T, ablation),
       release: () => {
         qk = undefined;
       },

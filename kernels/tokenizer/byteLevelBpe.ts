@@ -1,20 +1,10 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ModelFileError, isJsonObject, parseJsonText } from '../model/errors';
-import { BYTE_TO_CHAR, CHAR_TO_BYTE } from './byteMap';
-import { bytesToDisplayText, utf8Layout } from './utf8';
+import { BYTE_TO_CHAR, tokenStringBytes } from './byteMap';
+import type { CutRule, TextTokenizer, Token } from './textTokenizer';
+import { printableTokenText, utf8Layout } from './utf8';
 
-/** One token of an input text. */
-export interface Token {
-  id: number;
-  /** The input text the token covers: `input.slice(start, end)`. */
-  text: string;
-  /**
-   * Its range in UTF-16 code units of the input. A token holding only part of a multi-byte character
-   * covers that whole character, so neighbouring tokens may share a range.
-   */
-  start: number;
-  end: number;
-}
+export type { Token } from './textTokenizer';
 
 /** Largest token id accepted; real vocabularies stay far below it. */
 const MAX_TOKEN_ID = (1 << 24) - 1;
@@ -27,7 +17,7 @@ const END_OF_TEXT = '<|endoftext|>';
  * tokenizers (Oniguruma) and Python's `regex` read it, whereas its built-in ByteLevel regex uses
  * JavaScript's `\s`, which wrongly includes U+FEFF and misses U+0085.
  */
-const GPT2_SPLIT = String.raw`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`;
+export const GPT2_SPLIT = String.raw`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`;
 
 interface Vocabulary {
   vocab: Map<string, number>;
@@ -45,13 +35,17 @@ interface Vocabulary {
  * entry of `added_tokens` are matched where they are typed in the text and become their single
  * id — as Hugging Face tokenizers do (OpenAI's original encoder would split them into pieces).
  */
-export class ByteLevelBpeTokenizer {
+export class ByteLevelBpeTokenizer implements TextTokenizer {
   /** One more than the largest id (gaps included). */
   readonly vocabSize: number;
   /** Id of `<|endoftext|>`, when the vocabulary has it. */
   readonly eosTokenId: number | undefined;
   /** Texts matched literally in the input before the pre-tokenizer (`<|endoftext|>`, added tokens). */
   readonly specialTokens: readonly string[];
+  readonly cutRule: CutRule = 'gpt2';
+  readonly normalizesNfc = false;
+  /** GPT-2's tokenizer adds nothing around the text. */
+  readonly addedAround = { before: [], after: [] };
 
   private readonly engine: Tokenizer;
   private readonly idBytes: (Uint8Array | undefined)[];
@@ -199,7 +193,7 @@ export class ByteLevelBpeTokenizer {
     const bytes = this.idBytes[id];
     if (bytes === undefined) return `<unused ${id}>`;
     if (this.specialIds.has(id)) return new TextDecoder().decode(bytes);
-    return bytesToDisplayText(bytes).replace(/[\u0000-\u001f\u007f]/g, (c) => CONTROL_ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    return printableTokenText(bytes);
   }
 
   /** The raw bytes a token stands for (undefined for an unused id). */
@@ -209,18 +203,6 @@ export class ByteLevelBpeTokenizer {
 }
 
 const REPLACEMENT = new Uint8Array([0xef, 0xbf, 0xbd]);
-const CONTROL_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-
-/** The bytes a vocabulary string spells through GPT-2's byte map (characters outside it as their UTF-8). */
-function tokenStringBytes(token: string): Uint8Array {
-  const out: number[] = [];
-  for (const ch of token) {
-    const b = ch.length === 1 ? CHAR_TO_BYTE.get(ch.charCodeAt(0)) : undefined;
-    if (b !== undefined) out.push(b);
-    else out.push(...new TextEncoder().encode(ch));
-  }
-  return Uint8Array.from(out);
-}
 
 function isTokenId(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_TOKEN_ID;

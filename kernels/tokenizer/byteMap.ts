@@ -20,3 +20,14 @@ export const BYTE_TO_CHAR: readonly string[] = buildByteToChar();
 
 /** The inverse of BYTE_TO_CHAR, keyed by UTF-16 code unit. */
 export const CHAR_TO_BYTE: ReadonlyMap<number, number> = new Map(BYTE_TO_CHAR.map((c, b) => [c.charCodeAt(0), b]));
+
+/** The bytes a vocabulary string spells through GPT-2's byte map (characters outside it as their UTF-8). */
+export function tokenStringBytes(token: string): Uint8Array {
+  const out: number[] = [];
+  for (const ch of token) {
+    const b = ch.length === 1 ? CHAR_TO_BYTE.get(ch.charCodeAt(0)) : undefined;
+    if (b !== undefined) out.push(b);
+    else out.push(...new TextEncoder().encode(ch));
+  }
+  return Uint8Array.from(out);
+}

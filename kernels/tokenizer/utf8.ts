@@ -50,3 +50,66 @@ export function bytesToDisplayText(bytes: Uint8Array): string {
   }
   return out;
 }
+
+const CONTROL_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * A token's bytes as one printable line, for lists of predictions: `\n`, `\r`, `\t` and other control
+ * characters escaped, bytes of a cut multi-byte character as `<0xNN>`.
+ */
+export function printableTokenText(bytes: Uint8Array): string {
+  return bytesToDisplayText(bytes).replace(/[\u0000-\u001f\u007f]/g, (c) => CONTROL_ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+const BASE_WITH_MARKS = /\P{M}\p{M}*|\p{M}+/gsu;
+
+/**
+ * The layout of `text` after NFC normalization (what an NFC normalizer hands the model): for each byte of
+ * the normalized text, the UTF-16 range of the input it came from. A character left alone by NFC keeps its
+ * own range; a run that NFC changes (a base and its combining marks, or neighbours that compose) covers the
+ * whole run of the input, so a token never claims half of what the user typed as one thing.
+ */
+export function nfcLayout(text: string): Utf8Layout {
+  if (text.normalize('NFC') === text) return utf8Layout(text);
+  const runs: { start: number; end: number }[] = [];
+  for (const m of text.matchAll(BASE_WITH_MARKS)) {
+    const start = m.index;
+    const end = start + m[0].length;
+    const last = runs.at(-1);
+    // Join the previous run when NFC composes across the two (e.g. Hangul jamo, which are not marks).
+    if (last && (text.slice(last.start, end).normalize('NFC') !== text.slice(last.start, last.end).normalize('NFC') + m[0].normalize('NFC'))) last.end = end;
+    else runs.push({ start, end });
+  }
+  // Stretches NFC leaves alone are laid out whole; each changed run covers its input range.
+  const parts: Utf8Layout[] = [];
+  let plainFrom = 0;
+  const plain = (end: number) => {
+    if (end <= plainFrom) return;
+    const layout = utf8Layout(text.slice(plainFrom, end));
+    for (let i = 0; i < layout.bytes.length; i++) { layout.charStart[i] += plainFrom; layout.charEnd[i] += plainFrom; }
+    parts.push(layout);
+  };
+  for (const r of runs) {
+    const run = text.slice(r.start, r.end);
+    const nfc = run.normalize('NFC');
+    if (nfc === run) continue;
+    plain(r.start);
+    const layout = utf8Layout(nfc);
+    layout.charStart.fill(r.start);
+    layout.charEnd.fill(r.end);
+    parts.push(layout);
+    plainFrom = r.end;
+  }
+  plain(text.length);
+  const offsets = parts.map((p) => p.bytes.length);
+  const n = offsets.reduce((a, b) => a + b, 0);
+  const out: Utf8Layout = { bytes: new Uint8Array(n), charStart: new Uint32Array(n), charEnd: new Uint32Array(n) };
+  let at = 0;
+  for (const p of parts) {
+    out.bytes.set(p.bytes, at);
+    out.charStart.set(p.charStart, at);
+    out.charEnd.set(p.charEnd, at);
+    at += p.bytes.length;
+  }
+  return out;
+}

@@ -12,7 +12,7 @@ import * as https from 'node:https';
 import * as path from 'node:path';
 
 export type DownloadErrorKind =
-  | 'not-found' | 'http' | 'network' | 'stalled' | 'redirects' | 'size' | 'checksum' | 'cancelled';
+  | 'not-found' | 'unauthorized' | 'forbidden' | 'http' | 'network' | 'stalled' | 'redirects' | 'size' | 'checksum' | 'cancelled';
 
 export class DownloadError extends Error {
   constructor(readonly kind: DownloadErrorKind, message: string, readonly retryable = false) {
@@ -48,6 +48,20 @@ export interface DownloadOptions {
   /** No response or no bytes for this long counts as a network failure (then retried). */
   stallTimeoutMs?: number;
   userAgent?: string;
+  /** An access token, sent as `Authorization: Bearer …` only to requests whose origin is `origin` (the configured mirror), never along a redirect elsewhere. */
+  authorization?: HubAuthorization;
+  /** Refuse (not retried) a file the server says is larger than this, before reading its body. */
+  maxSize?: { bytes: number; why: string };
+}
+
+export interface HubAuthorization {
+  token: string;
+  origin: string;
+}
+
+/** The request headers for `url`: the token only when the URL is on the mirror's origin. */
+export function headersFor(url: URL, base: Record<string, string>, auth: HubAuthorization | undefined): Record<string, string> {
+  return auth && url.origin === auth.origin ? { ...base, authorization: `Bearer ${auth.token}` } : base;
 }
 
 export interface DownloadResult {
@@ -130,7 +144,7 @@ async function openFollowing(start: string, headers: Record<string, string>, o: 
   let url = new URL(start);
   let facts: RemoteFacts = {};
   for (let hop = 0; hop <= o.maxRedirects; hop++) {
-    const opened = await request(url, headers, o.signal, o.stallTimeoutMs);
+    const opened = await request(url, headersFor(url, headers, o.authorization), o.signal, o.stallTimeoutMs);
     const { res } = opened;
     facts = {
       sha256: facts.sha256 ?? opened.facts.sha256,
@@ -194,6 +208,8 @@ async function attempt(url: string, tempPath: string, o: typeof DEFAULTS & Downl
   try {
     const status = res.statusCode ?? 0;
     if (status === 404) throw new DownloadError('not-found', `Not found (404): ${url}.`);
+    if (status === 401) throw new DownloadError('unauthorized', `Not authorized (401): ${url}.`);
+    if (status === 403) throw new DownloadError('forbidden', `Access refused (403): ${url}.`);
     if (status >= 500) throw new DownloadError('http', `Server error ${status} for ${url}.`, true);
     if (status === 416) {
       await fsp.rm(tempPath, { force: true });
@@ -212,6 +228,9 @@ async function attempt(url: string, tempPath: string, o: typeof DEFAULTS & Downl
     }
     Object.assign(known, facts);
     const total = facts.size ?? (res.headers['content-length'] ? start + Number(res.headers['content-length']) : undefined);
+    if (o.maxSize && total !== undefined && total > o.maxSize.bytes) {
+      throw new DownloadError('size', `${url} is ${formatBytes(total)}, above the ${formatBytes(o.maxSize.bytes)} allowed: ${o.maxSize.why}.`);
+    }
     const received = await writeBody(res, tempPath, start, (n) => {
       watch.kick();
       const bytesPerSecond = meter.add(n);

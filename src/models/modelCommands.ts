@@ -1,7 +1,8 @@
 /** Handlers of the Models view's commands; errors reach the user as one message, details go to the log. */
 import * as vscode from 'vscode';
-import { CATALOG, customRepo, DEFAULT_MIRROR, type CatalogModel } from './catalog.js';
+import { CATALOG, customRepo, DEFAULT_MIRROR, termsText, type CatalogModel } from './catalog.js';
 import { formatBytes } from './downloader.js';
+import { HUB_TOKEN_SECRET, HubAccessError } from './hubAccess.js';
 import type { ModelStore } from './modelStore.js';
 import type { ModelItem, ModelsView } from './modelsView.js';
 import { describeProgress } from './progressText.js';
@@ -13,6 +14,7 @@ export class ModelCommands {
     private readonly view: ModelsView,
     private readonly active: StoreModelProvider,
     private readonly log: vscode.LogOutputChannel,
+    private readonly secrets: vscode.SecretStorage,
   ) {}
 
   private fail(what: string, e: unknown): void {
@@ -36,26 +38,37 @@ export class ModelCommands {
     const config = vscode.workspace.getConfiguration('attentionInspector');
     const mirror = config.get<string>('modelMirror', DEFAULT_MIRROR).trim() || DEFAULT_MIRROR;
     const confirmAbove = config.get<number>('confirmDownloadAboveMB', 200) * 1e6;
+    const token = await this.secrets.get(HUB_TOKEN_SECRET);
+    if (model.gated && !token && !this.store.get(model.id)) {
+      const setToken = 'Set Access Token…';
+      const answer = await vscode.window.showWarningMessage(
+        `${model.label} is gated on the hub (${model.licence}): accept its licence at ${mirror.replace(/\/+$/, '')}/${model.repo}, then set a Hugging Face access token.`,
+        setToken, 'Download Anyway',
+      );
+      if (answer === setToken) return void (await this.setToken());
+      if (answer !== 'Download Anyway') return;
+    }
     if (!this.store.get(model.id) && model.sizeBytes > confirmAbove) {
       const go = 'Download';
       const answer = await vscode.window.showWarningMessage(
-        `Download ${model.label} (${formatBytes(model.sizeBytes)}, ${model.licence} licence) from ${mirror}?`,
+        `Download ${model.label} (${formatBytes(model.sizeBytes)}, ${model.licence} licence${model.gated ? ', gated' : ''}) from ${mirror}?`,
         { modal: true, detail: `The files are verified (size and sha256) and stored in the extension's storage.` },
         go,
       );
       if (answer !== go) return;
     }
-    this.log.info(`downloading ${model.id} from ${mirror}`);
+    this.log.info(`downloading ${model.id} from ${mirror}${token ? ' with the stored access token' : ''}`);
     try {
       const entry = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `Downloading ${model.label}`, cancellable: true },
-        async (progress, token) => {
+        async (progress, cancel) => {
           const ac = new AbortController();
-          const sub = token.onCancellationRequested(() => ac.abort());
+          const sub = cancel.onCancellationRequested(() => ac.abort());
           let reported = 0;
           try {
             const run = this.store.download(model, mirror, {
               signal: ac.signal,
+              token,
               onProgress: (file, p, done) => {
                 const increment = model.sizeBytes > 0 ? Math.max(0, ((done - reported) / model.sizeBytes) * 100) : undefined;
                 reported = done;
@@ -79,6 +92,12 @@ export class ModelCommands {
         this.log.info(`download of ${model.id} cancelled`);
         return;
       }
+      if (e instanceof HubAccessError) {
+        this.log.error(`Could not download ${model.label}: ${e.message}`);
+        const setToken = 'Set Access Token…';
+        if ((await vscode.window.showErrorMessage(`Could not download ${model.label}: ${e.message}`, setToken)) === setToken) await this.setToken();
+        return;
+      }
       this.fail(`Could not download ${model.label}`, e);
     }
   }
@@ -95,13 +114,13 @@ export class ModelCommands {
       [
         ...CATALOG.map((m) => ({
           label: m.label,
-          description: `${m.parameters} parameters · ${formatBytes(m.sizeBytes)} · ${m.licence}${this.store.get(m.id) ? ' · downloaded' : ''}`,
+          description: `${m.parameters} parameters · ${formatBytes(m.sizeBytes)} · ${termsText(m)}${this.store.get(m.id) ? ' · downloaded' : ''}`,
           detail: m.repo,
           model: m as CatalogModel | undefined,
         })),
         other,
       ],
-      { title: 'Download Model', placeHolder: 'A GPT-2-family model (safetensors, verified)' },
+      { title: 'Download Model', placeHolder: 'A GPT-2 or Llama-family model (safetensors, verified)' },
     );
     if (picked !== other) return picked?.model;
     const repo = await vscode.window.showInputBox({
@@ -109,6 +128,32 @@ export class ModelCommands {
       validateInput: (v) => (/^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/.test(v.trim()) ? undefined : 'owner/name, letters, digits, ".", "_" and "-"'),
     });
     return repo ? customRepo(repo.trim()) : undefined;
+  }
+
+  /**
+   * Stores a Hugging Face access token (for gated repositories) in VS Code's SecretStorage; it is sent only
+   * to the configured mirror. A string argument is taken as the token (for tests and scripts).
+   */
+  async setToken(arg?: unknown): Promise<void> {
+    const token = typeof arg === 'string' ? arg : await vscode.window.showInputBox({
+      title: 'Hugging Face Access Token',
+      prompt: 'A read token from your Hugging Face account settings; kept in VS Code\'s secret storage and sent only to the configured mirror (attentionInspector.modelMirror).',
+      placeHolder: 'hf_…',
+      password: true,
+      ignoreFocusOut: true,
+      validateInput: (v) => (/^\S{8,}$/.test(v.trim()) ? undefined : 'A token has no spaces and at least 8 characters'),
+    });
+    if (!token?.trim()) return;
+    await this.secrets.store(HUB_TOKEN_SECRET, token.trim());
+    this.log.info('stored a Hugging Face access token');
+    void vscode.window.showInformationMessage('Hugging Face access token stored; downloads of gated models will use it.');
+  }
+
+  async clearToken(): Promise<void> {
+    const had = (await this.secrets.get(HUB_TOKEN_SECRET)) !== undefined;
+    await this.secrets.delete(HUB_TOKEN_SECRET);
+    this.log.info(had ? 'cleared the Hugging Face access token' : 'no Hugging Face access token to clear');
+    void vscode.window.showInformationMessage(had ? 'Hugging Face access token removed.' : 'No Hugging Face access token was stored.');
   }
 
   /** Takes a folder (dialog, or a Uri argument), offers the fp16 rewrite, imports after validation. */

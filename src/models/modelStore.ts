@@ -15,8 +15,11 @@ import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { resolveUrl, type CatalogModel } from './catalog.js';
-import { MODEL_FILES, requireSafetensors } from './checkpointPolicy.js';
-import { checkFreeSpace, diskFullError, DownloadError, downloadFile, isDiskFull, sha256OfFile, type DownloadProgress } from './downloader.js';
+import { isModelFile, requireSafetensors } from './checkpointPolicy.js';
+import { fileSizeLimit } from '../../kernels/model/fileLimits.js';
+import { parseSafetensorsIndex, SAFETENSORS_INDEX } from '../../kernels/model/safetensors.js';
+import { checkFreeSpace, diskFullError, DownloadError, downloadFile, isDiskFull, sha256OfFile, headersFor, type DownloadProgress, type HubAuthorization } from './downloader.js';
+import { explainAccess, mirrorAuthorization } from './hubAccess.js';
 import { convertSafetensorsToF16 } from './fp16Convert.js';
 import { checkSafeName, resolveInside, toSafeId } from './safePath.js';
 import { closeSourceFiles, copySourceFile, openSourceFiles, readSourceFile } from './sourceFiles.js';
@@ -43,11 +46,13 @@ export interface ModelEntry {
 /** Loads the folder with the core's loader; throws when it is not a complete, consistent model. */
 export type ModelValidator = (dir: string) => Promise<{ dtype: string }>;
 
-export type DownloadSpec = Pick<CatalogModel, 'id' | 'label' | 'repo' | 'files' | 'optionalFiles' | 'sha256'> & { sizeBytes?: number };
+export type DownloadSpec = Pick<CatalogModel, 'id' | 'label' | 'repo' | 'files' | 'optionalFiles' | 'sha256'> & { sizeBytes?: number; gated?: boolean };
 
 export interface StoreDownloadOptions {
   signal?: AbortSignal;
   onProgress?: (file: string, p: DownloadProgress, doneBytes: number) => void;
+  /** The user's hub access token (gated repositories), sent only to the mirror. */
+  token?: string;
   /** Passed to the downloader (tests shorten these). */
   backoffMs?: number;
   stallTimeoutMs?: number;
@@ -204,53 +209,78 @@ export class ModelStore {
 
   private async downloadNow(spec: DownloadSpec, mirror: string, o: StoreDownloadOptions): Promise<ModelEntry> {
     checkSafeName(spec.id);
-    const files = [...spec.files, ...spec.optionalFiles];
-    for (const f of files) checkSafeName(f);
+    for (const f of [...spec.files, ...spec.optionalFiles]) checkSafeName(f);
     await this.refresh();
     const have = this.entries.get(spec.id);
     if (have) return have;
-    const needed = spec.sizeBytes || (await this.remoteWeightsSize(spec, mirror, o.signal));
-    await checkFreeSpace(this.root, needed);
-    // Another window may register the same id meanwhile; then its copy is kept and this one dropped.
-    const note: InterruptedDownload = { id: spec.id, label: spec.label, repo: spec.repo };
-    return this.explainingDiskFull(needed, () => this.stageAndRegister(spec.id, (models) => models.get(spec.id) ?? spec.id, note, async (staging) => {
-      const sha256s: Record<string, string> = {};
-      let doneBytes = 0;
-      for (const file of files) {
-        const url = resolveUrl(mirror, spec.repo, file);
-        try {
-          const r = await downloadFile(url, resolveInside(staging, `${file}.partial`), resolveInside(staging, file), {
-            signal: o.signal,
-            expected: spec.sha256?.[file] ? { sha256: spec.sha256[file] } : undefined,
-            onProgress: (p) => o.onProgress?.(file, p, doneBytes + p.received),
-            backoffMs: o.backoffMs,
-            stallTimeoutMs: o.stallTimeoutMs,
-            maxAttempts: o.maxAttempts,
-          });
-          doneBytes += r.size;
-          sha256s[file] = r.sha256;
-          this.log(`Downloaded ${file} of ${spec.id}: ${r.size} bytes, sha256 ${r.sha256}${r.resumes ? `, resumed ${r.resumes}×` : ''}${r.attempts > 1 ? `, ${r.attempts} attempts` : ''}.`);
-        } catch (e) {
-          if (!(e instanceof DownloadError && e.kind === 'not-found')) throw e;
-          if (spec.optionalFiles.includes(file)) continue;
-          if (file === 'model.safetensors') await this.refuseIfPickleOnly(spec, mirror, o.signal);
-          throw e;
+    const auth = mirrorAuthorization(mirror, o.token);
+    try {
+      const needed = spec.sizeBytes || (await this.remoteWeightsSize(spec, mirror, auth, o.signal));
+      await checkFreeSpace(this.root, needed);
+      // Another window may register the same id meanwhile; then its copy is kept and this one dropped.
+      const note: InterruptedDownload = { id: spec.id, label: spec.label, repo: spec.repo };
+      return await this.explainingDiskFull(needed, () => this.stageAndRegister(spec.id, (models) => models.get(spec.id) ?? spec.id, note, (staging) => this.fetchFiles(spec, mirror, auth, o, staging)));
+    } catch (e) {
+      throw explainAccess(e, spec.repo, mirror, spec.gated === true, auth !== undefined);
+    }
+  }
+
+  /**
+   * Downloads the spec's files into `staging`. Weights split into shards are found as the hub has them: when
+   * `model.safetensors` is absent, `model.safetensors.index.json` is fetched instead, and every shard it names.
+   */
+  private async fetchFiles(spec: DownloadSpec, mirror: string, auth: HubAuthorization | undefined, o: StoreDownloadOptions, staging: string): Promise<Pick<ModelEntry, 'label' | 'source' | 'sha256s' | 'origin'>> {
+    const sha256s: Record<string, string> = {};
+    let doneBytes = 0;
+    const queue = [...spec.files, ...spec.optionalFiles];
+    const optional = new Set(spec.optionalFiles);
+    for (let i = 0; i < queue.length; i++) {
+      const file = queue[i]!;
+      const url = resolveUrl(mirror, spec.repo, file);
+      try {
+        const r = await downloadFile(url, resolveInside(staging, `${file}.partial`), resolveInside(staging, file), {
+          signal: o.signal,
+          expected: spec.sha256?.[file] ? { sha256: spec.sha256[file] } : undefined,
+          onProgress: (p) => o.onProgress?.(file, p, doneBytes + p.received),
+          backoffMs: o.backoffMs,
+          stallTimeoutMs: o.stallTimeoutMs,
+          maxAttempts: o.maxAttempts,
+          authorization: auth,
+          // A file the loader could not read (fileLimits.ts) is refused on the server's statement, before its body.
+          maxSize: { bytes: fileSizeLimit(file), why: 'the loader reads a model file into one buffer, so it is not downloaded' },
+        });
+        doneBytes += r.size;
+        sha256s[file] = r.sha256;
+        this.log(`Downloaded ${file} of ${spec.id}: ${r.size} bytes, sha256 ${r.sha256}${r.resumes ? `, resumed ${r.resumes}×` : ''}${r.attempts > 1 ? `, ${r.attempts} attempts` : ''}.`);
+        if (file === SAFETENSORS_INDEX) {
+          const index = parseSafetensorsIndex(new Uint8Array(await fsp.readFile(resolveInside(staging, file))), SAFETENSORS_INDEX);
+          for (const shard of index.shards) if (!queue.includes(checkSafeName(shard))) queue.push(shard);
         }
+      } catch (e) {
+        if (!(e instanceof DownloadError && e.kind === 'not-found')) throw e;
+        if (optional.has(file)) continue;
+        if (file === 'model.safetensors' && !queue.includes(SAFETENSORS_INDEX)) {
+          queue.push(SAFETENSORS_INDEX);
+          this.log(`${spec.repo} has no model.safetensors; looking for ${SAFETENSORS_INDEX} (sharded weights).`);
+          continue;
+        }
+        if (file !== SAFETENSORS_INDEX || spec.files.includes(SAFETENSORS_INDEX)) throw e;
+        await this.refuseIfPickleOnly(spec, mirror, auth, o.signal);
+        throw new DownloadError('not-found', `${spec.repo} has neither model.safetensors nor ${SAFETENSORS_INDEX} (404 for both).`);
       }
-      return { label: spec.label, source: 'download', sha256s, origin: `${mirror.replace(/\/+$/, '')}/${spec.repo}` };
-    }));
+    }
+    return { label: spec.label, source: 'download', sha256s, origin: `${mirror.replace(/\/+$/, '')}/${spec.repo}` };
   }
 
   /** The weights' size as the hub states it (X-Linked-Size of the 302), for repositories outside the catalog; 0 when unknown. */
-  private async remoteWeightsSize(spec: DownloadSpec, mirror: string, signal?: AbortSignal): Promise<number> {
-    const res = await fetch(resolveUrl(mirror, spec.repo, 'model.safetensors'), { method: 'HEAD', redirect: 'manual', signal }).catch(() => undefined);
+  private async remoteWeightsSize(spec: DownloadSpec, mirror: string, auth: HubAuthorization | undefined, signal?: AbortSignal): Promise<number> {
+    const res = await headOnMirror(resolveUrl(mirror, spec.repo, 'model.safetensors'), auth, signal);
     return Number(res?.headers.get('x-linked-size')) || 0;
   }
 
   /** A repository without model.safetensors but with pytorch_model.bin gets the explanation, not a bare 404. */
-  private async refuseIfPickleOnly(spec: DownloadSpec, mirror: string, signal?: AbortSignal): Promise<void> {
-    const url = resolveUrl(mirror, spec.repo, 'pytorch_model.bin');
-    const res = await fetch(url, { method: 'HEAD', redirect: 'manual', signal }).catch(() => undefined);
+  private async refuseIfPickleOnly(spec: DownloadSpec, mirror: string, auth: HubAuthorization | undefined, signal?: AbortSignal): Promise<void> {
+    const res = await headOnMirror(resolveUrl(mirror, spec.repo, 'pytorch_model.bin'), auth, signal);
     if (res && res.status >= 200 && res.status < 400) requireSafetensors(['pytorch_model.bin'], `The repository ${spec.repo}`);
   }
 
@@ -261,7 +291,7 @@ export class ModelStore {
   async importFolder(source: string, options: ImportOptions = {}): Promise<ModelEntry> {
     const names = await fsp.readdir(source);
     requireSafetensors(names, `The folder ${source}`);
-    const files = await openSourceFiles(source, names.filter((n) => (MODEL_FILES as readonly string[]).includes(n)));
+    const files = await openSourceFiles(source, names.filter(isModelFile));
     try {
       const needed = files.reduce((sum, f) => sum + f.size, 0);
       await checkFreeSpace(this.root, needed);
@@ -405,4 +435,9 @@ async function readDownloadNote(file: string): Promise<InterruptedDownload | und
 
 async function exists(p: string): Promise<boolean> {
   return fsp.access(p).then(() => true, () => false);
+}
+
+/** A HEAD request to the mirror (not following redirects, so the token never leaves it); undefined when it fails. */
+function headOnMirror(url: string, auth: HubAuthorization | undefined, signal?: AbortSignal): Promise<Response | undefined> {
+  return fetch(url, { method: 'HEAD', redirect: 'manual', signal, headers: headersFor(new URL(url), {}, auth) }).catch(() => undefined);
 }

@@ -25,7 +25,7 @@ export async function registerModels(
   for (const d of store.interruptedDownloads) void offerInterruptedDownload(d);
   const provider = new StoreModelProvider(context.extensionUri, store, folderSetting);
   const view = new ModelsView(context.extensionUri, store, provider);
-  const commands = new ModelCommands(store, view, provider, log);
+  const commands = new ModelCommands(store, view, provider, log, context.secrets);
   context.subscriptions.push(
     provider,
     view,
@@ -37,6 +37,8 @@ export async function registerModels(
     vscode.commands.registerCommand('attentionInspector.setActiveModel', (target?: unknown) => commands.setActive(target)),
     vscode.commands.registerCommand('attentionInspector.revealModel', (item?: Parameters<ModelCommands['reveal']>[0]) => commands.reveal(item)),
     vscode.commands.registerCommand('attentionInspector.removeModel', (item?: Parameters<ModelCommands['remove']>[0]) => commands.remove(item)),
+    vscode.commands.registerCommand('attentionInspector.setHubToken', (token?: unknown) => commands.setToken(token)),
+    vscode.commands.registerCommand('attentionInspector.clearHubToken', () => commands.clearToken()),
   );
   return store;
 }

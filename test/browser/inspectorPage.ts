@@ -31,7 +31,15 @@ const STUB = `
 window.__posted = [];
 window.__state = undefined;
 window.acquireVsCodeApi = () => ({
-  postMessage: (m) => window.__posted.push(JSON.parse(JSON.stringify(m))),
+  // A test that answers requests (window.__answerRequest, exposed from Node) gets them; only their type is recorded.
+  postMessage: (m) => {
+    if (m.kind === 'request' && window.__answerRequest) {
+      window.__posted.push({ kind: 'request', id: m.id, type: m.type });
+      window.__answerRequest(m).then((reply) => window.postMessage(reply, '*'));
+      return;
+    }
+    window.__posted.push(JSON.parse(JSON.stringify(m)));
+  },
   getState: () => window.__state,
   setState: (s) => { window.__state = s; },
 });`;

@@ -26,14 +26,20 @@ const fixture = JSON.parse(readFileSync(join(REPO_ROOT, 'test/fixtures/inspector
 const isResult = (id: number) => (m: PanelMessage): m is { type: 'result'; requestId: number; facts: RunFacts } => m.type === 'result' && m.requestId === id;
 const isSummary = (id: number) => (m: PanelMessage): m is { type: 'hoverSummary'; requestId: number; summary: HoverSummary } => m.type === 'hoverSummary' && m.requestId === id;
 
-/** Decodes heatmap pixels back to weights through the legend bar (the same colour table, 0 → 1). */
-async function decodedWeights(page: CollectingPage): Promise<{ T: number; w: Float64Array }> {
+/**
+ * Decodes heatmap pixels back to weights through the legend bar (the same colour table, 0 → 1), one per
+ * cell (each cell is a whole number of device pixels: read at its centre).
+ */
+async function decodedWeights(page: CollectingPage, T: number): Promise<{ cell: number; w: Float64Array }> {
   const legend = await canvasPixels(page, '.legend-bar');
   const ramp = Array.from({ length: legend.width }, (_, x) => legend.data.slice(x * 4, x * 4 + 3));
   const img = await canvasPixels(page, '.big-heatmap canvas.image');
-  const w = new Float64Array(img.width * img.height);
+  assert.equal(img.width % T, 0, `${img.width} pixels for ${T} cells`);
+  const cell = img.width / T;
+  const w = new Float64Array(T * T);
   for (let p = 0; p < w.length; p++) {
-    const px = img.data.slice(p * 4, p * 4 + 3);
+    const at = ((Math.floor(p / T) * cell + (cell >> 1)) * img.width + (p % T) * cell + (cell >> 1)) * 4;
+    const px = img.data.slice(at, at + 3);
     let best = 0;
     let bestD = Infinity;
     ramp.forEach((c, x) => {
@@ -42,7 +48,7 @@ async function decodedWeights(page: CollectingPage): Promise<{ T: number; w: Flo
     });
     w[p] = best / (legend.width - 1);
   }
-  return { T: img.width, w };
+  return { cell, w };
 }
 
 for (const mode of ['webgpu', 'wasm'] as ChromiumMode[]) {
@@ -76,8 +82,9 @@ for (const mode of ['webgpu', 'wasm'] as ChromiumMode[]) {
       const head = [...fixture.heads].sort((a, b) => b.margin.filter((m) => m > 0.1).length - a.margin.filter((m) => m > 0.1).length)[0]!;
       await page.locator(`.cell[data-layer="${head.layer}"][data-head="${head.head}"]`).click();
       assert.match((await page.locator('#focus-title').textContent()) ?? '', new RegExp(`layer ${head.layer}, head ${head.head}$`));
-      const { T, w } = await decodedWeights(page);
-      assert.equal(T, fixture.ids.length);
+      const T = fixture.ids.length;
+      const { cell, w } = await decodedWeights(page, T);
+      assert.ok(cell >= 1);
       let checked = 0;
       for (let i = 0; i < T; i++) {
         const row = w.subarray(i * T, (i + 1) * T);
@@ -131,7 +138,8 @@ for (const mode of ['webgpu', 'wasm'] as ChromiumMode[]) {
       const layer = await page.locator('.cell[aria-selected="true"]').getAttribute('data-layer');
       await page.locator(`.cell[data-layer="${layer}"][data-head="-1"]`).click();
       assert.equal(await page.locator('div.trace .trace-matrices').getAttribute('aria-label'), `Layer ${layer}, mean of the 8 heads`);
-      assert.match((await page.locator('.ablation-table tr.mean').getAttribute('class')) ?? '', /chosen/);
+      // The ablation maps of another choice are derived when chosen (the stats of every head are kept).
+      await page.locator('.ablation-table tr.mean.chosen').waitFor({ timeout: 30_000 });
       const captions = await page.locator('.ablations figcaption').allTextContents();
       assert.equal(captions.length, 3);
       captions.forEach((c, k) => assert.match(c, /mean of heads · \d\.\d+ nats \(mean\)$/, `ablation figure ${k}: ${c}`));
@@ -170,9 +178,11 @@ describe('inspector panel at T = 1024 (wasm)', () => {
       assert.equal(facts.tokens, 1024);
       const img = await page.evaluate(() => {
         const c = document.querySelector<HTMLCanvasElement>('.big-heatmap canvas.image')!;
-        return { w: c.width, thumbs: [...document.querySelectorAll<HTMLCanvasElement>('canvas.thumb')].map((t) => t.width), elements: document.querySelectorAll('*').length };
+        const css = c.getBoundingClientRect().width * devicePixelRatio;
+        return { w: c.width, css, thumbs: [...document.querySelectorAll<HTMLCanvasElement>('canvas.thumb')].map((t) => t.width), elements: document.querySelectorAll('*').length };
       });
-      assert.ok(img.w >= 256 && img.w < 1024, `big heatmap max-pooled to its on-screen size, got ${img.w}`);
+      assert.equal(img.w % 1024, 0, `big heatmap at one or more device pixels per cell, got ${img.w}`);
+      assert.ok(Math.abs(img.css - img.w) < 0.5, `drawn unscaled: ${img.css} device pixels on screen for a ${img.w}-pixel canvas`);
       assert.ok(img.thumbs.every((w) => w === 64), 'thumbnails are downsampled');
       assert.ok(img.elements < 20_000, `${img.elements} elements on the page`);
       writeFileSync(join(REPO_ROOT, 'test-results', 'browser', 'inspector-t1024-facts.json'), JSON.stringify(facts, null, 1));

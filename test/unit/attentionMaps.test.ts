@@ -66,6 +66,8 @@ test('derived maps equal the probabilities the model graph outputs, on the embed
     assertCausal(plain, T, `layer ${l} (reference)`);
   }
   console.log(`derived vs graph probabilities: max abs ${worst.toExponential(2)}`);
+  for (let h = 0; h < 8; h++) assert.equal(maxAbs(await x.headMap(2, h), (await x.layerMaps(2)).subarray(h * T * T, (h + 1) * T * T)), 0, `head ${h}: headMap vs layerMaps`);
+  await assert.rejects(x.headMap(0, 8), /head 8 does not exist/);
   x.release();
   await assert.rejects(x.layerMaps(0), /released/);
   // An ablated trace layer's inputs say how its scores were formed; derived maps follow them.
@@ -74,6 +76,13 @@ test('derived maps equal the probabilities the model graph outputs, on the embed
   assert.deepEqual([inputs.scale, inputs.causal], [1, false]);
   assert.ok(maxAbs(attentionMapsReference(inputs), ablated.trace!.probs.data) <= TOLERANCE);
   assert.equal(ablated.attentionInputs(0).scale, 1 / Math.sqrt(32));
+  // The same ablated maps from the plain inspection's q and k (what the panel's ablations view derives).
+  const plainRun = await inspector.inspectLayers(ids);
+  for (let h = 0; h < 8; h++) {
+    const d = maxAbs(await plainRun.headMap(1, h, { noScale: true, noMask: true }), ablated.trace!.probs.data.subarray(h * T * T, (h + 1) * T * T));
+    assert.ok(d <= TOLERANCE, `head ${h}: ablation derived vs the ablated graph ${d}`);
+  }
+  plainRun.release();
   ablated.release();
   await inspector.release();
 });
@@ -111,6 +120,17 @@ test('derived maps equal the PyTorch reference at 1,024 tokens (12 heads, narrow
     worst = Math.max(worst, d);
     assert.ok(d <= TOLERANCE, `layer ${l}: derived vs PyTorch ${d}`);
     assertCausal(maps, T, `layer ${l}`);
+    // One head derived alone (the panel's way, a head per task) gives the layer's numbers bit for bit.
+    for (const h of [0, H - 1]) {
+      const whole = maps.subarray(h * T * T, (h + 1) * T * T);
+      assert.equal(maxAbs(await x.headMap(l, h), whole), 0, `layer ${l} head ${h}: headMap vs layerMaps`);
+      // …and in blocks of rows (a causal block over the keys up to its last row only).
+      for (const [first, count] of [[0, 128], [384, 128], [1000, 24], [1, 1]]) {
+        assert.equal(maxAbs(await x.headRows(l, h, first, count), whole.subarray(first * T, (first + count) * T)), 0, `layer ${l} head ${h} rows ${first}+${count}`);
+      }
+      const unmasked = await x.headMap(l, h, { noMask: true });
+      assert.equal(maxAbs(await x.headRows(l, h, 512, 100, { noMask: true }), unmasked.subarray(512 * T, 612 * T)), 0, `layer ${l} head ${h}: unmasked rows`);
+    }
     for (let row = 0; row < H * T; row++) {
       for (let j = 0; j <= row % T; j++) {
         if (maps[row * T + j] > 0.5) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { hoverMarkdown, OUT_OF_DATE_MARKDOWN, visibleToken } from '../../src/hoverText.js';
 import type { TokenInfo } from '../../protocol/inspector.js';
-import { hoverSummary } from '../../webview/inspector/hoverSummary.js';
+import { findStrongestKeys, hoverSummary, strongestKeysOf, type StrongestKeys } from '../../webview/inspector/hoverSummary.js';
 
 const tokens: TokenInfo[] = ['def', ' f', '(', 'x', ')', ':\n'].map((text, i) => ({ id: 100 + i, text, start: i * 2, end: i * 2 + text.length, line: 0, character: i * 2 }));
 
@@ -20,11 +20,18 @@ function attention(): Float32Array {
   return a;
 }
 
+/** What the panel keeps of the layer for the hovers (its maps are dropped). */
+function strongest(a: Float32Array): StrongestKeys[] {
+  const s = strongestKeysOf(2, 6);
+  for (let h = 0; h < 2; h++) findStrongestKeys(a.subarray(h * 36, (h + 1) * 36), 6, h, s);
+  return [s];
+}
+
 test('summary: attended tokens of the chosen head, strongest heads, loss of predicting the token, next-token guesses', () => {
   const a = attention();
   const loss = Float32Array.from([1.5, 2.5, 0.5, 3, 0.25, NaN]);
   const top = Array.from({ length: 6 }, () => ({ ids: [7, 8], probs: [0.6, 0.3] }));
-  const s = hoverSummary({ attention: [a], H: 2, T: 6, layer: 0, head: 0, chosen: a.subarray(0, 36), loss, top, tokenText: (id) => `t${id}`, k: 2 });
+  const s = hoverSummary({ strongest: strongest(a), H: 2, T: 6, layer: 0, head: 0, chosen: a.subarray(0, 36), loss, top, tokenText: (id) => `t${id}`, k: 2 });
   assert.equal(s.tokens.length, 6);
   assert.deepEqual(s.tokens[3]!.attends, [{ index: 2, weight: Math.fround(0.8) }, { index: 3, weight: Math.fround(0.2) }]);
   assert.deepEqual(s.tokens[3]!.heads.map((h) => [h.head, h.index]), [[1, 0], [0, 2]]);
@@ -36,7 +43,7 @@ test('summary: attended tokens of the chosen head, strongest heads, loss of pred
 
 test('hover markdown names token, id, position, attention, heads and loss; whitespace shown', () => {
   const a = attention();
-  const s = hoverSummary({ attention: [a], H: 2, T: 6, layer: 0, head: 0, chosen: a.subarray(0, 36), loss: new Float32Array(6).fill(1), top: [], tokenText: String, k: 2 });
+  const s = hoverSummary({ strongest: strongest(a), H: 2, T: 6, layer: 0, head: 0, chosen: a.subarray(0, 36), loss: new Float32Array(6).fill(1), top: [], tokenText: String, k: 2 });
   const md = hoverMarkdown({ tokens, index: 1, layer: 0, head: 0, summary: s.tokens[1], modelLabel: 'tiny' });
   assert.match(md, /token `·f` id 101, position 1 of 6 \(line 1, col 3\)/);
   assert.match(md, /Loss 1\.00 nats/);

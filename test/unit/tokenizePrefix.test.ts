@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { ByteLevelBpeTokenizer, type Token } from '../../kernels/tokenizer/byteLevelBpe';
 import { lastHardBoundary, tokenizePrefix, type TextSource } from '../../kernels/tokenizer/tokenizePrefix';
-import { tinyTokenizerJson } from './tinyGpt2Folder';
+import { randomText as randomTextOf } from '../support/randomText';
+import { mulberry32 as random, tinyTokenizerJson } from './tinyGpt2Folder';
 
 const MODEL = 'media/models/tinycode-4l8h-1k';
 const vocab = JSON.parse(readFileSync(`${MODEL}/vocab.json`, 'utf8')) as Record<string, number>;
@@ -20,31 +21,13 @@ const withAdded = (() => {
   return ByteLevelBpeTokenizer.fromTokenizerJson(JSON.stringify(json));
 })();
 
-/** Deterministic random numbers (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const FRAGMENTS = [
   'const', ' x', 'foo_bar', ' = ', '(', ')', '{', '}', ';', '=>', '0x1F', '123', '3.14', '"str"', "'s", "'ll", "'re", "don't", "'", '//', '/*', '*/', '+=',
   'ÄÖü', 'é', 'e\u0301', '😀', '👍🏽', '𝔘', '中文字符', '。', '，', '١٢٣', '<|endoftext|>', '<|end', '|>', 'a<b', '<', 'b', "x 's", '\ud800', '\udc00',
 ];
 const SPACES = [' ', '  ', '    ', '\t', '\n', '\r\n', '\r', '\n\n', '\u00a0', '\u0085', '\ufeff', '\u3000', '\u2028'];
 
-function randomText(next: () => number, fragments: number): string {
-  let s = '';
-  for (let i = 0; i < fragments; i++) {
-    const pool = next() < 0.3 ? SPACES : FRAGMENTS;
-    s += pool[Math.floor(next() * pool.length)];
-  }
-  return s;
-}
+const randomText = (next: () => number, fragments: number) => randomTextOf(next, fragments, { words: FRAGMENTS, spaces: SPACES });
 
 /** What a prefix must be: the whole text's first tokens, ids and ranges alike. */
 function assertLeading(prefix: readonly Token[], full: readonly Token[], what: string): void {

@@ -17,10 +17,15 @@ export interface BigHeatmapEvents {
   onPin(pin: Pin | undefined): void;
 }
 
+/** Larger maps (beyond the context of the models we run) are max-pooled to this many cells a side. */
 const MAX_SIDE = 1024;
+/** The map's CSS width when its cells fit in it whole (smaller maps get whole device pixels per cell). */
+const PREFERRED_CSS = 560;
 
 export class BigHeatmap {
-  readonly element: HTMLElement;
+  /** The scrolling frame around the map. */
+  readonly frame: HTMLElement;
+  private readonly element: HTMLElement;
   private readonly image: HTMLCanvasElement;
   private readonly overlay: HTMLCanvasElement;
   private T = 0;
@@ -41,6 +46,9 @@ export class BigHeatmap {
     this.overlay.setAttribute('aria-roledescription', 'attention heatmap');
     this.overlay.setAttribute('aria-label', 'Attention heatmap: arrow keys move between cells, Enter pins the query row, Shift+Enter the key column, Escape unpins');
     this.element.append(this.image, this.overlay);
+    this.frame = document.createElement('div');
+    this.frame.className = 'big-heatmap-frame';
+    this.frame.append(this.element);
     this.overlay.addEventListener('mousemove', (e) => this.setCursor(this.cellAt(e)));
     this.overlay.addEventListener('mouseleave', () => this.setCursor(undefined));
     this.overlay.addEventListener('click', (e) => {
@@ -59,9 +67,15 @@ export class BigHeatmap {
     }
     this.T = T;
     this.accent = accent;
-    // One image pixel per screen pixel at most: larger maps are max-pooled here rather than thinned by the browser.
-    const shown = Math.round(this.element.clientWidth * (window.devicePixelRatio || 1));
-    drawHeatmap(this.image, m, T, shown > 0 ? Math.min(MAX_SIDE, shown) : MAX_SIDE, toUnit, lut);
+    // At device pixels: each cell is `cell` × `cell` device pixels (at least one), and the map's CSS size
+    // is exactly its backing store over devicePixelRatio, so the browser never scales it (no blur, no
+    // cell lost); a map wider than the room scrolls in its frame.
+    const dpr = window.devicePixelRatio || 1;
+    const room = Math.min(this.frame.parentElement?.clientWidth || PREFERRED_CSS, PREFERRED_CSS) * dpr;
+    const side = Math.min(T, MAX_SIDE);
+    const cell = Math.max(1, Math.floor(room / side));
+    this.element.style.width = this.element.style.height = `${(side * cell) / dpr}px`;
+    drawHeatmap(this.image, m, T, MAX_SIDE, toUnit, lut, cell);
     this.image.setAttribute('aria-label', label);
     this.drawOverlay();
   }

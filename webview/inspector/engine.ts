@@ -7,9 +7,8 @@
  */
 import { fetchFolderReader } from '../../kernels/model/fetchReader.js';
 import { loadModelFolder, type LoadedModel } from '../../kernels/model/modelFolder.js';
-import type { InspectResult } from '../../kernels/runtime/decoderInspector.js';
+import type { LayerInspection } from '../../kernels/runtime/decoderInspector.js';
 import { createEngine, type EngineStartup } from '../engine/engine.js';
-import type { Ablation } from '../../kernels/graph/decoderGraph.js';
 import type { EngineRef } from '../../protocol/inspector.js';
 
 export interface Engine {
@@ -21,10 +20,12 @@ export interface Engine {
   fallbackReason?: string;
   startup: EngineStartup;
   /**
-   * Runs one at a time (ORT sessions are not re-entrant). `wanted` is asked when the run's turn comes,
-   * after a task boundary so that queued cancels are seen: if it says no, the run is skipped (Cancelled).
+   * Runs the model once (one at a time: ORT sessions are not re-entrant); the maps are derived from the
+   * result on demand (LayerInspection.headMap), and its kept q and k go with release(). `wanted` is asked
+   * when the run's turn comes, after a task boundary so that queued cancels are seen: if it says no, the
+   * run is skipped (Cancelled).
    */
-  inspect(ids: readonly number[], traceLayer: number, wanted: () => boolean, ablation?: Ablation): Promise<InspectResult>;
+  inspect(ids: readonly number[], traceLayer: number, wanted: () => boolean): Promise<LayerInspection>;
   /** Releases the sessions once the runs queued so far are done. */
   dispose(): Promise<void>;
 }
@@ -53,11 +54,11 @@ async function create({ model: { baseUri }, ortBase, backend }: EngineRef, trace
     adapter: provider.adapter ?? provider.description,
     fallbackReason: provider.fallbackReason,
     startup: runner.startup,
-    inspect: (ids, traceLayer, wanted, ablation) => {
+    inspect: (ids, traceLayer, wanted) => {
       const run = queue.then(async () => {
         await nextTask();
         if (!wanted()) throw new Cancelled('superseded');
-        return runner.inspector.inspect(ids, { traceLayer, ablation });
+        return runner.inspector.inspectLayers(ids, { traceLayer });
       });
       queue = run.catch(() => undefined);
       return run;

@@ -1,13 +1,14 @@
 /**
  * The export buttons: the chosen heatmap as PNG, every attention map as one (L, H, T, T) .npy, and the
- * tokens with the chosen map as JSON. Saving goes through the host (a save dialog).
+ * tokens with the chosen map as JSON. Saving goes through the host (a save dialog); the .npy is derived
+ * a head at a time and sent in parts as it is made, so the panel never holds more than a part of it.
  */
-import { float32Npy } from '../../kernels/inspect/npy.js';
+import { float32NpyHeader } from '../../kernels/inspect/npy.js';
 import type { TokenInfo } from '../../protocol/inspector.js';
 import type { SaveOutcome } from '../../protocol/shared.js';
 import { button } from '../components/controls.js';
 import { el } from './dom.js';
-import { headMap, type HeadChoice } from './headMaps.js';
+import type { HeadChoice } from './headMaps.js';
 
 /** The attention the panel shows, as the exports write it. */
 export interface ShownAttention {
@@ -16,8 +17,10 @@ export interface ShownAttention {
   adapter: string;
   /** The inspected tokens (T of them). */
   tokens: readonly TokenInfo[];
-  /** Per layer, H·T·T. */
-  attention: readonly Float32Array[];
+  /** Head `head`'s T×T map of layer `layer` (the same numbers the panel draws), derived now. */
+  headMap(layer: number, head: number): Promise<Float32Array>;
+  /** The chosen map (one head, or the mean of heads). */
+  chosenMap(): Promise<Float32Array>;
   L: number;
   H: number;
   T: number;
@@ -30,9 +33,13 @@ export interface ExportSource {
   /** Undefined before the first inspection. */
   shown(): ShownAttention | undefined;
   save(fileName: string, mime: string, bytes: Uint8Array): Promise<SaveOutcome>;
+  saveInParts(fileName: string, mime: string, parts: () => AsyncIterable<Uint8Array>): Promise<SaveOutcome>;
   /** Where the file went, or why not (empty when the dialog was cancelled). */
   setStatus(text: string): void;
 }
+
+/** Parts of the .npy sent to the host: a few MB, so that no message is large. */
+const NPY_PART_BYTES = 4 << 20;
 
 export function exportButtons(source: ExportSource): HTMLElement {
   const fileBase = () => {
@@ -50,15 +57,39 @@ export function exportButtons(source: ExportSource): HTMLElement {
   const npy = async () => {
     const c = source.shown();
     if (!c) return;
-    const all = new Float32Array(c.L * c.H * c.T * c.T);
-    c.attention.forEach((a, l) => all.set(a, l * c.H * c.T * c.T));
-    await report(source.save('attention.npy', 'application/octet-stream', float32Npy(all, [c.L, c.H, c.T, c.T])));
+    async function* parts(): AsyncIterable<Uint8Array> {
+      yield float32NpyHeader([c!.L, c!.H, c!.T, c!.T]);
+      let pending: Float32Array[] = [];
+      let size = 0;
+      const flush = () => {
+        const part = new Uint8Array(size);
+        let at = 0;
+        for (const m of pending) {
+          part.set(new Uint8Array(m.buffer, m.byteOffset, m.byteLength), at);
+          at += m.byteLength;
+        }
+        pending = [];
+        size = 0;
+        return part;
+      };
+      for (let l = 0; l < c!.L; l++) {
+        source.setStatus(`Exporting attention.npy: layer ${l + 1}/${c!.L}…`);
+        for (let h = 0; h < c!.H; h++) {
+          const m = await c!.headMap(l, h);
+          pending.push(m);
+          size += m.byteLength;
+          if (size >= NPY_PART_BYTES) yield flush();
+        }
+      }
+      if (size > 0) yield flush();
+    }
+    await report(source.saveInParts('attention.npy', 'application/octet-stream', parts));
   };
   const json = async () => {
     const c = source.shown();
     if (!c) return;
     const { layer, head } = source.chosen();
-    const m = headMap(c.attention[layer]!, head, c.H, c.T);
+    const m = await c.chosenMap();
     const content = {
       model: c.modelLabel,
       provider: c.provider,

@@ -63,7 +63,7 @@ export class FocusHeatmap {
     const controls = el('div', { class: 'controls' }, this.layerSelect.element, this.headSelect.element, this.scaleSelect.element, el('span', { class: 'spacer' }), exports);
     const legend = el('div', { class: 'legend', ariaHidden: 'true' }, el('span', {}, '0'), this.legend, el('span', {}, '1'));
     const side = el('div', { class: 'side' }, this.readout, legend, el('p', { class: 'hint' }, 'Rows are queries (first token at the top), columns are keys (first token at the left).'), this.pinInfo);
-    this.element = section('Chosen head', 'focus', controls, el('div', { class: 'focus-body' }, this.heatmap.element, side));
+    this.element = section('Chosen head', 'focus', controls, el('div', { class: 'focus-body' }, this.heatmap.frame, side));
     this.title = this.element.querySelector('h2')!;
   }
 

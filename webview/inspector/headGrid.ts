@@ -2,26 +2,25 @@
  * Every layer × head as a thumbnail (plus each layer's average), labelled with the head's kind where
  * its score says so. Click or Enter chooses a head; arrows move between cells (one tab stop for the grid).
  */
-import { headLabel, type HeadScores } from '../../kernels/inspect/headScores.js';
+import { headLabel } from '../../kernels/inspect/headScores.js';
 import type { HeatmapColors } from './colors.js';
 import { el, section } from './dom.js';
-import { headMap, type HeadChoice } from './headMaps.js';
+import type { HeadChoice } from './headMaps.js';
 import { drawHeatmap, weightToUnit } from './heatmapImage.js';
+import type { LayerDigest } from './layerDigest.js';
 import { fmt } from './shapeTrace.js';
 
-const THUMB_SIDE = 64;
+/** Side of a thumbnail in weights (larger maps are max-pooled to it). */
+export const THUMB_SIDE = 64;
 
 const HEAD_LABEL_TEXT = { previous: 'prev', induction: 'induct', duplicate: 'dup', first: 'first' } as const;
 const HEAD_LABEL_LONG = { previous: 'previous-token', induction: 'induction', duplicate: 'duplicate-token', first: 'first-token' } as const;
 
 export interface HeadGridContent {
-  /** Per layer, H·T·T. */
-  attention: readonly Float32Array[];
-  /** Per layer and head; empty until computed (cells then go unlabelled). */
-  scores: readonly (readonly HeadScores[])[];
+  /** Per layer; undefined while its maps are still to be derived (its cells stay blank). */
+  digests: readonly (LayerDigest | undefined)[];
   L: number;
   H: number;
-  T: number;
 }
 
 export class HeadGrid {
@@ -41,17 +40,8 @@ export class HeadGrid {
       const cells: HTMLElement[] = [];
       for (let h = 0; h <= c.H; h++) {
         const head = h === c.H ? -1 : h;
-        const map = headMap(c.attention[l]!, head, c.H, c.T);
-        const canvas = el('canvas', { class: 'thumb' });
-        drawHeatmap(canvas, map, c.T, THUMB_SIDE, toUnit, colors.lut);
-        const scores = head >= 0 ? c.scores[l]?.[head] : undefined;
-        const label = scores ? headLabel(scores) : undefined;
-        const tag = el('span', { class: `tag ${label ?? 'none'}` }, label ? HEAD_LABEL_TEXT[label] : '');
-        const desc = scores
-          ? `Layer ${l} head ${head}${label ? `, ${HEAD_LABEL_LONG[label]} head` : ''}. Scores: previous ${fmt(scores.previous)}, induction ${fmt(scores.induction)}, duplicate ${fmt(scores.duplicate)}, first ${fmt(scores.first)}`
-          : `Layer ${l}, average of heads`;
-        const b = el('button', { class: 'cell', title: desc }, canvas, tag);
-        b.setAttribute('aria-label', desc);
+        const b = el('button', { class: 'cell' }, el('canvas', { class: 'thumb', width: THUMB_SIDE, height: THUMB_SIDE }), el('span', { class: 'tag none' }));
+        this.fill(b, l, head, c.digests[l], toUnit, colors.lut);
         b.setAttribute('role', 'gridcell');
         b.dataset.layer = String(l);
         b.dataset.head = String(head);
@@ -67,6 +57,30 @@ export class HeadGrid {
       rows.push(row);
     }
     this.grid.replaceChildren(...rows);
+  }
+
+  /** Draws layer `l`'s row once its maps are digested, leaving the rest of the grid as it is. */
+  showLayer(l: number, d: LayerDigest, colors: HeatmapColors): void {
+    const toUnit = weightToUnit(colors.scale);
+    this.grid.querySelectorAll<HTMLButtonElement>(`.cell[data-layer="${l}"]`).forEach((b) => this.fill(b, l, Number(b.dataset.head), d, toUnit, colors.lut));
+  }
+
+  /** A cell's thumbnail, tag and description; blank until its layer is digested. */
+  private fill(b: HTMLButtonElement, l: number, head: number, d: LayerDigest | undefined, toUnit: (v: number) => number, lut: Uint8ClampedArray): void {
+    const canvas = b.querySelector('canvas')!;
+    const tag = b.querySelector('.tag')!;
+    if (d) drawHeatmap(canvas, d.thumbs[head < 0 ? d.thumbs.length - 1 : head]!, d.side, THUMB_SIDE, toUnit, lut);
+    const scores = head >= 0 ? d?.scores[head] : undefined;
+    const label = scores ? headLabel(scores) : undefined;
+    tag.className = `tag ${label ?? 'none'}`;
+    tag.textContent = label ? HEAD_LABEL_TEXT[label] : '';
+    const desc = scores
+      ? `Layer ${l} head ${head}${label ? `, ${HEAD_LABEL_LONG[label]} head` : ''}. Scores: previous ${fmt(scores.previous)}, induction ${fmt(scores.induction)}, duplicate ${fmt(scores.duplicate)}, first ${fmt(scores.first)}`
+      : head < 0
+        ? `Layer ${l}, average of heads`
+        : `Layer ${l} head ${head}, maps not derived yet`;
+    b.title = desc;
+    b.setAttribute('aria-label', desc);
   }
 
   /** Marks the chosen cell, without drawing the thumbnails again. */

@@ -37,9 +37,38 @@ export function setState(s: InspectorState): void {
   api.setState(s);
 }
 
-/** Asks the host to save a file (save dialog); resolves with where it went, or why not. */
-export function save(fileName: string, mime: string, bytes: Uint8Array): Promise<SaveOutcome> {
+function base64(bytes: Uint8Array): string {
   let binary = '';
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return messenger.request('save', { fileName, mime, base64: btoa(binary) }).catch((e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }));
+  return btoa(binary);
+}
+
+const failure = (e: unknown): SaveOutcome => ({ error: e instanceof Error ? e.message : String(e) });
+
+/** Asks the host to save a file (save dialog); resolves with where it went, or why not. */
+export function save(fileName: string, mime: string, bytes: Uint8Array): Promise<SaveOutcome> {
+  return messenger.request('save', { fileName, mime, base64: base64(bytes) }).catch(failure);
+}
+
+/**
+ * Saves a file too large for one message: `parts` yields it in order (each part is sent, and answered,
+ * before the next is asked for); if it throws, the host removes what was written.
+ */
+export async function saveInParts(fileName: string, mime: string, parts: () => AsyncIterable<Uint8Array>): Promise<SaveOutcome> {
+  try {
+    const { streamId, error } = await messenger.request('saveStreamOpen', { fileName, mime });
+    if (streamId === undefined) return { error: error ?? 'the host opened no file' };
+    try {
+      for await (const part of parts()) {
+        const w = await messenger.request('saveStreamWrite', { streamId, base64: base64(part) });
+        if (w.error) return { error: w.error };
+      }
+    } catch (e) {
+      await messenger.request('saveStreamClose', { streamId, abort: true });
+      return failure(e);
+    }
+    return await messenger.request('saveStreamClose', { streamId, abort: false });
+  } catch (e) {
+    return failure(e);
+  }
 }

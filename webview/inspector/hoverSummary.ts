@@ -2,9 +2,34 @@
 import { topIndices } from '../../kernels/inspect/rowStats.js';
 import type { HoverSummary, HoverTokenSummary } from '../../protocol/inspector.js';
 
+/**
+ * Per head and query row of one layer (index head·T + row), the strongest earlier key and its weight:
+ * all the hovers need of a layer's maps, kept after the maps are dropped (O(H·T) a layer).
+ */
+export interface StrongestKeys {
+  /** −1 for row 0 (no earlier key). */
+  key: Int32Array;
+  weight: Float32Array;
+}
+
+export function strongestKeysOf(H: number, T: number): StrongestKeys {
+  return { key: new Int32Array(H * T).fill(-1), weight: new Float32Array(H * T) };
+}
+
+/** Fills head `head`'s rows from … to − 1 of `into` from its T×T map. */
+export function findStrongestKeys(map: Float32Array, T: number, head: number, into: StrongestKeys, from = 1, to = T): void {
+  for (let i = Math.max(1, from); i < to; i++) {
+    const r = map.subarray(i * T, i * T + i);
+    const [j] = topIndices(r, 0, i, 1);
+    if (j === undefined) continue;
+    into.key[head * T + i] = j;
+    into.weight[head * T + i] = r[j]!;
+  }
+}
+
 export interface SummaryInput {
-  /** Per layer, H·T·T. */
-  attention: readonly Float32Array[];
+  /** Per layer. */
+  strongest: readonly StrongestKeys[];
   H: number;
   T: number;
   layer: number;
@@ -27,11 +52,10 @@ export function hoverSummary(s: SummaryInput): HoverSummary {
     const attends = topIndices(row, 0, i + 1, k).map((j) => ({ index: j, weight: row[j]! }));
     const heads: HoverTokenSummary['heads'] = [];
     if (i > 0) {
-      s.attention.forEach((layer, l) => {
+      s.strongest.forEach((layer, l) => {
         for (let h = 0; h < H; h++) {
-          const r = layer.subarray((h * T + i) * T, (h * T + i) * T + i);
-          const [j] = topIndices(r, 0, i, 1);
-          if (j !== undefined) heads.push({ layer: l, head: h, index: j, weight: r[j]! });
+          const j = layer.key[h * T + i]!;
+          if (j >= 0) heads.push({ layer: l, head: h, index: j, weight: layer.weight[h * T + i]! });
         }
       });
       heads.sort((a, b) => b.weight - a.weight);

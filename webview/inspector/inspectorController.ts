@@ -3,12 +3,19 @@
  * request ids so that a newer inspection or a cancel drops what is in flight, keeps what the panel shows
  * (the chosen layer and head, the pinned row or column, the colour scale) and hands each view the part
  * of it that view draws; posts back run facts and the hover summary.
+ *
+ * Memory: the model runs once and keeps each layer's q and k (O(L·T·D)); maps are derived from them a
+ * head at a time. The chosen head's map is derived first, at full resolution; then each layer's heads
+ * are digested (thumbnails, scores, the hovers' strongest keys, layerDigest.ts) and dropped, a head per
+ * task, with the stage shown ("maps of layer k/L") and a Cancel button. What stays of the maps is the
+ * digests and a few recent full maps (RECENT_MAPS_BYTES), never all L·H·T² weights.
  */
-import { layerHeadScores, type HeadScores } from '../../kernels/inspect/headScores.js';
-import type { InspectResult } from '../../kernels/runtime/decoderInspector.js';
+import { patternKeysOf, type PatternKeys } from '../../kernels/inspect/headScores.js';
+import type { Ablation } from '../../kernels/graph/decoderGraph.js';
+import type { LayerInspection, LayerTrace } from '../../kernels/runtime/decoderInspector.js';
 import type { ColorScale, HostMessage, InspectRequest, ModelName, PageResources } from '../../protocol/inspector.js';
-import { spinner } from '../components/controls.js';
-import { ABLATION_VARIANTS, AblationsView, type AblationMaps } from './ablationsView.js';
+import { button, spinner } from '../components/controls.js';
+import { ablationMaps, AblationsView, digestAblations, type AblationDigest } from './ablationsView.js';
 import type { Pin } from './bigHeatmap.js';
 import { themeRamp, type HeatmapColors } from './colors.js';
 import { el } from './dom.js';
@@ -16,31 +23,56 @@ import { liveSessions } from '../engine/liveSessions.js';
 import { Cancelled, getEngine, type Engine } from './engine.js';
 import { exportButtons } from './exports.js';
 import { FocusHeatmap } from './focusHeatmap.js';
-import { HeadGrid } from './headGrid.js';
-import { headMap, type HeadChoice } from './headMaps.js';
-import { getState, post, save, setState } from './host.js';
+import { HeadGrid, THUMB_SIDE } from './headGrid.js';
+import type { HeadChoice } from './headMaps.js';
+import { getState, post, save, saveInParts, setState } from './host.js';
 import { hoverSummary } from './hoverSummary.js';
+import { digestLayer, headMapOf, MAPS_MEASURE, meanOfHeads, type DigestSource, type LayerDigest } from './layerDigest.js';
 import { NoticeList } from './notices.js';
 import { PredictionsView } from './predictionsView.js';
+import { RecentMaps } from './recentMaps.js';
 import { ShapeTraceView } from './shapeTraceView.js';
 import { TokenStrip } from './tokenStrip.js';
 import { TopBar } from './topBar.js';
 
+/** Full T×T maps kept for drawing again at once: 8 at T = 1,024, every map of a short inspection. */
+const RECENT_MAPS_BYTES = 32 << 20;
+
 interface Inspection {
   req: InspectRequest;
   engine: Engine;
-  result: InspectResult;
+  /** The one forward pass: loss, top-k, and what every map is derived from. */
+  run: LayerInspection;
+  /** The traced layer's tensors (a later trace of another layer replaces them). */
+  trace: LayerTrace | undefined;
   T: number;
   H: number;
   L: number;
   D: number;
-  scores: HeadScores[][];
-  /** Attention of the traced layer as trained, without 1/√dh, without the mask (H·T·T each). */
-  ablation?: AblationMaps;
+  keys: PatternKeys;
+  /** Per layer, once its maps were digested. */
+  digests: (LayerDigest | undefined)[];
+  recent: RecentMaps;
+  /** Set by the Cancel button: the maps stop, what was drawn stays. */
+  mapsStopped: boolean;
+  /** True while the layers' maps are being digested. */
+  digesting: boolean;
+  /** The traced layer as trained, without 1/√dh, without the mask: stats of every head, maps of the chosen. */
+  ablation?: AblationDigest;
 }
+
+/** A task boundary that the 4 ms clamp of nested timers does not slow (a message to ourselves). */
+const yieldToPage = () =>
+  new Promise<void>((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => resolve();
+    ch.port2.postMessage(null);
+  });
 
 export class InspectorController {
   private current: Inspection | undefined;
+  /** The chosen map (T×T), as drawn. */
+  private shown: Float32Array | undefined;
   private activeRequest = 0;
   private layer = 0;
   private head = 0;
@@ -68,9 +100,23 @@ export class InspectorController {
       chosen: () => this.chosen,
       shown: () => {
         const c = this.current;
-        return c && { modelLabel: c.req.model.label, provider: c.engine.provider, adapter: c.engine.adapter, tokens: c.req.tokens.slice(0, c.T), attention: c.result.attention, L: c.L, H: c.H, T: c.T };
+        const chosen = this.chosen;
+        return (
+          c && {
+            modelLabel: c.req.model.label,
+            provider: c.engine.provider,
+            adapter: c.engine.adapter,
+            tokens: c.req.tokens.slice(0, c.T),
+            headMap: (l, h) => headMapOf(this.layerSource(c, l, () => true), h),
+            chosenMap: () => this.mapOf(c, chosen, () => true),
+            L: c.L,
+            H: c.H,
+            T: c.T,
+          }
+        );
       },
       save,
+      saveInParts,
       setStatus: (text) => this.topBar.setStatus(text),
     }),
   );
@@ -168,7 +214,23 @@ export class InspectorController {
   private setStatus(text: string, busy: boolean): void {
     this.topBar.setStatus(text);
     this.progress.hidden = !busy;
-    if (busy) this.progress.replaceChildren(spinner(text), el('span', {}, text));
+    if (busy) this.progress.replaceChildren(spinner(text), el('span', {}, text), button({ label: 'Cancel', title: 'Stop this inspection; what is drawn stays', secondary: true, onClick: () => this.cancelShown() }));
+  }
+
+  /**
+   * The Cancel button: stops the maps of the shown inspection (its heatmap and the layers done so far
+   * stay), or, before anything is drawn, the inspection itself (its run is dropped when it ends).
+   */
+  private cancelShown(): void {
+    const c = this.current;
+    if (c?.digesting && c.req.requestId === this.activeRequest) {
+      c.mapsStopped = true;
+      return;
+    }
+    const id = this.activeRequest;
+    this.activeRequest = 0;
+    this.setStatus('Cancelled', false);
+    post({ type: 'progress', requestId: id, stage: 'cancelled in the panel' });
   }
 
   private async inspect(req: InspectRequest): Promise<void> {
@@ -199,33 +261,70 @@ export class InspectorController {
       this.head = Math.min(this.head, H - 1);
       this.setStatus(`Running on ${engine.provider === 'webgpu' ? 'WebGPU' : 'wasm'}…`, true);
       post({ type: 'progress', requestId: id, stage: `running on ${engine.provider}` });
-      const result = await engine.inspect(
+      const run = await engine.inspect(
         req.tokens.map((t) => t.id),
         this.layer,
         () => id === this.activeRequest,
       );
-      if (id !== this.activeRequest) return;
-      const T = result.ids.length;
+      if (id !== this.activeRequest) {
+        run.release();
+        return;
+      }
+      const T = run.ids.length;
       this.running = undefined;
-      this.current = { req, engine, result, T, H, L, D: engine.model.config.nEmbd, scores: [] };
+      this.current?.run.release();
+      const c: Inspection = {
+        req,
+        engine,
+        run,
+        trace: run.trace,
+        T,
+        H,
+        L,
+        D: engine.model.config.nEmbd,
+        keys: patternKeysOf(run.ids),
+        digests: [],
+        recent: new RecentMaps(RECENT_MAPS_BYTES),
+        mapsStopped: false,
+        digesting: true,
+      };
+      this.current = c;
       this.showModelNotice();
+      this.shown = undefined;
       this.pin = undefined;
-      this.topBar.showRun({ provider: engine.provider, adapter: engine.adapter, attention: result.provider.attention, fallbackReason: engine.fallbackReason, modelLabel: req.model.label, T, source: req.source });
+      const live = () => id === this.activeRequest && c === this.current;
+      this.setStatus('Deriving the chosen head’s map…', true);
+      this.shown = await this.mapOf(c, this.chosen, live);
+      if (!live()) return;
+      this.topBar.showRun({ provider: engine.provider, adapter: engine.adapter, attention: run.provider.attention, fallbackReason: engine.fallbackReason, modelLabel: req.model.label, T, source: req.source });
       this.focus.setShape(L, H, this.chosen);
       this.body.hidden = false;
       this.renderFocus();
       const firstHeatmapMs = Date.now() - req.commandEpochMs;
       document.body.dataset.firstHeatmapMs = String(firstHeatmapMs);
-      this.setStatus('', false);
-      await new Promise((r) => requestAnimationFrame(r));
-      if (id !== this.activeRequest) return;
-      this.current.scores = result.attention.map((a) => layerHeadScores(a, H, T, result.ids));
-      this.notices.render({ selection: req.notices, truncated: result.truncated?.message, fallbackReason: engine.fallbackReason });
+      this.notices.render({ selection: req.notices, truncated: run.truncated?.message, fallbackReason: engine.fallbackReason });
       this.tokenStrip.render(req.tokens.slice(0, T));
       this.renderGrid();
+      this.predictions.render({ tokens: req.tokens.slice(0, T), loss: run.loss, top: run.top, tokenText: (t) => engine.model.tokenizer.tokenText(t), topK: this.topK });
+      await yieldToPage(); // the page's first build (token strip, predictions table) is a task of its own
+      const tMaps = performance.now();
+      const complete = await this.digestLayers(c, live);
+      // The span in which every layer's maps were derived and digested (where long tasks are looked for);
+      // the hover summary and the trace table follow, each in a task of its own.
+      performance.measure(MAPS_MEASURE, { start: tMaps });
+      await yieldToPage();
+      if (!live()) return;
+      // The trace table's statistics read three (H, T, T) tensors in one task: after the maps, not among them.
       this.renderTrace();
-      this.predictions.render({ tokens: req.tokens.slice(0, T), loss: result.loss, top: result.top, tokenText: (t) => engine.model.tokenizer.tokenText(t), topK: this.topK });
+      await yieldToPage();
+      if (!live()) return;
       this.postHoverSummary();
+      if (!complete) {
+        this.setStatus(`Maps stopped after ${c.digests.filter(Boolean).length} of ${L} layers`, false);
+        post({ type: 'mapsCancelled', requestId: id, layersDone: c.digests.filter(Boolean).length, layers: L });
+        return;
+      }
+      this.setStatus('', false);
       post({
         type: 'result',
         requestId: id,
@@ -236,10 +335,11 @@ export class InspectorController {
           timings: {
             ...this.startupTimings(engine, req.commandEpochMs),
             load: loadMs,
-            graph: result.timingsMs.graph,
-            session: result.timingsMs.session,
-            run: result.timingsMs.run,
-            inspect: result.timingsMs.total,
+            graph: run.timingsMs.graph,
+            session: run.timingsMs.session,
+            run: run.timingsMs.run,
+            inspect: run.timingsMs.total,
+            maps: performance.now() - tMaps,
           },
           firstHeatmapMs,
           model: { id: req.model.id, label: req.model.label },
@@ -316,15 +416,53 @@ export class InspectorController {
     };
   }
 
-  /** The chosen map: one head, or the layer's average. */
-  private chosenMap(): Float32Array {
-    const { result, H, T } = this.current!;
-    return headMap(result.attention[this.layer]!, this.head, H, T);
+  /** Maps of one layer of `c`, a head per task; `live` false stops it (Cancelled). */
+  private layerSource(c: Inspection, layer: number, live: () => boolean): DigestSource {
+    return {
+      H: c.H,
+      T: c.T,
+      headRows: (h, first, count) => c.run.headRows(layer, h, first, count),
+      between: async () => {
+        await yieldToPage();
+        if (!live()) throw new Cancelled('superseded');
+      },
+    };
+  }
+
+  /** A chosen map (one head, or a layer's mean of heads): kept recently, or derived now at full resolution. */
+  private async mapOf(c: Inspection, choice: HeadChoice, live: () => boolean): Promise<Float32Array> {
+    const kept = c.recent.get(choice);
+    if (kept) return kept;
+    const src = this.layerSource(c, choice.layer, live);
+    const m = choice.head >= 0 ? await headMapOf(src, choice.head) : await meanOfHeads(src);
+    c.recent.put(choice, m);
+    return m;
+  }
+
+  /** Digests every layer's maps in turn; false when the Cancel button stopped it. */
+  private async digestLayers(c: Inspection, live: () => boolean): Promise<boolean> {
+    try {
+      for (let l = 0; l < c.L; l++) {
+        if (c.mapsStopped) return false;
+        this.setStatus(`Maps of layer ${l + 1}/${c.L}…`, true);
+        const d = await digestLayer(this.layerSource(c, l, () => live() && !c.mapsStopped), c.keys, THUMB_SIDE, (head, m) => c.recent.offer({ layer: l, head }, m));
+        c.digests[l] = d;
+        this.grid.showLayer(l, d, this.colors);
+        post({ type: 'mapsProgress', requestId: c.req.requestId, layersDone: l + 1, layers: c.L });
+      }
+      return true;
+    } catch (e) {
+      if (e instanceof Cancelled && live()) return false;
+      throw e;
+    } finally {
+      c.digesting = false;
+    }
   }
 
   private renderFocus(): void {
     const c = this.current!;
-    this.focus.render({ map: this.chosenMap(), T: c.T, tokens: c.req.tokens, chosen: this.chosen, topK: this.topK, colors: this.colors, accent: this.accent }, this.pin);
+    if (!this.shown) return;
+    this.focus.render({ map: this.shown, T: c.T, tokens: c.req.tokens, chosen: this.chosen, topK: this.topK, colors: this.colors, accent: this.accent }, this.pin);
   }
 
   /** The pin the heatmap shows, marked on its token too. */
@@ -335,11 +473,12 @@ export class InspectorController {
 
   private renderGrid(): void {
     const c = this.current!;
-    this.grid.render({ attention: c.result.attention, scores: c.scores, L: c.L, H: c.H, T: c.T }, this.chosen, this.colors);
+    this.grid.render({ digests: c.digests, L: c.L, H: c.H }, this.chosen, this.colors);
   }
 
-  private choose(layer: number, head: number): void {
-    if (!this.current) return;
+  private async choose(layer: number, head: number): Promise<void> {
+    const c = this.current;
+    if (!c) return;
     const layerChanged = layer !== this.layer;
     this.layer = layer;
     this.head = head;
@@ -347,12 +486,16 @@ export class InspectorController {
     this.grid.select(this.chosen);
     const s = getState();
     setState({ ...s, layer, head });
+    const stillChosen = () => c === this.current && layer === this.layer && head === this.head;
+    const map = c.recent.get(this.chosen) ?? (await this.mapOf(c, this.chosen, stillChosen).catch((e: unknown) => this.failed(e, this.trace)));
+    if (!map || !stillChosen()) return;
+    this.shown = map;
     this.renderFocus();
     this.postHoverSummary();
     if (layerChanged) void this.retrace();
     else {
       this.trace.renderMatrices(this.chosen, this.colors);
-      this.renderAblationView();
+      await this.showAblationHead();
     }
   }
 
@@ -363,9 +506,10 @@ export class InspectorController {
     this.trace.showTracing(this.layer);
     const layer = this.layer;
     const wanted = () => id === this.activeRequest && c === this.current && layer === this.layer;
-    const r = await c.engine.inspect(c.result.ids, layer, wanted).catch((e: unknown) => this.failed(e, this.trace));
+    const r = await c.engine.inspect(c.run.ids, layer, wanted).catch((e: unknown) => this.failed(e, this.trace));
+    r?.release(); // only its trace is wanted: the maps come from the inspection's own run
     if (!r || !wanted()) return;
-    c.result = { ...c.result, trace: r.trace };
+    c.trace = r.trace;
     this.renderTrace();
     await this.runAblations(id);
   }
@@ -395,44 +539,59 @@ export class InspectorController {
 
   private renderTrace(): void {
     const c = this.current!;
-    this.trace.render({ trace: c.result.trace, layer: this.layer, T: c.T, H: c.H, D: c.D }, this.chosen, this.colors);
+    this.trace.render({ trace: c.trace, layer: this.layer, T: c.T, H: c.H, D: c.D }, this.chosen, this.colors);
   }
 
-  /** Runs the chosen layer as trained, without 1/√dh and without the causal mask, then shows what changed. */
+  /** How the chosen layer's heads attend as trained, without 1/√dh and without the mask, derived from the kept q and k. */
+  private ablationSource(c: Inspection, layer: number, live: () => boolean) {
+    const src = this.layerSource(c, layer, live);
+    return { ...src, headRows: (h: number, first: number, count: number, ablation: Ablation | undefined) => c.run.headRows(layer, h, first, count, ablation) };
+  }
+
+  /** The ablations of the chosen layer: every head's stats, the chosen head's maps. */
   private async runAblations(id: number): Promise<void> {
     const c = this.current!;
     const layer = this.layer;
     this.ablations.showRecomputing(layer);
     const wanted = () => id === this.activeRequest && c === this.current && layer === this.layer;
-    const maps: Float32Array[] = [];
-    for (const v of ABLATION_VARIANTS) {
-      const r = v.ablation ? await c.engine.inspect(c.result.ids, layer, wanted, v.ablation).catch((e: unknown) => this.failed(e, this.ablations)) : c.result;
-      if (!r || !wanted()) return;
-      maps.push(r.attention[layer]!);
-    }
-    c.ablation = { layer, maps };
+    const a = await digestAblations(this.ablationSource(c, layer, wanted), layer, this.head).catch((e: unknown) => this.failed(e, this.ablations));
+    if (!a || !wanted()) return;
+    c.ablation = a;
+    this.renderAblationView();
+  }
+
+  /** Another head of the same layer: its ablation maps (the stats of every head are already there). */
+  private async showAblationHead(): Promise<void> {
+    const c = this.current;
+    const a = c?.ablation;
+    if (!c || !a || a.layer !== this.layer || a.head === this.head) return;
+    const head = this.head;
+    const wanted = () => c === this.current && a === c.ablation && head === this.head;
+    const maps = await ablationMaps(this.ablationSource(c, a.layer, wanted), head).catch((e: unknown) => this.failed(e, this.ablations));
+    if (!maps || !wanted()) return;
+    c.ablation = { ...a, head, maps };
     this.renderAblationView();
   }
 
   private renderAblationView(): void {
     const c = this.current;
     const a = c?.ablation;
-    if (!c || !a || a.layer !== this.layer) return;
-    this.ablations.render(a, c.T, c.H, this.head, this.colors);
+    if (!c || !a || a.layer !== this.layer || a.head !== this.head) return;
+    this.ablations.render(a, c.T, c.H, this.colors);
   }
 
   private postHoverSummary(): void {
     const c = this.current;
-    if (!c) return;
+    if (!c || !this.shown) return;
     const summary = hoverSummary({
-      attention: c.result.attention,
+      strongest: c.digests.flatMap((d) => (d ? [d.strongest] : [])),
       H: c.H,
       T: c.T,
       layer: this.layer,
       head: this.head,
-      chosen: this.chosenMap(),
-      loss: c.result.loss,
-      top: c.result.top,
+      chosen: this.shown,
+      loss: c.run.loss,
+      top: c.run.top,
       tokenText: (id) => c.engine.model.tokenizer.tokenText(id),
       k: this.topK,
     });
