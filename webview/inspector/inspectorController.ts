@@ -271,7 +271,6 @@ export class InspectorController {
         return;
       }
       const T = run.ids.length;
-      this.running = undefined;
       this.current?.run.release();
       const c: Inspection = {
         req,
@@ -325,6 +324,8 @@ export class InspectorController {
         return;
       }
       this.setStatus('', false);
+      // Shown from here on: a cancel before this (while the chosen head's map was derived) is said as one.
+      this.running = undefined;
       post({
         type: 'result',
         requestId: id,
