@@ -20,6 +20,8 @@ import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { LOGITS_BLOCK } from '../kernels/graph/decoderGraph.js';
+import { estimateInspectionMemory, formatBytes, longestFittingTokens, type MemoryEstimateInput } from '../kernels/inspect/memoryEstimate.js';
 import { float32NpyHeader } from '../kernels/inspect/npy.js';
 import type { TextTokenizer, Token } from '../kernels/tokenizer/textTokenizer.js';
 import { loadModelFolderFromDisk } from '../node/folderReader.js';
@@ -36,7 +38,9 @@ export const INSPECT_USAGE = `attention-inspector inspect --text-file FILE [opti
   --out DIR               output folder (default: attention-inspector-out)
   --layers LIST           only these layers' attention, in this order (e.g. 0,5,11; default: all)
   --max-tokens N          inspect at most the first N tokens (N at most the model's n_positions)
-  --truncate              inspect the first n_positions tokens of a longer text instead of failing`;
+  --truncate              inspect the first n_positions tokens of a longer text instead of failing
+  --memory-budget MB      refuse (exit 2) an inspection whose estimated peak memory is over MB
+                          (kernels/inspect/memoryEstimate.ts), naming the longest that fits (default: none)`;
 
 export const EMBEDDED_MODEL = 'tinycode-4l8h-1k';
 
@@ -54,6 +58,8 @@ export interface InspectArgs {
   /** As given; checked against the model once it is loaded. */
   layers?: number[];
   maxTokens?: number;
+  /** MiB; no budget when undefined. */
+  memoryBudgetMB?: number;
 }
 
 /** A non-negative decimal integer, or undefined. */
@@ -72,9 +78,9 @@ function parseLayers(text: string): number[] {
   return layers as number[];
 }
 
-function parseMaxTokens(text: string): number {
+function positive(option: string, text: string): number {
   const n = integer(text);
-  if (!n) throw new UsageError(`--max-tokens must be a positive integer, not "${text}"`);
+  if (!n) throw new UsageError(`${option} must be a positive integer, not "${text}"`);
   return n;
 }
 
@@ -91,6 +97,7 @@ export function parseInspectArgs(argv: string[]): InspectArgs | 'help' {
         truncate: { type: 'boolean', default: false },
         layers: { type: 'string' },
         'max-tokens': { type: 'string' },
+        'memory-budget': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -109,7 +116,8 @@ export function parseInspectArgs(argv: string[]): InspectArgs | 'help' {
     out: values.out!,
     truncate: values.truncate!,
     layers: values.layers === undefined ? undefined : parseLayers(values.layers),
-    maxTokens: values['max-tokens'] === undefined ? undefined : parseMaxTokens(values['max-tokens']),
+    maxTokens: values['max-tokens'] === undefined ? undefined : positive('--max-tokens', values['max-tokens']),
+    memoryBudgetMB: values['memory-budget'] === undefined ? undefined : positive('--memory-budget', values['memory-budget']),
   };
 }
 
@@ -204,6 +212,17 @@ function tokenEntry(tokenizer: TextTokenizer, t: Token, i: number, out: InspectO
   };
 }
 
+/** Exit 2 (UsageError) when the inspection's estimated peak is over the budget, saying the longest T that fits. */
+function checkBudget(estimate: Omit<MemoryEstimateInput, 'tokens'>, T: number, budgetMB: number): void {
+  const budget = budgetMB * 1024 * 1024;
+  const e = estimateInspectionMemory({ ...estimate, tokens: T });
+  if (e.total <= budget) return;
+  const fits = longestFittingTokens(estimate, budget);
+  const parts = `weights ${formatBytes(e.weightsStored)} as stored, ${formatBytes(e.weightsRuntime)} in the runtime; activations ${formatBytes(e.activations)}; maps ${formatBytes(e.maps)}`;
+  const advice = fits > 0 ? `the longest that fits is ${fits} tokens (--max-tokens ${fits})` : 'not even one token fits: the weights alone are over it';
+  throw new UsageError(`inspecting ${T} tokens needs about ${formatBytes(e.total)} (${parts}), more than --memory-budget ${budgetMB} MB; ${advice}`);
+}
+
 export async function runInspectCommand(argv: string[], log: (line: string) => void): Promise<number> {
   const args = parseInspectArgs(argv);
   if (args === 'help') {
@@ -234,6 +253,13 @@ export async function runInspectCommand(argv: string[], log: (line: string) => v
   const all = prefix.tokens;
   if (all.length === 0) throw new UsageError(`the text file ${args.textFile} has no tokens`);
   const whole = prefix.tokenizedChars === text.length;
+  // Before anything is said or written: an inspection over the budget is refused in one line.
+  if (args.memoryBudgetMB !== undefined) {
+    const wasm = args.backend === 'wasm';
+    // The wasm run derives one layer's maps at a time and lets go of the stored weights; the Chromium run returns every layer's.
+    const estimate = { config, stored: loaded!.weights.values().next().value!.dtype, compute: 'fp32', mapsLayers: wasm ? 1 : layers.length, runtime: args.backend, keepsStoredWeights: !wasm, logitsBlock: LOGITS_BLOCK } as const;
+    checkBudget(estimate, Math.min(all.length, limit), args.memoryBudgetMB);
+  }
   let truncated: { originalTokens?: number; keptTokens: number; inspectedChars: number; totalChars: number; message: string } | undefined;
   if (all.length > limit) {
     const count = whole ? `${all.length}` : `more than ${limit}`;

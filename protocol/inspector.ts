@@ -38,7 +38,8 @@ export type SelectionNotice =
   | {
       kind: 'truncated';
       keptTokens: number;
-      limit: 'context' | 'maxTokens';
+      /** What cut it: the model's context, the maxTokens setting, or the memory budget (memoryBudgetMB). */
+      limit: 'context' | 'maxTokens' | 'memoryBudget';
       /** The kept tokens cover the text's first `inspectedChars` of `totalChars` (UTF-16 code units). */
       inspectedChars: number;
       totalChars: number;
@@ -197,7 +198,7 @@ const tokenInfo = object<TokenInfo>({ id: integer, text: string, start: integer,
 const selectionNotice = variants<SelectionNotice, 'kind'>('kind', {
   currentLine: object({ kind: oneOf('currentLine'), line: integer }),
   firstOfSeveral: object({ kind: oneOf('firstOfSeveral'), count: integer }),
-  truncated: object<Extract<SelectionNotice, { kind: 'truncated' }>>({ kind: oneOf('truncated'), keptTokens: integer, limit: oneOf('context', 'maxTokens'), inspectedChars: integer, totalChars: integer, tokens: optional(integer) }),
+  truncated: object<Extract<SelectionNotice, { kind: 'truncated' }>>({ kind: oneOf('truncated'), keptTokens: integer, limit: oneOf('context', 'maxTokens', 'memoryBudget'), inspectedChars: integer, totalChars: integer, tokens: optional(integer) }),
 });
 
 const sourceRef = object<SourceRef>({

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:inspect -- --huge-mb M`: a huge selection in code-server + headless Chromium. A one-line
  * file of M million characters (minified-JS-like, scripts/hugeText.ts) is opened and all of it selected
- * (Ctrl+A); Inspect Attention keeps its first maxTokens tokens (512 by default) and says so in a notice.
+ * (Ctrl+A); Inspect Attention keeps its first maxTokens tokens (by default the model's context, 1,024, as the budget allows) and says so in a notice.
  * Compared with a small selection of the same file that holds those same tokens, warm (the same panel
  * again, after a cold first run), each kind `--runs N` times (3). The extension host's responsiveness:
  * while each inspection runs (Enter → first heatmap seen), hovers over an inspected token are timed back
@@ -9,6 +9,9 @@
  * extension host), against the same rounds while nothing runs. A benchmark, not a test: it prints figures
  * (with the load average: the machine may be shared) and writes test-results/bench-inspect-huge.json.
  */
+import { defaultMaxTokens } from '../src/memoryBudget.js';
+import { storedDtypeOfSize } from '../kernels/inspect/memoryEstimate.js';
+import type { DecoderConfig } from '../kernels/model/decoder.js';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,9 +30,15 @@ const FILE = 'huge.txt';
 
 type Kind = 'small, cold' | 'small, warm' | 'huge, warm';
 
-function maxTokensDefault(): number {
+/**
+ * maxTokens as a user who never set it gets it (src/memoryBudget.ts): the model's context unless the
+ * default memory budget allows fewer (the embedded model fits its whole context).
+ */
+function maxTokensDefault(config: DecoderConfig): number {
   const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { contributes: { configuration: { properties: Record<string, { default: number }> } } };
-  return pkg.contributes.configuration.properties['attentionInspector.maxTokens']!.default;
+  const budgetMB = pkg.contributes.configuration.properties['attentionInspector.memoryBudgetMB']!.default;
+  const bytes = readFileSync(join(REPO_ROOT, 'media', 'models', 'tinycode-4l8h-1k', 'model.safetensors')).length;
+  return defaultMaxTokens({ config, stored: storedDtypeOfSize(config, bytes) }, 'auto', budgetMB);
 }
 
 const summary = (xs: number[]) => ({ rounds: xs.length, medianMs: xs.length ? median(xs) : undefined, maxMs: xs.length ? Math.max(...xs) : undefined });
@@ -39,7 +48,7 @@ export async function benchHugeSelection(megabytes: number): Promise<void> {
   const chars = Math.round(megabytes * 1e6);
   const text = minifiedLine(chars);
   const model = await loadModelFolderFromDisk(join(REPO_ROOT, 'media', 'models', 'tinycode-4l8h-1k'));
-  const limit = tokenLimit(maxTokensDefault(), model.config.nPositions);
+  const limit = tokenLimit(maxTokensDefault(model.config), model.config.nPositions);
   const smallChars = model.tokenizer.encode(text.slice(0, limit * 16))[limit - 1]!.end;
   const smallTokens = model.tokenizer.encode(text.slice(0, smallChars)).length;
 

@@ -14,6 +14,7 @@ import type { TextSource } from '../kernels/tokenizer/tokenizePrefix.js';
 import type { HostModelCache } from './hostModel.js';
 import type { BackendChoice, ColorScale, EngineRef, InspectorState, InspectRequest, ModelName, RunFacts } from '../protocol/inspector.js';
 import { idCounter } from '../protocol/messenger.js';
+import { checkPanelBudget, defaultMaxTokens } from './memoryBudget.js';
 
 interface Pending {
   started: number;
@@ -91,8 +92,23 @@ export class InspectCommand implements vscode.Disposable {
     );
     const text = documentSlices(doc, chosen.range);
     const model = this.models.getActive();
-    const panel = InspectorPanel.show(this.context.extensionUri, [model.folderUri], this.log, this.events);
     const s = settings();
+    // Before the panel loads anything: a model whose weights alone are over the budget never reaches it.
+    const facts = await this.hostModels.memoryFacts(model.folderUri).catch((e: unknown) => {
+      this.log.warn(`inspection ${requestId}: no memory estimate for ${model.label} (${(e as Error).message}); the budget is not checked`);
+      return undefined;
+    });
+    if (requestId !== this.latest) return;
+    const oneToken = facts ? checkPanelBudget(facts, model.label, s.backend, 1, s.memoryBudgetMB) : { fits: true as const };
+    if (!oneToken.fits) {
+      this.log.warn(`inspection ${requestId}: ${oneToken.message}`);
+      void this.offerSettings(vscode.window.showWarningMessage(`Attention Inspector: ${oneToken.message}`, OPEN_SETTINGS));
+      return;
+    }
+    // maxTokens as the user set it, or what the model's context and the budget allow (without facts: the context).
+    const maxTokens = s.maxTokens ?? (facts ? defaultMaxTokens(facts, s.backend, s.memoryBudgetMB) : Number.MAX_SAFE_INTEGER);
+    const maxTokensIs = s.maxTokens === undefined ? 'memoryBudget' : 'maxTokens';
+    const panel = InspectorPanel.show(this.context.extensionUri, [model.folderUri], this.log, this.events);
     const engine = this.engineRef(panel, model, s.backend);
     if (isBlank(text)) {
       const where = chosen.notices.some((n) => n.kind === 'currentLine') ? 'The current line is empty' : 'The selection holds only whitespace';
@@ -105,7 +121,20 @@ export class InspectCommand implements vscode.Disposable {
       if (requestId !== this.latest) return void this.log.info(`inspection ${requestId}: superseded by ${this.latest} before it reached the panel`);
       if (panel.closed) return void this.log.info(`inspection ${requestId}: the panel was closed before it ran`);
       const hostStart = performance.now();
-      const { kept, notice } = truncateTokens(hostModel.encodePrefix(text, tokenLimit(s.maxTokens, hostModel.context)), s.maxTokens, hostModel.context);
+      const prefix = hostModel.encodePrefix(text, tokenLimit(maxTokens, hostModel.context));
+      let { kept, notice } = truncateTokens(prefix, maxTokens, hostModel.context, maxTokensIs);
+      const check = facts ? checkPanelBudget(facts, model.label, s.backend, kept.length, s.memoryBudgetMB) : { fits: true as const };
+      if (!check.fits) {
+        this.log.warn(`inspection ${requestId}: ${check.message}`);
+        const first = `Inspect the first ${check.longest.toLocaleString('en-US')} tokens`;
+        const choice = await this.offerSettings(vscode.window.showWarningMessage(`Attention Inspector: ${check.message}`, first, OPEN_SETTINGS));
+        if (requestId !== this.latest) return;
+        if (choice !== first) {
+          panel.post({ type: 'message', requestId, kind: 'empty', text: `Not inspected: ${check.message}` });
+          return;
+        }
+        ({ kept, notice } = truncateTokens(prefix, check.longest, hostModel.context, 'memoryBudget'));
+      }
       const tokens = toTokenInfos(kept, chosen.range.start, doc);
       const end = chosen.range.start + (kept.at(-1)?.end ?? 0);
       this.hovers.record(doc, requestId, chosen.range.start, end, tokens, model.label);
@@ -141,6 +170,13 @@ export class InspectCommand implements vscode.Disposable {
       this.log.error(`inspection ${requestId}: ${message}`);
       panel.post({ type: 'message', requestId, kind: 'error', text: message });
     }
+  }
+
+  /** Opens the budget setting when the user chose that button; passes the choice on. */
+  private async offerSettings(choice: Thenable<string | undefined>): Promise<string | undefined> {
+    const c = await choice;
+    if (c === OPEN_SETTINGS) void vscode.commands.executeCommand('workbench.action.openSettings', 'attentionInspector.memoryBudgetMB');
+    return c;
   }
 
   /** After a window reload: run the restored request again with this session's URIs. */
@@ -234,12 +270,20 @@ function folderWebviewUri(webview: vscode.Webview, folder: vscode.Uri): string {
   return s.endsWith('/') ? s : `${s}/`;
 }
 
-function settings(): { backend: BackendChoice; colorScale: ColorScale; topK: number; maxTokens: number } {
+const OPEN_SETTINGS = 'Open Settings';
+/** Default of attentionInspector.memoryBudgetMB (package.json; README: why 2,560). */
+const DEFAULT_MEMORY_BUDGET_MB = 2560;
+
+function settings(): { backend: BackendChoice; colorScale: ColorScale; topK: number; maxTokens: number | undefined; memoryBudgetMB: number } {
   const c = vscode.workspace.getConfiguration('attentionInspector');
+  // A value the user set anywhere is kept; otherwise maxTokens follows the model and the budget.
+  const m = c.inspect<number>('maxTokens');
+  const userMax = m?.workspaceFolderLanguageValue ?? m?.workspaceLanguageValue ?? m?.globalLanguageValue ?? m?.workspaceFolderValue ?? m?.workspaceValue ?? m?.globalValue;
   return {
     backend: c.get<BackendChoice>('backend', 'auto'),
     colorScale: c.get<ColorScale>('colorScale', 'sqrt'),
     topK: c.get<number>('topK', 5),
-    maxTokens: c.get<number>('maxTokens', 512),
+    maxTokens: typeof userMax === 'number' ? userMax : undefined,
+    memoryBudgetMB: c.get<number>('memoryBudgetMB', DEFAULT_MEMORY_BUDGET_MB),
   };
 }

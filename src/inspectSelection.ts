@@ -66,9 +66,15 @@ export function tokenLimit(maxTokens: number, context: number): number {
 /**
  * Keeps at most `tokenLimit(maxTokens, context)` tokens of a text's tokenized prefix, saying so when
  * it cuts (or when the text goes on past the prefix): how many tokens and characters were kept, the
- * text's length, its token count when it was tokenized whole, and the limit that bites (the smaller).
+ * text's length, its token count when it was tokenized whole, and the limit that bites (the smaller;
+ * `maxTokensIs` names what set maxTokens: the setting, or the memory budget when the user never set it).
  */
-export function truncateTokens<T extends { end: number }>(prefix: PrefixTokens<T>, maxTokens: number, context: number): { kept: T[]; notice?: SelectionNotice } {
+export function truncateTokens<T extends { end: number }>(
+  prefix: PrefixTokens<T>,
+  maxTokens: number,
+  context: number,
+  maxTokensIs: 'maxTokens' | 'memoryBudget' = 'maxTokens',
+): { kept: T[]; notice?: SelectionNotice } {
   const limit = tokenLimit(maxTokens, context);
   const whole = prefix.tokenizedChars === prefix.totalChars;
   if (whole && prefix.tokens.length <= limit) return { kept: prefix.tokens.slice() };
@@ -78,7 +84,7 @@ export function truncateTokens<T extends { end: number }>(prefix: PrefixTokens<T
     notice: {
       kind: 'truncated',
       keptTokens: kept.length,
-      limit: context <= maxTokens ? 'context' : 'maxTokens',
+      limit: context <= maxTokens ? 'context' : maxTokensIs,
       inspectedChars: kept.at(-1)?.end ?? 0,
       totalChars: prefix.totalChars,
       ...(whole ? { tokens: prefix.tokens.length } : {}),

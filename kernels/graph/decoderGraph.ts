@@ -3,11 +3,12 @@
  * (kernels/model/decoder.ts) whatever the family: embeddings (+ learned positions), L × [norm, q/k/v
  * projections, per-head q/k norm, RoPE, K/V repeated to the query heads, attention, merge, o projection,
  * residual, norm, MLP (GELU or SwiGLU), residual], final norm, unembedding (tied or not); then
- * log-softmax, per-position loss and top-5 in the graph, so the logits (T × vocab) never have to be read back.
+ * log-softmax, per-position loss and top-5 in the graph, a block of positions at a time (blockedHead), so
+ * the logits (T × vocab) are never read back nor held whole.
  *
  * Input `input_ids` int64 (B, T), T dynamic (one session serves every length ≤ nPositions).
  * Outputs (all float32 whatever the weight dtype, except `top_ids` int64):
- * - `logits` (B, T, V);
+ * - `logits` (B, T, V), only with the option `logits`;
  * - `nll` (B, T): −log p(id[t+1] | id[≤t]); the last position has no next token and holds garbage
  *   (the runner replaces it with NaN);
  * - `top_logprobs` (B, T, 5), `top_ids` (B, T, 5): the five most likely next tokens at each position;
@@ -27,7 +28,7 @@ import { type AttentionKind, causalMask, constFloat, constInt64, fusedCausalAtte
 import type { GraphWeights } from './graphWeights.js';
 import { OnnxGraphBuilder } from './onnxBuilder.js';
 import { applyRope, ropeTables } from './rope.js';
-import type { FloatDType } from './tensors.js';
+import { elemTypeOf, type FloatDType } from './tensors.js';
 
 export const TOP_K = 5;
 
@@ -97,7 +98,16 @@ export interface DecoderGraphOptions {
   traceLayer?: number;
   /** Applied to the trace layer only (ignored without one); changes everything downstream of it. */
   ablation?: Ablation;
+  /**
+   * Also output the whole logits (B, T, V) (tests, the fused probe). Without them the unembedding, loss
+   * and top-5 run `logitsBlock` positions at a time and no (T, V) tensor exists.
+   */
+  logits?: boolean;
+  logitsBlock?: number;
 }
+
+/** Positions per block of the unembedding when the logits are not an output. */
+export const LOGITS_BLOCK = 128;
 
 export const attentionOutput = (layer: number): string => `attn_${layer}`;
 export const traceOutput = (name: TraceName): string => `trace_${name}`;
@@ -249,25 +259,84 @@ export function buildDecoderGraph(config: DecoderConfig, weights: GraphWeights, 
   // Unembedding: Gemm with transB on the (B·T, D) rows reads the (V, D) matrix as it is; a transposed
   // copy (V × D, folded by ORT at session creation) would be a second embedding matrix in memory.
   const final = b.op('Reshape', [norm(x, tensors.finalNorm), constInt64(b, [-1, D])]);
-  const logitsShape = b.op('Concat', [shape, constInt64(b, [V])], { axis: 0 });
   const unembed = tensors.unembed === tensors.embed ? embed : w(tensors.unembed, [V, D]);
-  const rows = b.op('Gemm', [final, unembed], { transB: 1 });
-  const logits = b.op('Reshape', [dt === 'fp16' ? b.op('Cast', [rows], { to: 1 }) : rows, logitsShape], undefined, 'logits');
-  b.output('logits', 'float32', ['B', 'T', V]);
-  const logProbs = b.op('LogSoftmax', [logits], { axis: -1 });
-
   // Targets: ids shifted left by one; the last position gets id[0] as a placeholder.
   const end = constInt64(b, [Number.MAX_SAFE_INTEGER]);
   const next = b.op('Slice', [ids, constInt64(b, [1]), end, constInt64(b, [1])]);
   const first = b.op('Slice', [ids, constInt64(b, [0]), constInt64(b, [1]), constInt64(b, [1])]);
-  const targets = b.op('Unsqueeze', [b.op('Concat', [next, first], { axis: 1 }), constInt64(b, [2])]);
-  const picked = b.op('GatherElements', [logProbs, targets], { axis: 2 });
-  b.op('Neg', [b.op('Squeeze', [picked, constInt64(b, [2])])], undefined, 'nll');
+  const targets = b.op('Reshape', [b.op('Concat', [next, first], { axis: 1 }), constInt64(b, [-1])]);
+  const head = { dt, vocab: V, unembed, shape };
+  if (o.logits) wholeHead(b, final, targets, head);
+  else blockedHead(b, final, targets, { ...head, block: o.logitsBlock ?? LOGITS_BLOCK });
+  return b.build(config.family);
+}
+
+interface HeadInputs {
+  dt: FloatDType;
+  vocab: number;
+  /** The unembedding matrix (V, D): the embedding when tied. */
+  unembed: string;
+  /** Shape of input_ids: (B, T). */
+  shape: string;
+}
+
+/**
+ * Log-probabilities of `rows` (N, D) in float32 (N, V), and from them `nll` (N) of `targets` (N) and
+ * the top-5 (N, 5): the same ops for a block of positions as for all of them.
+ */
+function unembed(b: OnnxGraphBuilder, rows: string, targets: string, h: HeadInputs): { logits: string; nll: string; topValues: string; topIds: string } {
+  const raw = b.op('Gemm', [rows, h.unembed], { transB: 1 });
+  const logits = h.dt === 'fp16' ? b.op('Cast', [raw], { to: 1 }) : raw;
+  const logProbs = b.op('LogSoftmax', [logits], { axis: -1 });
+  const picked = b.op('GatherElements', [logProbs, b.op('Unsqueeze', [targets, constInt64(b, [1])])], { axis: 1 });
+  const nll = b.op('Neg', [b.op('Squeeze', [picked, constInt64(b, [1])])]);
+  const [topValues, topIds] = b.node('TopK', [logProbs, constInt64(b, [TOP_K])], { outputs: 2, attrs: { axis: -1, largest: 1, sorted: 1 } });
+  return { logits, nll, topValues, topIds };
+}
+
+/** `nll` (B, T), `top_logprobs` and `top_ids` (B, T, 5) from per-row values (N) or (N, 5). */
+function headOutputs(b: OnnxGraphBuilder, nll: string, topValues: string, topIds: string, shape: string): void {
+  b.op('Reshape', [nll, shape], undefined, 'nll');
   b.output('nll', 'float32', ['B', 'T']);
-  b.node('TopK', [logProbs, constInt64(b, [TOP_K])], { outputs: ['top_logprobs', 'top_ids'], attrs: { axis: -1, largest: 1, sorted: 1 } });
+  const topShape = b.op('Concat', [shape, constInt64(b, [TOP_K])], { axis: 0 });
+  b.op('Reshape', [topValues, topShape], undefined, 'top_logprobs');
+  b.op('Reshape', [topIds, topShape], undefined, 'top_ids');
   b.output('top_logprobs', 'float32', ['B', 'T', TOP_K]);
   b.output('top_ids', 'int64', ['B', 'T', TOP_K]);
-  return b.build(config.family);
+}
+
+/** The whole (B, T, V) logits as an output, loss and top-5 read from them (tests, the fused probe). */
+function wholeHead(b: OnnxGraphBuilder, rows: string, targets: string, h: HeadInputs): void {
+  const u = unembed(b, rows, targets, h);
+  b.op('Reshape', [u.logits, b.op('Concat', [h.shape, constInt64(b, [h.vocab])], { axis: 0 })], undefined, 'logits');
+  b.output('logits', 'float32', ['B', 'T', h.vocab]);
+  headOutputs(b, u.nll, u.topValues, u.topIds, h.shape);
+}
+
+/**
+ * Loss and top-5 a block of `block` positions at a time (a Scan over the rows, zero-padded to whole
+ * blocks): only block × V logits and log-probabilities exist at once (26 MB each at 128 × 50,257)
+ * instead of T × V (206 MB each at 1,024).
+ */
+function blockedHead(b: OnnxGraphBuilder, rows: string, targets: string, h: HeadInputs & { block: number }): void {
+  const C = h.block;
+  const n = b.op('Slice', [b.op('Shape', [rows]), constInt64(b, [0]), constInt64(b, [1])]);
+  const blocks = b.op('Div', [b.op('Add', [n, constInt64(b, [C - 1])]), constInt64(b, [C])]);
+  const pad = b.op('Sub', [b.op('Mul', [blocks, constInt64(b, [C])]), n]);
+  const zero = constInt64(b, [0]);
+  const paddedRows = b.op('Pad', [rows, b.op('Concat', [zero, zero, pad, zero], { axis: 0 })]);
+  const paddedTargets = b.op('Pad', [targets, b.op('Concat', [zero, pad], { axis: 0 })]);
+  const rowBlocks = b.op('Reshape', [paddedRows, b.op('Concat', [blocks, constInt64(b, [C, -1])], { axis: 0 })]);
+  const targetBlocks = b.op('Reshape', [paddedTargets, b.op('Concat', [blocks, constInt64(b, [C])], { axis: 0 })]);
+
+  const body = b.subgraph('unembed_block');
+  const u = unembed(body, body.input(b.fresh('rows'), elemTypeOf(h.dt), [C, 'D']), body.input(b.fresh('targets'), 'int64', [C]), h);
+  body.output(u.nll, 'float32', [C]);
+  body.output(u.topValues, 'float32', [C, TOP_K]);
+  body.output(u.topIds, 'int64', [C, TOP_K]);
+  const [nll, topValues, topIds] = b.node('Scan', [rowBlocks, targetBlocks], { outputs: 3, attrs: { body: { graph: body }, num_scan_inputs: 2 } });
+  const keep = (t: string, rowDims: number[]) => b.op('Slice', [b.op('Reshape', [t, constInt64(b, [-1, ...rowDims])]), zero, n]);
+  headOutputs(b, keep(nll, []), keep(topValues, [TOP_K]), keep(topIds, [TOP_K]), h.shape);
 }
 
 type GeluKind = 'gelu_new' | 'gelu';

@@ -1,8 +1,9 @@
 /**
  * A small typed builder for ONNX models, serialising the protobuf wire format directly (field numbers
  * from onnx.proto), so that graph code needs no protobuf package and runs unchanged in Node and the
- * browser. Only what our graphs use: nodes with int/float/ints/tensor attributes, initializers as
- * raw little-endian data, and inputs/outputs with named (dynamic) or fixed dimensions.
+ * browser. Only what our graphs use: nodes with int/float/ints/tensor/graph attributes (a graph: the body
+ * of a Scan), initializers as raw little-endian data, and inputs/outputs with named (dynamic) or fixed
+ * dimensions.
  */
 
 export type ElemType = 'float32' | 'float16' | 'int64' | 'int32' | 'bool';
@@ -12,7 +13,7 @@ const ELEM_CODE: Record<ElemType, number> = { float32: 1, int32: 6, int64: 7, bo
 /** A dimension: a fixed size or a symbolic name (`'T'`) for a dynamic one. */
 export type Dim = number | string;
 
-export type AttrValue = number | number[] | { float: number } | { floats: number[] } | { tensor: TensorInit };
+export type AttrValue = number | number[] | { float: number } | { floats: number[] } | { tensor: TensorInit } | { graph: OnnxGraphBuilder };
 
 /**
  * Element bytes produced while the graph is written, straight into the output buffer: a weight
@@ -58,7 +59,7 @@ const utf8 = new TextEncoder();
  * length recorded in the order the messages start), then writing into one buffer of the exact size.
  * No nested message is ever copied into its parent.
  */
-class Writer {
+export class Writer {
   private pos = 0;
   private next = 0;
 
@@ -205,9 +206,12 @@ function writeAttr(w: Writer, name: string, v: AttrValue): void {
   } else if ('floats' in v) {
     w.packedFloats(7, v.floats);
     w.int(20, 6);
-  } else {
+  } else if ('tensor' in v) {
     w.message(5, (t) => writeTensor(t, '', v.tensor));
     w.int(20, 4);
+  } else {
+    w.message(6, (g) => v.graph.writeGraph(g));
+    w.int(20, 5);
   }
 }
 
@@ -240,11 +244,21 @@ export class OnnxGraphBuilder {
   private counter = 0;
   private readonly domains = new Set<string>();
 
-  constructor(private readonly opset = 17) {}
+  constructor(
+    private readonly opset = 17,
+    /** Set for a subgraph: names come from the outermost graph's counter (no clash with outer scope). */
+    private readonly parent?: OnnxGraphBuilder,
+    private readonly name = 'graph',
+  ) {}
 
   /** A fresh tensor name with a readable prefix. */
   fresh(prefix: string): string {
-    return `${prefix}_${this.counter++}`;
+    return this.parent ? this.parent.fresh(prefix) : `${prefix}_${this.counter++}`;
+  }
+
+  /** A graph to be a node's attribute (e.g. Scan's body); it may use this graph's tensors by name. */
+  subgraph(name: string): OnnxGraphBuilder {
+    return new OnnxGraphBuilder(this.opset, this, name);
   }
 
   input(name: string, type: ElemType, dims: Dim[]): string {
@@ -266,7 +280,7 @@ export class OnnxGraphBuilder {
   node(op: string, inputs: string[], opts: { outputs?: string[] | number; attrs?: Record<string, AttrValue>; domain?: string } = {}): string[] {
     const outputs = Array.isArray(opts.outputs) ? opts.outputs : Array.from({ length: opts.outputs ?? 1 }, () => this.fresh(op));
     const domain = opts.domain ?? '';
-    if (domain) this.domains.add(domain);
+    if (domain) this.root().domains.add(domain);
     this.nodes.push({ op, inputs, outputs, domain, attrs: opts.attrs ?? {} });
     return outputs;
   }
@@ -276,29 +290,36 @@ export class OnnxGraphBuilder {
     return this.node(op, inputs, { outputs: name ? [name] : 1, attrs, domain })[0];
   }
 
+  private root(): OnnxGraphBuilder {
+    return this.parent ? this.parent.root() : this;
+  }
+
   /** Serialises to ONNX ModelProto bytes (IR version 8). */
   build(graphName = 'graph'): Uint8Array {
     return Writer.serialise((w) => this.write(w, graphName));
   }
 
+  /** The GraphProto's fields. */
+  writeGraph(g: Writer, graphName = this.name): void {
+    for (const n of this.nodes) {
+      g.message(1, (nw) => {
+        for (const i of n.inputs) nw.string(1, i);
+        for (const o of n.outputs) nw.string(2, o);
+        nw.string(4, n.op);
+        for (const [k, v] of Object.entries(n.attrs)) nw.message(5, (a) => writeAttr(a, k, v));
+        if (n.domain) nw.string(7, n.domain);
+      });
+    }
+    g.string(2, graphName);
+    for (const { name, t } of this.initializers) g.message(5, (tw) => writeTensor(tw, name, t));
+    for (const v of this.inputs) g.message(11, (vw) => writeValueInfo(vw, v));
+    for (const v of this.outputs) g.message(12, (vw) => writeValueInfo(vw, v));
+  }
+
   private write(w: Writer, graphName: string): void {
     w.int(1, 8);
     w.string(2, 'attention-inspector');
-    w.message(7, (g) => {
-      for (const n of this.nodes) {
-        g.message(1, (nw) => {
-          for (const i of n.inputs) nw.string(1, i);
-          for (const o of n.outputs) nw.string(2, o);
-          nw.string(4, n.op);
-          for (const [k, v] of Object.entries(n.attrs)) nw.message(5, (a) => writeAttr(a, k, v));
-          if (n.domain) nw.string(7, n.domain);
-        });
-      }
-      g.string(2, graphName);
-      for (const { name, t } of this.initializers) g.message(5, (tw) => writeTensor(tw, name, t));
-      for (const v of this.inputs) g.message(11, (vw) => writeValueInfo(vw, v));
-      for (const v of this.outputs) g.message(12, (vw) => writeValueInfo(vw, v));
-    });
+    w.message(7, (g) => this.writeGraph(g, graphName));
     w.message(8, (o) => o.int(2, this.opset));
     for (const d of this.domains) {
       w.message(8, (o) => {

@@ -149,6 +149,8 @@ interface GraphVariant {
   attention: AttentionKind;
   traceLayer?: number;
   ablation?: Ablation;
+  /** The whole logits as an output (otherwise the head runs a block of positions at a time). */
+  logits?: boolean;
 }
 
 export class InspectorError extends Error {
@@ -167,7 +169,7 @@ function checkLayer(config: DecoderConfig, l: number): void {
 /** The graph variant an inspection with these options runs (the trace layer checked against the model). */
 function variantOf(config: DecoderConfig, options: LayerInspectOptions): GraphVariant {
   if (options.traceLayer !== undefined) checkLayer(config, options.traceLayer);
-  return { attention: options.attention ?? 'manual', traceLayer: options.traceLayer, ablation: options.ablation };
+  return { attention: options.attention ?? 'manual', traceLayer: options.traceLayer, ablation: options.ablation, logits: !!options.logits };
 }
 
 /** The layers whose maps inspect() returns (default all), checked against the model. */
@@ -218,7 +220,7 @@ export class DecoderGraphs {
 
   private options(g: GraphVariant): DecoderGraphOptions {
     const ablation = g.traceLayer === undefined ? {} : { noScale: !!g.ablation?.noScale, noMask: !!g.ablation?.noMask };
-    return { attention: g.attention, attentionLayers: [], attentionInputs: true, traceLayer: g.traceLayer, ablation };
+    return { attention: g.attention, attentionLayers: [], attentionInputs: true, traceLayer: g.traceLayer, ablation, logits: !!g.logits };
   }
 
   key(g: GraphVariant): string {
@@ -342,26 +344,38 @@ export class DecoderInspector {
     if (releaseWeights) this.graphs.releaseWeights();
   }
 
-  /** Whether the fused path agrees with manual on this provider (probed once), and what was seen. */
+  /**
+   * Whether the fused path agrees with manual on this provider (probed once), and what was seen. It
+   * compares what the inspection's own graphs output — every layer's q and k (each depends on the
+   * attention of the layers before), loss and top-5 log-probabilities — so the probe needs no session
+   * of its own.
+   */
   checkFused(): Promise<{ ok: boolean; detail: string }> {
     this.fusedOk ??= (async () => {
       const ids = Array.from({ length: PROBE_LENGTH }, (_, i) => (i * 7919 + 13) % this.config.vocabSize);
       const t = { graph: 0, session: 0, run: 0 };
-      const logits = async (attention: AttentionKind) => {
-        const out = await this.runGraph(ids, { attention }, ['logits'], t);
-        return out.logits.data as Float32Array;
+      const names = ['nll', 'top_logprobs', ...Array.from({ length: this.config.nLayer }, (_, l) => [queryOutput(l), keyOutput(l)]).flat()];
+      const outputs = async (attention: AttentionKind) => {
+        const out = await this.runGraph(ids, { attention }, names, t);
+        const values = names.map((n) => out[n].data as Float32Array);
+        for (const v of Object.values(out)) v.dispose();
+        return values;
       };
-      const m = await logits('manual');
-      let f: Float32Array;
+      const m = await outputs('manual');
+      let f: Float32Array[];
       try {
-        f = await logits('fused');
+        f = await outputs('fused');
       } catch (e) {
         return { ok: false, detail: `fused attention failed: ${(e as Error).message.split('\n')[0]}` };
       }
       const tol = (this.o.dtype ?? 'fp32') === 'fp16' ? 5e-2 : 1e-3;
       let worst = 0;
-      for (let i = 0; i < m.length; i++) worst = Math.max(worst, Math.abs(m[i] - f[i]) || (Number.isNaN(f[i]) ? Infinity : 0));
-      return { ok: worst <= tol, detail: `fused vs manual logits on a ${PROBE_LENGTH}-token probe: max abs diff ${worst.toExponential(2)} (tolerance ${tol})` };
+      // The last position's loss is a placeholder (nothing follows it).
+      const last = (i: number, a: Float32Array) => (i === 0 ? a.length - 1 : a.length);
+      m.forEach((a, i) => {
+        for (let j = 0; j < last(i, a); j++) worst = Math.max(worst, Math.abs(a[j] - f[i][j]) || (Number.isNaN(f[i][j]) ? Infinity : 0));
+      });
+      return { ok: worst <= tol, detail: `fused vs manual q, k, loss and top-5 on a ${PROBE_LENGTH}-token probe: max abs diff ${worst.toExponential(2)} (tolerance ${tol})` };
     })();
     return this.fusedOk;
   }

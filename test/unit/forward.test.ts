@@ -99,7 +99,7 @@ test('onnxruntime-node on the same graph agrees with onnxruntime-web', async () 
   const ortNode = await import('onnxruntime-node');
   const c = cases.find((x) => x.name === 'repeated')!;
   // Weights embedded (converted while written): this runtime is given the graph bytes alone.
-  const graph = buildDecoderGraph(model.config, new GraphWeights(model.weights, 'fp32', false), { attention: 'manual', attentionLayers: [0, 1, 2, 3] });
+  const graph = buildDecoderGraph(model.config, new GraphWeights(model.weights, 'fp32', false), { attention: 'manual', attentionLayers: [0, 1, 2, 3], logits: true });
   const session = await ortNode.InferenceSession.create(graph);
   const input = new ortNode.Tensor('int64', BigInt64Array.from(c.ids, BigInt), [1, c.ids.length]);
   const out = await session.run({ input_ids: input });
@@ -108,6 +108,29 @@ test('onnxruntime-node on the same graph agrees with onnxruntime-web', async () 
   worst.ortNode = Math.max(worst.ortNode, maxAbsDiff(out.logits.data as Float32Array, web.logits!) / 10);
   assert.ok(worst.ortNode <= 1e-5, `onnxruntime-node vs web: ${worst.ortNode}`);
   await session.release();
+});
+
+test('loss and top-5 computed a block of positions at a time equal those of the whole logits (≤ 1e-6)', async () => {
+  const c = cases.find((x) => x.name === 'repeated')!;
+  const weights = new GraphWeights(model.weights, 'fp32', false);
+  const run = async (o: { logits?: boolean; logitsBlock?: number }) => {
+    const session = await ort.InferenceSession.create(buildDecoderGraph(model.config, weights, { attention: 'manual', attentionLayers: [], ...o }));
+    const out = await session.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(c.ids, BigInt), [1, c.ids.length]) });
+    await session.release();
+    return out;
+  };
+  const whole = await run({ logits: true });
+  // Blocks that do not divide T (padding), that divide it, one row, and one block larger than T.
+  for (const block of [7, c.ids.length, 1, 4 * c.ids.length]) {
+    const blocked = await run({ logitsBlock: block });
+    assert.equal(blocked.logits, undefined, 'no whole logits output');
+    for (const name of ['nll', 'top_logprobs'] as const) {
+      assert.deepEqual(blocked[name].dims, whole[name].dims);
+      const d = maxAbsDiff(blocked[name].data as Float32Array, whole[name].data as Float32Array);
+      assert.ok(d <= 1e-6, `block ${block}: ${name} max abs diff ${d}`);
+    }
+    assert.deepEqual(blocked.top_ids.data, whole.top_ids.data, `block ${block}: top-5 ids`);
+  }
 });
 
 test('shape trace, ablations and truncation', async () => {

@@ -61,6 +61,9 @@ test('truncation names the limit that bites, how many characters were inspected,
   assert.deepEqual(truncateTokens(whole, 4, 1024).notice, { kind: 'truncated', tokens: 10, keptTokens: 4, limit: 'maxTokens', inspectedChars: 4, totalChars: 10 });
   assert.deepEqual(truncateTokens(whole, 40, 6).notice, { kind: 'truncated', tokens: 10, keptTokens: 6, limit: 'context', inspectedChars: 6, totalChars: 10 });
   assert.equal(truncateTokens(whole, 4, 6).kept.length, 4);
+  // maxTokens set by the memory budget (the user never set it) is named so; the context still wins when smaller.
+  assert.deepEqual(truncateTokens(whole, 4, 1024, 'memoryBudget').notice, { kind: 'truncated', tokens: 10, keptTokens: 4, limit: 'memoryBudget', inspectedChars: 4, totalChars: 10 });
+  assert.deepEqual(truncateTokens(whole, 40, 6, 'memoryBudget').notice, { kind: 'truncated', tokens: 10, keptTokens: 6, limit: 'context', inspectedChars: 6, totalChars: 10 });
   const head = { tokens: toks, tokenizedChars: 10, totalChars: 24_000_000 };
   assert.deepEqual(truncateTokens(head, 4, 1024).notice, { kind: 'truncated', keptTokens: 4, limit: 'maxTokens', inspectedChars: 4, totalChars: 24_000_000 }, 'a text tokenized only in part has no total');
   assert.equal(noticeText(truncateTokens(head, 4, 1024).notice!), 'Truncated: only the first 4 tokens are inspected (the attentionInspector.maxTokens setting): the first 4 of 24,000,000 characters; the rest was not tokenized.');

@@ -267,7 +267,7 @@ describe('messenger: notifications and the handshake', () => {
     assert.equal(inspect(good, 'inspect'), undefined);
     assert.equal(inspect({ ...good, backend: 'cuda' }, 'inspect'), 'inspect.backend: expected one of auto, webgpu, wasm, got "cuda"');
     assert.equal(inspect({ ...good, tokens: [...good.tokens, { ...good.tokens[0], id: '2' }] }, 'inspect'), 'inspect.tokens[1].id: expected an integer, got "2"');
-    assert.equal(inspect({ ...good, notices: [{ kind: 'truncated', tokens: 9, keptTokens: 4, limit: 'memory', inspectedChars: 4, totalChars: 9 }] }, 'inspect'), 'inspect.notices[0].limit: expected one of context, maxTokens, got "memory"');
+    assert.equal(inspect({ ...good, notices: [{ kind: 'truncated', tokens: 9, keptTokens: 4, limit: 'memory', inspectedChars: 4, totalChars: 9 }] }, 'inspect'), 'inspect.notices[0].limit: expected one of context, maxTokens, memoryBudget, got "memory"');
     assert.equal(inspect({ ...good, notices: [{ kind: 'truncated', keptTokens: 4, limit: 'maxTokens', inspectedChars: 4, totalChars: 9 }] }, 'inspect'), undefined, 'the total is left out when the text was not tokenized whole');
     assert.equal(inspect({ ...good, notices: [{ kind: 'weird' }] }, 'inspect'), 'inspect.notices[0].kind: expected one of currentLine, firstOfSeveral, truncated, got "weird"');
     const summary = inspectorProtocol.page.notifications.hoverSummary;

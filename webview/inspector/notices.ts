@@ -18,7 +18,7 @@ export function noticeText(n: SelectionNotice): string {
     case 'firstOfSeveral':
       return `${n.count} selections: only the first is inspected.`;
     case 'truncated': {
-      const why = n.limit === 'context' ? "the model's context length" : 'the attentionInspector.maxTokens setting';
+      const why = { context: "the model's context length", maxTokens: 'the attentionInspector.maxTokens setting', memoryBudget: 'the attentionInspector.memoryBudgetMB setting' }[n.limit];
       const chars = `the first ${count(n.inspectedChars)} of ${count(n.totalChars)} characters`;
       return n.tokens === undefined
         ? `Truncated: only the first ${count(n.keptTokens)} tokens are inspected (${why}): ${chars}; the rest was not tokenized.`
