@@ -2,8 +2,9 @@
  * The inspector panel's protocol: what the host sends the page, what the page sends back, and the
  * checkers each side runs on what arrives (protocol/messenger.ts carries it). An inspection carries a
  * `requestId` and every message about it repeats that id, so late messages of a cancelled inspection are
- * recognised and dropped. Model weights never travel here: the page fetches them from `model.baseUri`
- * (in ranges, kernels/model/fetchReader.ts) and says how far it got (`weights`).
+ * recognised and dropped. The page fetches model files from `model.baseUri` in ranges
+ * (kernels/model/fetchReader.ts), or, with `attentionInspector.weightsTransport: messages`, asks the host
+ * for the same ranges (`modelFile`); either way it says how far it got (`weights`).
  */
 import type { Call, Message, Protocol } from './messenger.js';
 import { logLine, saveCall, type LogLine, type SaveCall, type SaveOutcome } from './shared.js';
