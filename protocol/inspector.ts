@@ -2,12 +2,13 @@
  * The inspector panel's protocol: what the host sends the page, what the page sends back, and the
  * checkers each side runs on what arrives (protocol/messenger.ts carries it). An inspection carries a
  * `requestId` and every message about it repeats that id, so late messages of a cancelled inspection are
- * recognised and dropped. Model weights never travel here: the page fetches them from `model.baseUri`.
+ * recognised and dropped. The page fetches model files from `model.baseUri` in ranges
+ * (kernels/model/fetchReader.ts), or, with `attentionInspector.weightsTransport: messages`, asks the host
+ * for the same ranges (`modelFile`); either way it says how far it got (`weights`).
  */
-import type { Message, Protocol } from './messenger.js';
-import type { Call } from './messenger.js';
+import type { Call, Message, Protocol } from './messenger.js';
 import { logLine, saveCall, type LogLine, type SaveCall, type SaveOutcome } from './shared.js';
-import { array, boolean, integer, number, object, oneOf, optional, record, string, variants, type Checker } from './validate.js';
+import { array, boolean, bytes, integer, number, object, oneOf, optional, record, string, variants, type Checker } from './validate.js';
 
 export type ColorScale = 'linear' | 'sqrt' | 'log';
 export type BackendChoice = 'auto' | 'webgpu' | 'wasm';
@@ -47,9 +48,17 @@ export type SelectionNotice =
       tokens?: number;
     };
 
+/**
+ * How the page gets the model's files: `resources` fetches them by webview URI in range requests,
+ * `messages` asks the host for each range (`modelFile`); the setting attentionInspector.weightsTransport.
+ */
+export type WeightsTransport = 'resources' | 'messages';
+
 /** What the page needs to start the model: where it and onnxruntime-web are, and which backend to use. */
 export interface EngineRef {
   model: ModelRef;
+  /** Absent: `resources`. */
+  weights?: WeightsTransport;
   /** Webview URI of onnxruntime-web's wasm folder (dist/ort/), ending in '/'. */
   ortBase: string;
   backend: BackendChoice;
@@ -103,6 +112,18 @@ export interface RunFacts {
   tokens: number;
   timings: Record<string, number>;
   firstHeatmapMs?: number;
+  /** The model that produced the result (the one its request named). */
+  model?: ModelName;
+  /** What the page holds after the result: onnxruntime sessions alive, and the JS heap where the browser says (Chromium). */
+  resources?: PageResources;
+}
+
+/** A model as the panel names it. */
+export type ModelName = Pick<ModelRef, 'id' | 'label'>;
+
+export interface PageResources {
+  liveSessions: number;
+  jsHeapBytes?: number;
 }
 
 /** What the inspector webview keeps in `setState`, and the host gets back to restore the panel after a reload. */
@@ -110,6 +131,30 @@ export interface InspectorState {
   request?: Omit<InspectRequest, 'model' | 'ortBase' | 'commandEpochMs'> & { modelId: string };
   layer?: number;
   head?: number;
+}
+
+/** Where the page's load of a model's weights is: sent as bytes arrive (at most a few times a second) and when it ends. */
+export interface WeightsLoad {
+  modelId: string;
+  loadedBytes: number;
+  totalBytes: number;
+  /** Since the load began. */
+  ms: number;
+  state: 'loading' | 'loaded' | 'cancelled';
+}
+
+/** `length` bytes of one file of model `modelId`'s folder from `start`, read by the host. */
+export interface ModelFileRange {
+  modelId: string;
+  name: string;
+  start: number;
+  length: number;
+}
+
+/** The file's size and the bytes asked for (fewer at its end); `total` -1: the file is absent. */
+export interface ModelFileBytes {
+  total: number;
+  bytes: Uint8Array;
 }
 
 export interface InspectorHostVocabulary {
@@ -123,6 +168,10 @@ export interface InspectorHostVocabulary {
     cancel: { requestId: number };
     settings: { colorScale: ColorScale; topK: number };
     message: { requestId?: number; kind: 'empty' | 'error'; text: string };
+    /** The active model changed: the panel says when what it shows (or runs) is from another one. */
+    activeModel: { model: ModelName };
+    /** A model was removed from the store; `active` is the model inspections use now. */
+    modelRemoved: { model: ModelName; active: ModelName };
   };
   requests: Record<never, never>;
 }
@@ -151,12 +200,15 @@ export interface InspectorPageVocabulary {
     mapsProgress: MapsProgress;
     /** The user stopped the maps of an inspection in the panel (what was drawn stays). */
     mapsCancelled: MapsProgress;
+    weights: WeightsLoad;
     result: { requestId: number; facts: RunFacts };
     hoverSummary: { requestId: number; summary: HoverSummary };
     error: { requestId?: number; message: string };
     log: LogLine;
+    /** An inspection the page dropped before showing it (a newer one, or its model removed), and why. */
+    cancelled: { requestId: number; reason: string };
   };
-  requests: { save: SaveCall } & SaveStreamVocabulary;
+  requests: { save: SaveCall; modelFile: Call<ModelFileRange, ModelFileBytes> } & SaveStreamVocabulary;
 }
 
 /** What the page handles: one host notification, with its `type`. */
@@ -173,6 +225,7 @@ const engineRef = object<EngineRef>({
   model: object<ModelRef>({ id: string, label: string, baseUri: string }),
   ortBase: string,
   backend: oneOf<BackendChoice>('auto', 'webgpu', 'wasm'),
+  weights: optional(oneOf<WeightsTransport>('resources', 'messages')),
 });
 
 const tokenInfo = object<TokenInfo>({ id: integer, text: string, start: integer, end: integer, line: integer, character: integer });
@@ -204,7 +257,17 @@ const inspectRequest: Checker<InspectRequest> = (value, path) =>
     commandEpochMs: number,
   })(value, path);
 
-const runFacts = object<RunFacts>({ provider: string, adapter: string, tokens: integer, timings: record(number), firstHeatmapMs: optional(number) });
+const modelName = object<ModelName>({ id: string, label: string });
+
+const runFacts = object<RunFacts>({
+  provider: string,
+  adapter: string,
+  tokens: integer,
+  timings: record(number),
+  firstHeatmapMs: optional(number),
+  model: optional(modelName),
+  resources: optional(object<PageResources>({ liveSessions: integer, jsHeapBytes: optional(number) })),
+});
 
 const hoverSummary = object<HoverSummary>({
   layer: integer,
@@ -233,6 +296,8 @@ export const inspectorProtocol: Protocol<InspectorHostVocabulary, InspectorPageV
       cancel: object<HostNotifications['cancel']>({ requestId: integer }),
       settings: object<HostNotifications['settings']>({ colorScale, topK: integer }),
       message: object<HostNotifications['message']>({ requestId: optional(integer), kind: oneOf('empty', 'error'), text: string }),
+      activeModel: object<HostNotifications['activeModel']>({ model: modelName }),
+      modelRemoved: object<HostNotifications['modelRemoved']>({ model: modelName, active: modelName }),
     },
     requests: {},
   },
@@ -241,16 +306,22 @@ export const inspectorProtocol: Protocol<InspectorHostVocabulary, InspectorPageV
       progress: object<PageNotifications['progress']>({ requestId: integer, stage: string }),
       mapsProgress: mapsProgress,
       mapsCancelled: mapsProgress,
+      weights: object<WeightsLoad>({ modelId: string, loadedBytes: integer, totalBytes: integer, ms: number, state: oneOf('loading', 'loaded', 'cancelled') }),
       result: object<PageNotifications['result']>({ requestId: integer, facts: runFacts }),
       hoverSummary: object<PageNotifications['hoverSummary']>({ requestId: integer, summary: hoverSummary }),
       error: object<PageNotifications['error']>({ requestId: optional(integer), message: string }),
       log: logLine,
+      cancelled: object<PageNotifications['cancelled']>({ requestId: integer, reason: string }),
     },
     requests: {
       save: saveCall,
       saveStreamOpen: { params: object<StreamParams<'saveStreamOpen'>>({ fileName: string, mime: string }), response: object<StreamResponse<'saveStreamOpen'>>({ streamId: optional(integer), error: optional(string) }) },
       saveStreamWrite: { params: object<StreamParams<'saveStreamWrite'>>({ streamId: integer, base64: string }), response: object<StreamResponse<'saveStreamWrite'>>({ error: optional(string) }) },
       saveStreamClose: { params: object<StreamParams<'saveStreamClose'>>({ streamId: integer, abort: boolean }), response: saveCall.response },
+      modelFile: {
+        params: object<ModelFileRange>({ modelId: string, name: string, start: integer, length: integer }),
+        response: object<ModelFileBytes>({ total: integer, bytes }),
+      },
     },
   },
 };

@@ -26,6 +26,8 @@ export const string: Checker<string> = expect('a string', (v) => typeof v === 's
 export const number: Checker<number> = expect('a number', (v) => typeof v === 'number');
 export const integer: Checker<number> = expect('an integer', (v) => Number.isInteger(v));
 export const boolean: Checker<boolean> = expect('a boolean', (v) => typeof v === 'boolean');
+/** Bytes as VS Code's webview messages carry them (a typed array, not JSON). */
+export const bytes: Checker<Uint8Array> = expect('a Uint8Array', (v) => v instanceof Uint8Array);
 
 /** One of a few known strings (a log level, a colour scale). */
 export function oneOf<const V extends string>(...values: V[]): Checker<V> {

@@ -15,6 +15,10 @@
  * `--huge-mb M` benchmarks a huge selection instead (scripts/benchInspectHuge.ts): a one-line file of
  * M million characters, all of it selected, against a small selection of the same tokens, with the
  * extension host's hover latency measured while each runs.
+ *
+ * `--model DIR [--tokens N]` benchmarks a model folder of any size instead (scripts/benchModelFolder.ts):
+ * downloaded from the hub stand-in, N tokens (1,024) of a long file; weights' load, cold and warm first
+ * heatmap, renderer memory, and the ways the weights could reach the page timed side by side.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -22,6 +26,7 @@ import { join } from 'node:path';
 import { loadModelFolderFromDisk } from '../node/folderReader.js';
 import { Workbench } from '../test/e2e/harness.js';
 import { benchHugeSelection } from './benchInspectHuge.js';
+import { benchModelFolder } from './benchModelFolder.js';
 import { inspectOnce, median, option, type TimedRun } from './inspectRun.js';
 import { REPO_ROOT } from './vscodeServer.js';
 
@@ -30,6 +35,8 @@ type Run = TimedRun<'cold, new profile' | 'cold, after restart' | 'warm'>;
 async function main(): Promise<void> {
   const huge = option('--huge-mb', 0);
   if (huge > 0) return benchHugeSelection(huge);
+  const modelDir = process.argv.indexOf('--model');
+  if (modelDir > 0) return benchModelFolder(process.argv[modelDir + 1] ?? '');
   const wanted = option('--tokens', 200);
   const warmRuns = option('--warm', 5);
   const webgpu = process.argv.includes('--webgpu');

@@ -23,12 +23,12 @@ export interface TimedRun<K extends string> {
  * Makes the selection, runs Inspect Attention and waits for inspection `n` of this extension host to
  * be drawn; with a probe, hovers are timed back to back meanwhile.
  */
-export async function inspectOnce<K extends string>(wb: Workbench, n: number, kind: K, select: () => Promise<void>, probe?: HoverProbe): Promise<TimedRun<K>> {
+export async function inspectOnce<K extends string>(wb: Workbench, n: number, kind: K, select: () => Promise<void>, probe?: HoverProbe, timeoutMs = 120_000): Promise<TimedRun<K>> {
   await select();
   const drawn = (async () => {
     const enterMs = await wb.runCommand('Inspect Attention');
     const body = (await wb.webview('Attention Inspector')).locator(`body[data-inspected="${n}"]`);
-    await body.waitFor({ timeout: 120_000 });
+    await body.waitFor({ timeout: timeoutMs });
     return { enterMs, seenMs: Date.now(), panelMs: Number(await body.getAttribute('data-first-heatmap-ms')) };
   })();
   const rounds = probe ? await probe.until(drawn) : undefined;

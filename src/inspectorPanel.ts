@@ -5,8 +5,9 @@
 import * as vscode from 'vscode';
 import { inspectorHtml } from './inspectorHtml.js';
 import { makeNonce } from './webviewHtml.js';
-import { inspectorProtocol, type HostMessage, type HoverSummary, type InspectorHostVocabulary, type InspectorPageVocabulary, type InspectRequest, type InspectorState, type RunFacts } from '../protocol/inspector.js';
+import { inspectorProtocol, type HostMessage, type HoverSummary, type InspectorHostVocabulary, type InspectorPageVocabulary, type InspectRequest, type InspectorState, type RunFacts, type WeightsLoad } from '../protocol/inspector.js';
 import type { Messenger } from '../protocol/messenger.js';
+import { readModelFileRange } from './modelFileRanges.js';
 import { saveExport, SaveStreams } from './saveExport.js';
 import { webviewMessenger } from './webviewChannel.js';
 
@@ -16,8 +17,21 @@ export interface PanelEvents {
   onResult(requestId: number, facts: RunFacts): void;
   onHoverSummary(requestId: number, summary: HoverSummary): void;
   onError(requestId: number | undefined, message: string): void;
+  /** The page dropped an inspection before showing it. */
+  onCancelled(requestId: number, reason: string): void;
+  /** The panel went away (closed by the user, or replaced); what ran in it went with its page. */
+  onClosed(): void;
   /** After a reload: the request the page had shown, to run again with fresh URIs. */
   onRestore(state: InspectorState, panel: InspectorPanel): void;
+}
+
+const MB = (n: number) => `${(n / 1e6).toFixed(0)} MB`;
+
+/** `weights of gpt2: 548 MB in 12.3 s (44.6 MB/s)`, for the log (the bench reads it). */
+function weightsLine(w: WeightsLoad): string {
+  const took = `${(w.ms / 1000).toFixed(1)} s`;
+  if (w.state === 'loaded') return `weights of ${w.modelId} loaded: ${MB(w.totalBytes)} in ${took} (${(w.totalBytes / 1e3 / Math.max(w.ms, 1)).toFixed(1)} MB/s)`;
+  return `weights of ${w.modelId}: ${MB(w.loadedBytes)} / ${MB(w.totalBytes)} ${w.state === 'cancelled' ? 'when the load was cancelled' : 'loaded'} after ${took}`;
 }
 
 export class InspectorPanel implements vscode.Disposable {
@@ -25,6 +39,9 @@ export class InspectorPanel implements vscode.Disposable {
   private readonly messenger: Messenger<InspectorHostVocabulary, InspectorPageVocabulary>;
   private readonly disposables: vscode.Disposable[] = [];
   private lastRequestId: number | undefined;
+  /** Model folders the page may read through `modelFile`, by model id: the ones the host sent it. */
+  private readonly modelFolders = new Map<string, string>();
+  private disposed = false;
 
   /** The open panel, revealed, or a new one. */
   static show(extensionUri: vscode.Uri, roots: vscode.Uri[], log: vscode.LogOutputChannel, events: PanelEvents): InspectorPanel {
@@ -68,6 +85,11 @@ export class InspectorPanel implements vscode.Disposable {
     this.render();
   }
 
+  /** The user closed it (or a new panel replaced it). */
+  get closed(): boolean {
+    return this.disposed;
+  }
+
   get webview(): vscode.Webview {
     return this.panel.webview;
   }
@@ -91,6 +113,11 @@ export class InspectorPanel implements vscode.Disposable {
     w.html = inspectorHtml({ cspSource: w.cspSource, nonce: makeNonce(), scriptUri: asUri('dist', 'webview', 'inspector.js'), styleUri: asUri('media', 'inspector.css') });
   }
 
+  /** Lets the page read model `id`'s files from `folder` (a file: URI) through `modelFile` requests. */
+  serveModel(id: string, folder: vscode.Uri): void {
+    this.modelFolders.set(id, folder.fsPath);
+  }
+
   /** Starts an inspection, cancelling the one in flight. */
   inspect(request: InspectRequest): void {
     if (this.lastRequestId !== undefined) this.post({ type: 'cancel', requestId: this.lastRequestId });
@@ -98,7 +125,9 @@ export class InspectorPanel implements vscode.Disposable {
     this.post({ type: 'inspect', ...request });
   }
 
+  /** Dropped once the panel is closed (a run may still be on its way to it). */
   post(message: HostMessage): void {
+    if (this.disposed) return;
     this.messenger.notify(message);
   }
 
@@ -107,9 +136,11 @@ export class InspectorPanel implements vscode.Disposable {
     m.on('progress', (p) => this.log.debug(`inspection ${p.requestId}: ${p.stage}`));
     m.on('mapsProgress', (p) => this.log.debug(`inspection ${p.requestId}: maps of ${p.layersDone}/${p.layers} layers`));
     m.on('mapsCancelled', (p) => this.log.info(`inspection ${p.requestId}: maps cancelled in the panel after ${p.layersDone}/${p.layers} layers`));
+    m.on('weights', (w) => this.log[w.state === 'loading' ? 'debug' : 'info'](weightsLine(w)));
     m.on('result', (r) => this.events.onResult(r.requestId, r.facts));
     m.on('hoverSummary', (h) => this.events.onHoverSummary(h.requestId, h.summary));
     m.on('error', (e) => this.events.onError(e.requestId, e.message));
+    m.on('cancelled', (c) => this.events.onCancelled(c.requestId, c.reason));
     m.on('log', (l) => this.log[l.level](`panel: ${l.message}`));
     m.handle('save', (file) => saveExport(file, this.log, 'inspector'));
     const streams = new SaveStreams(this.log, 'inspector');
@@ -117,13 +148,17 @@ export class InspectorPanel implements vscode.Disposable {
     m.handle('saveStreamOpen', (p) => streams.start(p.fileName));
     m.handle('saveStreamWrite', (p) => streams.write(p.streamId, p.base64));
     m.handle('saveStreamClose', (p) => streams.finish(p.streamId, p.abort));
+    m.handle('modelFile', async ({ modelId, name, start, length }) => {
+      const folder = this.modelFolders.get(modelId);
+      if (folder === undefined) throw new Error(`the panel asked for ${name} of ${modelId}, a model it was not given`);
+      return readModelFileRange(folder, name, start, length);
+    });
   }
-
-  private disposed = false;
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.events.onClosed();
     if (InspectorPanel.current === this) InspectorPanel.current = undefined;
     for (const d of this.disposables.splice(0)) d.dispose();
     this.panel.dispose();

@@ -34,11 +34,14 @@ interface Response {
   readonly ok: boolean;
   readonly status: number;
   readonly headers: { get(name: string): string | null };
-  readonly body: { cancel(reason?: unknown): Promise<void> } | null;
+  readonly body: {
+    cancel(reason?: unknown): Promise<void>;
+    getReader(): { read(): Promise<{ done: boolean; value?: Uint8Array }>; cancel(reason?: unknown): Promise<void> };
+  } | null;
   arrayBuffer(): Promise<ArrayBuffer>;
 }
 
-declare function fetch(url: string): Promise<Response>;
+declare function fetch(url: string, init?: { headers?: Record<string, string>; signal?: AbortSignal }): Promise<Response>;
 
 declare var performance: { now(): number };
 

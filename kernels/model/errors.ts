@@ -41,7 +41,12 @@ export class ModelFileError extends Error {
   }
 }
 
-const PREDICATE = /^(is|has|claims|lacks|differs|could|must|uses|maps|holds|names)\b/;
+const PREDICATE = /^(is|has|claims|lacks|differs|could|must|uses|maps|holds|names|changed|ended)\b/;
+
+/** A load stopped because its caller aborted it (a new inspection of another model, Cancel, the panel closed). */
+export class LoadCancelled extends Error {
+  override name = 'LoadCancelled';
+}
 
 /** Decodes strict UTF-8, turning invalid bytes into a ModelFileError with the given code. */
 export function decodeUtf8(bytes: Uint8Array, file: string, code: ModelFileErrorCode): string {

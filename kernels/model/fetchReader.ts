@@ -1,20 +1,41 @@
 /**
- * A model folder read over HTTP (a webview URI, or a local test server): 404 means the file is absent,
- * any other failure is an error rather than a silently missing file. A stated Content-Length above the
- * file's size limit is refused before the body is read.
+ * A model folder read over HTTP (a webview URI, or a local test server) in range requests
+ * (rangedReader.ts says why): 404 means the file is absent, any other failure is an error rather than a
+ * silently missing file. A server that ignores `Range` (200) is read in one answer, its stated
+ * Content-Length checked against the file's size limit before the body is read.
  */
 import { checkFileSize } from './errors.js';
 import { fileSizeLimit } from './fileLimits.js';
+import { rangedFolderReader, type RangedReaderOptions, type RangePart } from './rangedReader.js';
 import type { ModelFileReader } from './types.js';
 
-export function fetchFolderReader(baseUri: string): ModelFileReader {
-  return async (name) => {
-    const r = await fetch(baseUri + name);
+export function fetchFolderReader(baseUri: string, options: RangedReaderOptions = {}): ModelFileReader {
+  const { signal } = options;
+  return rangedFolderReader(async (name, start, length): Promise<RangePart | undefined> => {
+    const r = await fetch(baseUri + name, { headers: { Range: `bytes=${start}-${start + length - 1}` }, signal });
     if (r.status === 404) return undefined;
-    if (!r.ok) throw new Error(`could not read ${name} from the model folder (HTTP ${r.status})`);
-    const stated = Number(r.headers.get('content-length') ?? 0);
-    if (stated > fileSizeLimit(name)) void r.body?.cancel();
-    checkFileSize(name, stated);
-    return new Uint8Array(await r.arrayBuffer());
-  };
+    const cancel = () => void r.body?.cancel();
+    if (r.status === 200) {
+      const stated = Number(r.headers.get('content-length') ?? 0);
+      if (stated > fileSizeLimit(name)) cancel();
+      checkFileSize(name, stated);
+      const whole = new Uint8Array(await r.arrayBuffer());
+      return { total: whole.length, start: 0, pieces: [], cancel, whole };
+    }
+    if (r.status !== 206) throw new Error(`could not read ${name} from the model folder (HTTP ${r.status})`);
+    // `bytes START-END/TOTAL` (an empty file: `bytes 0--1/0`).
+    const m = /^bytes (\d+)-(-?\d+)\/(\d+)$/.exec(r.headers.get('content-range') ?? '');
+    if (!m) throw new Error(`could not read ${name} from the model folder (a partial answer without a usable Content-Range)`);
+    return { total: Number(m[3]), start: Number(m[1]), pieces: bodyPieces(r), cancel };
+  }, options);
+}
+
+async function* bodyPieces(r: Response): AsyncIterable<Uint8Array> {
+  const reader = r.body?.getReader();
+  if (!reader) return;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done || !value) return;
+    yield value;
+  }
 }

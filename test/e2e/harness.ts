@@ -25,7 +25,7 @@ import { basename, join, resolve } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { chromium, type BrowserContext, type FrameLocator, type Locator, type Page } from 'playwright-core';
 import { CHROMIUM_WEBGPU_ARGS } from '../../cli/chromium.js';
-import { packageVsix, REPO_ROOT, startVsCodeServer, vsixPath, type VsCodeServer } from '../../scripts/vscodeServer.js';
+import { packageVsix, QUIET_SETTINGS, REPO_ROOT, startVsCodeServer, vsixPath, type VsCodeServer } from '../../scripts/vscodeServer.js';
 
 export const SAMPLES = join(REPO_ROOT, 'samples');
 export const RESULTS = join(REPO_ROOT, 'test-results', 'e2e');
@@ -43,6 +43,10 @@ export interface WorkbenchOptions {
   webgpu?: boolean;
   /** Extra user settings. */
   settings?: Record<string, unknown>;
+  /** User keybindings, e.g. two commands on keys pressed in one go (faster than any palette). */
+  keybindings?: Record<string, unknown>[];
+  /** Extra Chromium flags (e.g. `--js-flags=--expose-gc`, so a page can collect before it measures its heap). */
+  browserArgs?: string[];
   viewport?: { width: number; height: number };
 }
 
@@ -78,6 +82,11 @@ export class Workbench {
     this.watch(page);
   }
 
+  /** Chromium's profile folder: its processes name it on their command lines (scripts/browserMemory.ts). */
+  get profileDir(): string {
+    return profileDir(this.scratch);
+  }
+
   private watch(page: Page): void {
     page.on('console', (m) => this.consoleLines.push(`[${m.type()}] ${m.text()}`));
     page.on('pageerror', (e) => this.consoleLines.push(`[pageerror] ${e.message}`));
@@ -89,7 +98,7 @@ export class Workbench {
     const scratch = mkdtempSync(join(tmpdir(), 'attn-e2e-'));
     const workspace = join(scratch, basename(source));
     cpSync(source, workspace, { recursive: true });
-    const server = await startVsCodeServer({ workspace, vsix: ensureVsix(), settings: userSettings(options) });
+    const server = await startVsCodeServer({ workspace, vsix: ensureVsix(), settings: userSettings(options), keybindings: options.keybindings });
     let context: BrowserContext | undefined;
     try {
       context = await launchBrowser(scratch, options);
@@ -113,11 +122,17 @@ export class Workbench {
     await this.page.goto('about:blank');
     await this.context.close();
     await this.server.stop();
-    this.server = await startVsCodeServer({ workspace: this.workspace, port: this.server.port, dataDir: this.server.dataDir, settings: userSettings(this.options) });
+    this.server = await startVsCodeServer({ workspace: this.workspace, port: this.server.port, dataDir: this.server.dataDir, settings: userSettings(this.options), keybindings: this.options.keybindings });
     this.context = await launchBrowser(this.scratch, this.options);
     this.page = await firstPage(this.context);
     this.watch(this.page);
     await this.open();
+  }
+
+  /** Changes user settings while VS Code runs (it watches its settings file). */
+  updateSettings(settings: Record<string, unknown>): void {
+    this.options.settings = { ...this.options.settings, ...settings };
+    writeFileSync(join(this.server.dataDir, 'user', 'User', 'settings.json'), JSON.stringify({ ...QUIET_SETTINGS, ...userSettings(this.options) }, null, 2));
   }
 
   /** Loads the workbench at `folder` (default: the workspace) and waits until the editor area is there. */
@@ -175,7 +190,7 @@ export class Workbench {
    * Takes the keyboard focus out of a webview: while a panel's iframe holds it, workbench shortcuts
    * (Ctrl+1, Ctrl+P) go to the page inside it and may never reach VS Code.
    */
-  private async focusWorkbench(): Promise<void> {
+  async focusWorkbench(): Promise<void> {
     await this.page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
   }
 
@@ -398,11 +413,13 @@ function userSettings(options: WorkbenchOptions): Record<string, unknown> {
   return { 'editor.wordWrap': 'off', '[markdown]': { 'editor.wordWrap': 'off' }, ...options.settings };
 }
 
+const profileDir = (scratch: string) => join(scratch, 'chromium-profile');
+
 function launchBrowser(scratch: string, options: WorkbenchOptions): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(join(scratch, 'chromium-profile'), {
+  return chromium.launchPersistentContext(profileDir(scratch), {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
-    args: options.webgpu ? [...new Set([...BASE_ARGS, ...CHROMIUM_WEBGPU_ARGS.filter((a) => a !== '--headless=new')])] : [...BASE_ARGS, '--disable-gpu'],
+    args: [...(options.webgpu ? [...new Set([...BASE_ARGS, ...CHROMIUM_WEBGPU_ARGS.filter((a) => a !== '--headless=new')])] : [...BASE_ARGS, '--disable-gpu']), ...(options.browserArgs ?? [])],
     viewport: options.viewport ?? { width: 1600, height: 1000 },
   });
 }

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import { makeTinyGpt2Files, startHubServer, type HubServer } from '../fixtures/hubServer.js';
 import { e2eTest, Workbench } from './harness.js';
+import { downloadModel, modelRow as rowOf, setActiveModel } from './modelsView.js';
 
 let wb: Workbench | undefined;
 let hub: HubServer | undefined;
@@ -19,13 +20,7 @@ after(async () => {
   await hub?.close();
 });
 
-function modelsPane() {
-  return wb!.page.locator('.pane', { has: wb!.page.locator('.pane-header', { hasText: /Models/ }) });
-}
-
-function modelRow(name: string | RegExp) {
-  return modelsPane().locator('.monaco-list-row', { hasText: name });
-}
+const modelRow = (name: string | RegExp) => rowOf(wb!, name);
 
 e2eTest('the Models view lists the embedded model as active', () => wb, async () => {
   await wb!.page.locator('.activitybar .action-item a[aria-label^="Attention Inspector"]').click();
@@ -36,32 +31,14 @@ e2eTest('the Models view lists the embedded model as active', () => wb, async ()
 });
 
 e2eTest('Download Model… fetches from the mirror setting, resumes after a drop, and lists the model', () => wb, async () => {
-  const page = wb!.page;
-  // Not wb.runCommand: that waits for the quick input to close, and this command opens its own pick.
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.fill('>Attention Inspector: Download Model');
-  await page.locator('.quick-input-list .monaco-list-row[aria-label*="Download Model"]').first().waitFor();
-  await page.keyboard.press('Enter');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'GPT-2 small' }).waitFor();
-  await wb!.screenshot('models-download-catalog');
-  await input.fill('Other');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Other GPT-2 repository' }).first().waitFor();
-  await page.keyboard.press('Enter');
-  await page.locator('.quick-input-widget input[placeholder="owner/name"]').waitFor();
-  await input.fill(REPO);
-  await page.keyboard.press('Enter');
-  await modelRow(REPO).filter({ hasText: /downloaded/ }).waitFor({ timeout: 120_000 });
+  await downloadModel(wb!, REPO, 120_000, async () => void (await wb!.screenshot('models-download-catalog')));
   await wb!.screenshot('models-downloaded');
   assert.ok(hub!.requests.some((r) => /range=bytes=\d+-/.test(r)), `the dropped transfer resumed with Range:\n${hub!.requests.join('\n')}`);
   assert.match(wb!.extensionLogs(), /resumed 1×/);
 });
 
 e2eTest('Set Active Model moves the active mark to the downloaded model', () => wb, async () => {
-  const row = modelRow(REPO);
-  await row.hover();
-  await row.locator('.action-label[aria-label="Set Active Model"]').click();
-  await row.filter({ hasText: /active/ }).waitFor();
+  await setActiveModel(wb!, REPO);
   await modelRow('tinycode-4l8h-1k').filter({ hasNotText: /active/ }).waitFor();
   await wb!.screenshot('models-set-active');
   assert.match(wb!.extensionLogs(), /active model: fixture\/tiny-gpt2/);

@@ -23,6 +23,18 @@ export interface ShapedOptions {
   seed?: number;
   /** Standard deviation of the query and key projections: larger makes attention rows more peaked. */
   qkStd?: number;
+  /**
+   * Also write each layer's causal-mask buffer `h.{i}.attn.bias` (1, 1, n_positions, n_positions), as the
+   * hub's GPT-2 checkpoints hold it (the loader ignores it): GPT-2 small in fp32 is then the hub's 548 MB.
+   */
+  maskBuffers?: boolean;
+}
+
+/** The lower-triangular ones of a causal mask, (1, 1, n, n), in `dtype`. */
+function causalMask(n: number, dtype: WeightDType): WeightTensor {
+  const v = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) v.fill(1, i * n, i * n + i + 1);
+  return { dtype, shape: [1, 1, n, n], data: encodeValues(v, dtype) };
 }
 
 /**
@@ -46,7 +58,7 @@ function values(name: string, shape: number[], rand: () => number, qkStd: number
 }
 
 export function gpt2ShapedFolder(shape: Gpt2Shape, options: ShapedOptions = {}): Folder {
-  const { dtype = 'F16', seed = 7, qkStd = 0.06 } = options;
+  const { dtype = 'F16', seed = 7, qkStd = 0.06, maskBuffers = false } = options;
   const config = {
     ...TINY_CONFIG,
     n_layer: shape.nLayer,
@@ -63,6 +75,10 @@ export function gpt2ShapedFolder(shape: Gpt2Shape, options: ShapedOptions = {}):
   const tensors: [string, WeightTensor][] = [];
   for (const [name, dims] of expectedShapes(parseModelConfig(configJson))) {
     tensors.push([`transformer.${name}`, { dtype, shape: dims, data: encodeValues(values(name, dims, rand, qkStd), dtype) }]);
+  }
+  if (maskBuffers) {
+    const mask = causalMask(shape.nPositions, dtype);
+    for (let i = 0; i < shape.nLayer; i++) tensors.push([`transformer.h.${i}.attn.bias`, mask]);
   }
   return new Map([
     ['config.json', configJson],

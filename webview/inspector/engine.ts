@@ -1,11 +1,16 @@
 /// <reference types="@webgpu/types" />
 /**
- * The model inside the panel: fetches the model folder from its webview URI (never through
- * postMessage), loads it with the same loader as everywhere else, and runs it on the shared browser
- * engine (webview/engine: WebGPU with a wasm fallback). One engine per model and backend choice, kept
- * across inspections (warm runs skip loading and session creation); runs are queued and cancellable.
+ * The model inside the panel: fetches the model folder from its webview URI in ranges
+ * (kernels/model/rangedReader.ts: nothing waits behind the whole weights file, so nothing meets the
+ * resource loader's 30 s timeout), loads it with the same loader as everywhere else, and runs it on the
+ * shared browser engine (webview/engine: WebGPU with a wasm fallback). One engine per model and backend
+ * choice, kept across inspections (warm runs skip loading and session creation); runs are queued and
+ * cancellable. Loading reports its bytes (`onWeights`) and can be cancelled: then the engine is dropped
+ * with everything it had read, and the next inspection loads afresh.
  */
+import { LoadCancelled } from '../../kernels/model/errors.js';
 import { fetchFolderReader } from '../../kernels/model/fetchReader.js';
+import { hostFolderReader } from './hostFiles.js';
 import { loadModelFolder, type LoadedModel } from '../../kernels/model/modelFolder.js';
 import type { LayerInspection } from '../../kernels/runtime/decoderInspector.js';
 import { createEngine, type EngineStartup } from '../engine/engine.js';
@@ -34,10 +39,48 @@ export class Cancelled extends Error {
   override name = 'Cancelled';
 }
 
+/** Where the weights of the engine being loaded are: bytes read of the folder's largest file, and its size. */
+export interface WeightsProgress {
+  modelId: string;
+  label: string;
+  loaded: number;
+  total: number;
+  /** ms since the load began. */
+  ms: number;
+  state: 'loading' | 'loaded' | 'cancelled';
+}
+
+let onWeights: (p: WeightsProgress) => void = () => undefined;
+
+/** Told where each load is, as its bytes arrive (the panel shows it; the host logs when it ends). */
+export function watchWeights(listener: (p: WeightsProgress) => void): void {
+  onWeights = listener;
+}
+
 const nextTask = () => new Promise((r) => setTimeout(r, 0));
 
-async function create({ model: { baseUri }, ortBase, backend }: EngineRef, traceLayer: number): Promise<Engine> {
-  const loading = loadModelFolder(fetchFolderReader(baseUri));
+async function create({ model: { baseUri, id, label }, ortBase, backend, weights: via }: EngineRef, traceLayer: number, signal: AbortSignal): Promise<Engine> {
+  const began = performance.now();
+  let weights = { loaded: 0, total: 0 };
+  const report = (state: WeightsProgress['state']) => onWeights({ modelId: id, label, ...weights, ms: performance.now() - began, state });
+  const onProgress = (_name: string, loaded: number, total: number) => {
+    // The weights file is the folder's largest by far; small files report too, and are outgrown at once.
+    if (total < weights.total) return;
+    weights = { loaded, total };
+    report('loading');
+  };
+  const reader = via === 'messages' ? hostFolderReader(id, { signal, onProgress }) : fetchFolderReader(baseUri, { signal, onProgress });
+  const loading = loadModelFolder(reader).then(
+    (m) => {
+      report('loaded');
+      return m;
+    },
+    (e: unknown) => {
+      if (!(e instanceof LoadCancelled)) throw e;
+      report('cancelled');
+      throw new Cancelled(`loading ${label} was cancelled`);
+    },
+  );
   const prefer = backend === 'wasm' ? 'wasm' : 'webgpu';
   const runner = await createEngine(loading, { ortBase, prefer, fallback: backend !== 'webgpu', first: { traceLayer } }).catch(
     async (e: unknown) => {
@@ -67,25 +110,44 @@ async function create({ model: { baseUri }, ortBase, backend }: EngineRef, trace
   };
 }
 
-const engines = new Map<string, Promise<Engine>>();
+interface Entry {
+  engine: Promise<Engine>;
+  abort: AbortController;
+}
+
+const engines = new Map<string, Entry>();
 
 /**
  * The engine of this model and backend, created on first use; `traceLayer` is the layer the first
  * inspection will trace, whose session is made while the engine starts. Engines of other models or
- * backends are released then: the panel shows one inspection at a time, and each engine holds a model's
- * weights and sessions.
+ * backends are released then, a load in flight cancelled: the panel shows one inspection at a time, and
+ * each engine holds a model's weights and sessions. An inspection of the model being loaded waits for
+ * that load rather than starting another.
  */
 export function getEngine(ref: EngineRef, traceLayer: number): Promise<Engine> {
-  const key = `${ref.backend} ${ref.model.baseUri}`;
-  let e = engines.get(key);
-  if (!e) {
+  const key = `${ref.backend} ${ref.weights ?? 'resources'} ${ref.model.baseUri}`;
+  let entry = engines.get(key);
+  if (!entry) {
     for (const [other, old] of engines) {
       engines.delete(other);
-      void old.then((x) => x.dispose()).catch(() => undefined);
+      old.abort.abort();
+      void old.engine.then((x) => x.dispose()).catch(() => undefined);
     }
-    e = create(ref, traceLayer);
-    e.catch(() => engines.delete(key));
-    engines.set(key, e);
+    const abort = new AbortController();
+    const engine = create(ref, traceLayer, abort.signal);
+    entry = { engine, abort };
+    const mine = entry;
+    engine.catch(() => engines.get(key) === mine && engines.delete(key));
+    engines.set(key, entry);
   }
-  return e;
+  return entry.engine;
+}
+
+/** Cancels the load in flight, if any (its engine is dropped, so the next inspection loads afresh). */
+export function cancelLoading(): void {
+  for (const [key, entry] of engines) {
+    engines.delete(key);
+    entry.abort.abort();
+    void entry.engine.then((x) => x.dispose()).catch(() => undefined);
+  }
 }

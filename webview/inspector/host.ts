@@ -1,5 +1,5 @@
 /** The VS Code side of the page: typed posting, incoming messages, exports, and the state kept across reloads. */
-import { inspectorProtocol, type HostMessage, type InspectorHostVocabulary, type InspectorState, type PanelMessage } from '../../protocol/inspector.js';
+import { inspectorProtocol, type HostMessage, type ModelFileBytes, type ModelFileRange, type InspectorHostVocabulary, type InspectorState, type PanelMessage } from '../../protocol/inspector.js';
 import { pageMessenger } from '../../protocol/messenger.js';
 import type { SaveOutcome } from '../../protocol/shared.js';
 import { vsCodeTransport, type PostsToHost } from '../hostTransport.js';
@@ -71,4 +71,9 @@ export async function saveInParts(fileName: string, mime: string, parts: () => A
   } catch (e) {
     return failure(e);
   }
+}
+
+/** A range of a model file, read by the host; a stuck host is given up on after two minutes. */
+export function requestModelFile(range: ModelFileRange, signal?: AbortSignal): Promise<ModelFileBytes> {
+  return messenger.request('modelFile', range, { signal, timeoutMs: 120_000 });
 }
