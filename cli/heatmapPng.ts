@@ -1,6 +1,7 @@
 /**
- * PNG heatmaps of attention (Node only: zlib). One image per layer, heads tiled in rows of four; each
+ * PNG heatmaps (Node only: zlib). Of attention: one image per layer, heads tiled in rows of four; each
  * cell is query row × key column, colour by √p (so weak weights stay visible), from dark blue to yellow.
+ * Of a layer × head table (rank-heads): headGridPng.
  */
 import { deflateSync } from 'node:zlib';
 
@@ -29,7 +30,7 @@ function chunk(type: string, data: Uint8Array): Buffer {
  * An 8-bit RGB PNG from its scanlines as IDAT holds them (`raw`: per row a filter byte, 0, then RGB). Deflate level 1: at 1,024 tokens a layer's image is 38 MB of pixels, which level 6
  * takes 4× longer to compress for a file only 15% smaller.
  */
-function encodePng(width: number, height: number, raw: Uint8Array): Buffer {
+export function encodePng(width: number, height: number, raw: Uint8Array): Buffer {
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
@@ -90,4 +91,29 @@ export class LayerHeatmaps {
     }
     return encodePng(this.width, this.height, raw);
   }
+}
+
+const NEGATIVE = [33, 102, 172];
+const POSITIVE = [178, 24, 43];
+const GRID_CELL = 24;
+
+/**
+ * A layer × head table (`values[layer][head]`) as a PNG: one GRID_CELL-pixel square per head, layers top
+ * to bottom, heads left to right; a diverging scale, white at 0, red at +max|v|, blue at −max|v|.
+ */
+export function headGridPng(values: readonly (readonly number[])[]): Buffer {
+  const rows = values.length;
+  const cols = values[0].length;
+  const span = Math.max(...values.flat().map(Math.abs)) || 1;
+  const width = cols * GRID_CELL;
+  const stride = width * 3 + 1;
+  const raw = new Uint8Array(stride * rows * GRID_CELL);
+  for (let y = 0; y < rows * GRID_CELL; y++) {
+    for (let x = 0; x < width; x++) {
+      const v = values[Math.floor(y / GRID_CELL)][Math.floor(x / GRID_CELL)] / span;
+      const end = v < 0 ? NEGATIVE : POSITIVE;
+      for (let c = 0; c < 3; c++) raw[y * stride + 1 + x * 3 + c] = Math.round(255 + (end[c] - 255) * Math.min(1, Math.abs(v)));
+    }
+  }
+  return encodePng(width, rows * GRID_CELL, raw);
 }

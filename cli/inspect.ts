@@ -1,8 +1,9 @@
 /**
  * `attention-inspector inspect`: tokenizes a text file, runs the model with every layer's attention
  * probabilities and writes
- * - tokens.json: `{ model, backend, provider, layers, heads, tokens: [{ id, text, start, end, loss, top }], truncated? }`
- *   (start/end in UTF-16 code units of the file's text after UTF-8 decoding, a leading BOM removed;
+ * - tokens.json: `{ model, backend, provider, layers, heads, ablation?, tokens: [{ id, text, start, end, loss, top }], truncated? }`
+ *   (`ablation: { heads: ['3.1', …], mode: 'zero' | 'mean' }` when `--ablate` ran those heads ablated;
+ *   start/end in UTF-16 code units of the file's text after UTF-8 decoding, a leading BOM removed;
  *   `loss` = −ln p(this token | the tokens before it), null at the first token, as the panel and hovers show it;
  *   `top` = the 5 most likely next tokens);
  * - attention.npy: float32, NumPy .npy v1.0, shape (L, H, T, T), or (len(LIST), H, T, T) for `--layers LIST`;
@@ -17,10 +18,9 @@
  */
 import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { LOGITS_BLOCK } from '../kernels/graph/decoderGraph.js';
+import { type Ablation, LOGITS_BLOCK } from '../kernels/graph/decoderGraph.js';
 import { estimateInspectionMemory, formatBytes, longestFittingTokens, type MemoryEstimateInput } from '../kernels/inspect/memoryEstimate.js';
 import { float32NpyHeader } from '../kernels/inspect/npy.js';
 import type { TextTokenizer, Token } from '../kernels/tokenizer/textTokenizer.js';
@@ -28,6 +28,8 @@ import { loadModelFolderFromDisk } from '../node/folderReader.js';
 import { tokenizePrefix } from '../kernels/tokenizer/tokenizePrefix.js';
 import { DecoderInspector, type InspectorModel } from '../kernels/runtime/decoderInspector.js';
 import { UsageError } from './errors.js';
+import { parseOptions } from './options.js';
+import { checkHeads, headName, parseAblationMode, parseHeadList } from './headSpec.js';
 import { LayerHeatmaps } from './heatmapPng.js';
 import { loadWasmOrt } from './wasmOrt.js';
 
@@ -39,6 +41,9 @@ export const INSPECT_USAGE = `attention-inspector inspect --text-file FILE [opti
   --layers LIST           only these layers' attention, in this order (e.g. 0,5,11; default: all)
   --max-tokens N          inspect at most the first N tokens (N at most the model's n_positions)
   --truncate              inspect the first n_positions tokens of a longer text instead of failing
+  --ablate LIST           run with these heads ablated (LAYER.HEAD, e.g. 3.1,3.2,2.2; wasm only)
+  --ablation zero|mean    what an ablated head's output becomes: 0 (default) or its mean over the tokens
+
   --memory-budget MB      refuse (exit 2) an inspection whose estimated peak memory is over MB
                           (kernels/inspect/memoryEstimate.ts), naming the longest that fits (default: none)`;
 
@@ -58,6 +63,8 @@ export interface InspectArgs {
   /** As given; checked against the model once it is loaded. */
   layers?: number[];
   maxTokens?: number;
+  /** Heads as given (checked against the model once it is loaded) and what they are replaced by. */
+  ablation?: Ablation;
   /** MiB; no budget when undefined. */
   memoryBudgetMB?: number;
 }
@@ -78,37 +85,32 @@ function parseLayers(text: string): number[] {
   return layers as number[];
 }
 
-function positive(option: string, text: string): number {
+export function positive(option: string, text: string): number {
   const n = integer(text);
   if (!n) throw new UsageError(`${option} must be a positive integer, not "${text}"`);
   return n;
 }
 
 export function parseInspectArgs(argv: string[]): InspectArgs | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        'text-file': { type: 'string' },
-        model: { type: 'string' },
-        backend: { type: 'string', default: 'wasm' },
-        out: { type: 'string', default: 'attention-inspector-out' },
-        truncate: { type: 'boolean', default: false },
-        layers: { type: 'string' },
-        'max-tokens': { type: 'string' },
-        'memory-budget': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message.split('\n')[0]);
-  }
+  const values = parseOptions(argv, {
+    'text-file': { type: 'string' },
+    model: { type: 'string' },
+    backend: { type: 'string', default: 'wasm' },
+    out: { type: 'string', default: 'attention-inspector-out' },
+    truncate: { type: 'boolean', default: false },
+    layers: { type: 'string' },
+    'max-tokens': { type: 'string' },
+    'memory-budget': { type: 'string' },
+    ablate: { type: 'string' },
+    ablation: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
   if (values.help) return 'help';
   if (!values['text-file']) throw new UsageError('--text-file FILE is required');
   if (values.backend !== 'wasm' && values.backend !== 'webgpu') throw new UsageError(`--backend must be wasm or webgpu, not "${values.backend}"`);
+  if (values.ablation !== undefined && values.ablate === undefined) throw new UsageError('--ablation needs --ablate LIST');
+  // The webgpu backend runs the panel's headless page, which has no ablation yet.
+  if (values.ablate !== undefined && values.backend === 'webgpu') throw new UsageError('--ablate runs on --backend wasm only');
   return {
     textFile: values['text-file'],
     model: values.model ?? embeddedModelDir(),
@@ -118,10 +120,56 @@ export function parseInspectArgs(argv: string[]): InspectArgs | 'help' {
     layers: values.layers === undefined ? undefined : parseLayers(values.layers),
     maxTokens: values['max-tokens'] === undefined ? undefined : positive('--max-tokens', values['max-tokens']),
     memoryBudgetMB: values['memory-budget'] === undefined ? undefined : positive('--memory-budget', values['memory-budget']),
+    ablation: values.ablate === undefined ? undefined : { heads: parseHeadList(values.ablate), headMode: parseAblationMode(values.ablation ?? 'zero') },
   };
 }
 
-async function readText(file: string): Promise<string> {
+export interface InspectedTokens {
+  tokens: Token[];
+  truncated?: { originalTokens?: number; keptTokens: number; inspectedChars: number; totalChars: number; message: string };
+}
+
+/**
+ * The tokens of `text` that are inspected: all of them, or the first `maxTokens`, or with `truncate` the
+ * first `nPositions`; a longer text without either is a UsageError. Only that prefix is tokenized.
+ */
+export function inspectedTokens(
+  text: string,
+  tokenizer: TextTokenizer,
+  nPositions: number,
+  args: { textFile: string; maxTokens?: number; truncate: boolean },
+  log: (line: string) => void,
+  /** Called with the number of tokens that will be inspected, before the text is refused or truncated. */
+  check: (T: number) => void = () => undefined,
+): InspectedTokens {
+  if (args.maxTokens !== undefined && args.maxTokens > nPositions) throw new UsageError(`--max-tokens ${args.maxTokens} is more than the model's context (${nPositions})`);
+  // --max-tokens asks for at most N tokens; without it a text beyond the context is an error unless --truncate.
+  const limit = args.maxTokens ?? nPositions;
+  // One token more than the limit tells whether the text is longer.
+  const prefix = tokenizePrefix(tokenizer, text, limit + 1);
+  const all = prefix.tokens;
+  if (all.length === 0) throw new UsageError(`the text file ${args.textFile} has no tokens`);
+  const whole = prefix.tokenizedChars === text.length;
+  check(Math.min(all.length, limit));
+  let truncated: InspectedTokens['truncated'];
+  if (all.length > limit) {
+    const count = whole ? `${all.length}` : `more than ${limit}`;
+    if (args.maxTokens === undefined && !args.truncate) throw new UsageError(`the text has ${count} tokens but the model's context is ${nPositions} (use --truncate to inspect the first ${nPositions})`);
+    const inspectedChars = all[limit - 1].end;
+    const why = args.maxTokens === undefined ? "the model's context" : '--max-tokens';
+    truncated = {
+      ...(whole ? { originalTokens: all.length } : {}),
+      keptTokens: limit,
+      inspectedChars,
+      totalChars: text.length,
+      message: `only the first ${limit} of ${count} tokens were inspected (${why}): the first ${inspectedChars} of ${text.length} characters`,
+    };
+    log(`note: ${truncated.message}`);
+  }
+  return { tokens: all.slice(0, limit), truncated };
+}
+
+export async function readText(file: string): Promise<string> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(file);
@@ -161,13 +209,13 @@ function collectGarbage(): void {
  * `take` hands over the only reference to the weights: once the session exists they are let go (ORT has
  * its own copy), which on GPT-2 small is 250 MB less at the run's peak.
  */
-async function inspectWasm(take: () => InspectorModel, ids: number[], write: (out: InspectOutput) => Promise<void>): Promise<void> {
+async function inspectWasm(take: () => InspectorModel, ids: number[], ablation: Ablation | undefined, write: (out: InspectOutput) => Promise<void>): Promise<void> {
   const ort = await loadWasmOrt();
   const inspector = await DecoderInspector.create({ model: take(), ort, executionProvider: 'wasm' });
   try {
-    await inspector.prepare({}, { releaseWeights: true });
+    await inspector.prepare({ ablation }, { releaseWeights: true });
     collectGarbage();
-    const r = await inspector.inspectLayers(ids);
+    const r = await inspector.inspectLayers(ids, { ablation });
     try {
       await write({ ...r, provider: `onnxruntime-web ${ort.env.versions.web} wasm in Node, ${ort.env.wasm.numThreads} thread(s)`, backend: 'wasm' });
     } finally {
@@ -241,41 +289,20 @@ export async function runInspectCommand(argv: string[], log: (line: string) => v
     loaded = undefined;
     return model;
   };
-  const { nPositions, nLayer, nHead } = config;
+  const { nLayer, nHead } = config;
   const layers = args.layers ?? Array.from({ length: nLayer }, (_, l) => l);
   const bad = layers.find((l) => l >= nLayer);
   if (bad !== undefined) throw new UsageError(`--layers names layer ${bad}, but the model has ${nLayer} (0–${nLayer - 1})`);
-  if (args.maxTokens !== undefined && args.maxTokens > nPositions) throw new UsageError(`--max-tokens ${args.maxTokens} is more than the model's context (${nPositions})`);
-  // --max-tokens asks for at most N tokens; without it a text beyond the context is an error unless --truncate.
-  const limit = args.maxTokens ?? nPositions;
-  // One token more than the limit tells whether the text is longer.
-  const prefix = tokenizePrefix(tokenizer, text, limit + 1);
-  const all = prefix.tokens;
-  if (all.length === 0) throw new UsageError(`the text file ${args.textFile} has no tokens`);
-  const whole = prefix.tokenizedChars === text.length;
+  if (args.ablation) checkHeads(args.ablation.heads!, config);
   // Before anything is said or written: an inspection over the budget is refused in one line.
-  if (args.memoryBudgetMB !== undefined) {
+  const checkMemory = (T: number): void => {
+    if (args.memoryBudgetMB === undefined) return;
     const wasm = args.backend === 'wasm';
     // The wasm run derives one layer's maps at a time and lets go of the stored weights; the Chromium run returns every layer's.
     const estimate = { config, stored: loaded!.weights.values().next().value!.dtype, compute: 'fp32', mapsLayers: wasm ? 1 : layers.length, runtime: args.backend, keepsStoredWeights: !wasm, logitsBlock: LOGITS_BLOCK } as const;
-    checkBudget(estimate, Math.min(all.length, limit), args.memoryBudgetMB);
-  }
-  let truncated: { originalTokens?: number; keptTokens: number; inspectedChars: number; totalChars: number; message: string } | undefined;
-  if (all.length > limit) {
-    const count = whole ? `${all.length}` : `more than ${limit}`;
-    if (args.maxTokens === undefined && !args.truncate) throw new UsageError(`the text has ${count} tokens but the model's context is ${nPositions} (use --truncate to inspect the first ${nPositions})`);
-    const inspectedChars = all[limit - 1].end;
-    const why = args.maxTokens === undefined ? "the model's context" : '--max-tokens';
-    truncated = {
-      ...(whole ? { originalTokens: all.length } : {}),
-      keptTokens: limit,
-      inspectedChars,
-      totalChars: text.length,
-      message: `only the first ${limit} of ${count} tokens were inspected (${why}): the first ${inspectedChars} of ${text.length} characters`,
-    };
-    log(`note: ${truncated.message}`);
-  }
-  const tokens = all.slice(0, limit);
+    checkBudget(estimate, T, args.memoryBudgetMB);
+  };
+  const { tokens, truncated } = inspectedTokens(text, tokenizer, config.nPositions, args, log, checkMemory);
   const ids = tokens.map((t) => t.id);
   const T = ids.length;
   await mkdir(args.out, { recursive: true });
@@ -289,13 +316,14 @@ export async function runInspectCommand(argv: string[], log: (line: string) => v
       layers: nLayer,
       heads: nHead,
       ...(args.layers ? { attentionLayers: layers } : {}),
+      ...(args.ablation ? { ablation: { heads: args.ablation.heads!.map(headName), mode: args.ablation.headMode } } : {}),
       tokens: tokens.map((t, i) => tokenEntry(tokenizer, t, i, out)),
       ...(truncated ? { truncated } : {}),
     };
     await writeFile(join(args.out, 'tokens.json'), JSON.stringify(json, null, 1) + '\n');
     await writeAttention(out, args.out, layers, nHead, T);
   };
-  if (args.backend === 'wasm') await inspectWasm(take, ids, write);
+  if (args.backend === 'wasm') await inspectWasm(take, ids, args.ablation, write);
   else await inspectWebGpu(resolve(args.model), ids, layers, log, write);
   log(`${T} tokens, ${layers.length} layers × ${nHead} heads on ${provider}: wrote tokens.json, attention.npy and attention-layer*.png to ${args.out}`);
   return 0;

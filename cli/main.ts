@@ -1,5 +1,6 @@
 /**
- * `attention-inspector` command line (bundled to dist/cli.js). Subcommands: `inspect` (cli/inspect.ts).
+ * `attention-inspector` command line (bundled to dist/cli.js). Subcommands: `inspect` (cli/inspect.ts),
+ * `rank-heads` (cli/rankHeads.ts), `bench` (cli/bench.ts).
  * Bad input exits with status 2 and one `error: …` line on stderr; other failures with status 1; never
  * a stack trace.
  */
@@ -7,10 +8,13 @@ import { ModelFileError } from '../kernels/model/errors.js';
 import { UsageError } from './errors.js';
 import { BENCH_USAGE, runBenchCommand } from './bench.js';
 import { INSPECT_USAGE, runInspectCommand } from './inspect.js';
+import { RANK_HEADS_USAGE, runRankHeadsCommand } from './rankHeads.js';
 
 const USAGE = `usage: attention-inspector <command> [options]
 
 ${INSPECT_USAGE}
+
+${RANK_HEADS_USAGE}
 
 ${BENCH_USAGE}`;
 
@@ -21,6 +25,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'inspect':
       return runInspectCommand(rest, log);
+    case 'rank-heads':
+      return runRankHeadsCommand(rest, log);
     case 'bench':
       return runBenchCommand(rest, log);
     case '--help':

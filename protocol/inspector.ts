@@ -2,8 +2,9 @@
  * The inspector panel's protocol: what the host sends the page, what the page sends back, and the
  * checkers each side runs on what arrives (protocol/messenger.ts carries it). An inspection carries a
  * `requestId` and every message about it repeats that id, so late messages of a cancelled inspection are
- * recognised and dropped. Model weights never travel here: the page fetches them from `model.baseUri`
- * (in ranges, kernels/model/fetchReader.ts) and says how far it got (`weights`).
+ * recognised and dropped. The page fetches model files from `model.baseUri` in ranges
+ * (kernels/model/fetchReader.ts), or, with `attentionInspector.weightsTransport: messages`, asks the host
+ * for the same ranges (`modelFile`); either way it says how far it got (`weights`).
  */
 import type { Call, Message, Protocol } from './messenger.js';
 import { logLine, saveCall, type LogLine, type SaveCall, type SaveOutcome } from './shared.js';
@@ -111,6 +112,18 @@ export interface RunFacts {
   tokens: number;
   timings: Record<string, number>;
   firstHeatmapMs?: number;
+  /** The model that produced the result (the one its request named). */
+  model?: ModelName;
+  /** What the page holds after the result: onnxruntime sessions alive, and the JS heap where the browser says (Chromium). */
+  resources?: PageResources;
+}
+
+/** A model as the panel names it. */
+export type ModelName = Pick<ModelRef, 'id' | 'label'>;
+
+export interface PageResources {
+  liveSessions: number;
+  jsHeapBytes?: number;
 }
 
 /** What the inspector webview keeps in `setState`, and the host gets back to restore the panel after a reload. */
@@ -155,6 +168,10 @@ export interface InspectorHostVocabulary {
     cancel: { requestId: number };
     settings: { colorScale: ColorScale; topK: number };
     message: { requestId?: number; kind: 'empty' | 'error'; text: string };
+    /** The active model changed: the panel says when what it shows (or runs) is from another one. */
+    activeModel: { model: ModelName };
+    /** A model was removed from the store; `active` is the model inspections use now. */
+    modelRemoved: { model: ModelName; active: ModelName };
   };
   requests: Record<never, never>;
 }
@@ -188,6 +205,8 @@ export interface InspectorPageVocabulary {
     hoverSummary: { requestId: number; summary: HoverSummary };
     error: { requestId?: number; message: string };
     log: LogLine;
+    /** An inspection the page dropped before showing it (a newer one, or its model removed), and why. */
+    cancelled: { requestId: number; reason: string };
   };
   requests: { save: SaveCall; modelFile: Call<ModelFileRange, ModelFileBytes> } & SaveStreamVocabulary;
 }
@@ -238,7 +257,17 @@ const inspectRequest: Checker<InspectRequest> = (value, path) =>
     commandEpochMs: number,
   })(value, path);
 
-const runFacts = object<RunFacts>({ provider: string, adapter: string, tokens: integer, timings: record(number), firstHeatmapMs: optional(number) });
+const modelName = object<ModelName>({ id: string, label: string });
+
+const runFacts = object<RunFacts>({
+  provider: string,
+  adapter: string,
+  tokens: integer,
+  timings: record(number),
+  firstHeatmapMs: optional(number),
+  model: optional(modelName),
+  resources: optional(object<PageResources>({ liveSessions: integer, jsHeapBytes: optional(number) })),
+});
 
 const hoverSummary = object<HoverSummary>({
   layer: integer,
@@ -267,6 +296,8 @@ export const inspectorProtocol: Protocol<InspectorHostVocabulary, InspectorPageV
       cancel: object<HostNotifications['cancel']>({ requestId: integer }),
       settings: object<HostNotifications['settings']>({ colorScale, topK: integer }),
       message: object<HostNotifications['message']>({ requestId: optional(integer), kind: oneOf('empty', 'error'), text: string }),
+      activeModel: object<HostNotifications['activeModel']>({ model: modelName }),
+      modelRemoved: object<HostNotifications['modelRemoved']>({ model: modelName, active: modelName }),
     },
     requests: {},
   },
@@ -280,6 +311,7 @@ export const inspectorProtocol: Protocol<InspectorHostVocabulary, InspectorPageV
       hoverSummary: object<PageNotifications['hoverSummary']>({ requestId: integer, summary: hoverSummary }),
       error: object<PageNotifications['error']>({ requestId: optional(integer), message: string }),
       log: logLine,
+      cancelled: object<PageNotifications['cancelled']>({ requestId: integer, reason: string }),
     },
     requests: {
       save: saveCall,

@@ -159,6 +159,8 @@ export interface VsCodeServerOptions {
   dataDir?: string;
   /** User settings on top of QUIET_SETTINGS. */
   settings?: Record<string, unknown>;
+  /** User keybindings (keybindings.json entries: key, command, args, when). */
+  keybindings?: Record<string, unknown>[];
   /** Where to send code-server's own output lines (default: only kept in `dataDir/server.log`). */
   log?: Log;
   /** How long to wait for /healthz (default 120 s: a cold start on 2 busy cores is slow). */
@@ -185,6 +187,7 @@ export async function startVsCodeServer(options: VsCodeServerOptions): Promise<V
   const logsDir = join(userDir, 'logs');
   for (const d of [join(userDir, 'User'), extDir, join(dataDir, 'xdg-config'), join(dataDir, 'xdg-data')]) mkdirSync(d, { recursive: true });
   writeFileSync(join(userDir, 'User', 'settings.json'), JSON.stringify({ ...QUIET_SETTINGS, ...options.settings }, null, 2));
+  if (options.keybindings) writeFileSync(join(userDir, 'User', 'keybindings.json'), JSON.stringify(options.keybindings, null, 2));
   writeFileSync(join(dataDir, 'config.yaml'), 'auth: none\ncert: false\n');
   const env: NodeJS.ProcessEnv = {
     ...process.env,

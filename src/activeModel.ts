@@ -15,6 +15,8 @@ export interface ActiveModel {
 export interface ActiveModelProvider {
   getActive(): ActiveModel;
   readonly onDidChange: vscode.Event<ActiveModel>;
+  /** A model deleted from where it was kept (the model store); a panel may still show it. */
+  readonly onDidRemove?: vscode.Event<ActiveModel>;
 }
 
 export const EMBEDDED_MODEL_NAME = 'tinycode-4l8h-1k';
@@ -53,12 +55,20 @@ export class SettingsModelProvider implements ActiveModelProvider, vscode.Dispos
 export class ActiveModelSwitch implements ActiveModelProvider, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<ActiveModel>();
   readonly onDidChange = this.emitter.event;
+  private readonly removals = new vscode.EventEmitter<ActiveModel>();
+  readonly onDidRemove = this.removals.event;
   private current: ActiveModelProvider;
   private subscription: vscode.Disposable;
 
   constructor(private readonly fallback: ActiveModelProvider) {
     this.current = fallback;
-    this.subscription = fallback.onDidChange((m) => this.emitter.fire(m));
+    this.subscription = this.follow(fallback);
+  }
+
+  private follow(provider: ActiveModelProvider): vscode.Disposable {
+    const changes = provider.onDidChange((m) => this.emitter.fire(m));
+    const removals = provider.onDidRemove?.((m) => this.removals.fire(m));
+    return vscode.Disposable.from(changes, ...(removals ? [removals] : []));
   }
 
   getActive(): ActiveModel {
@@ -75,12 +85,13 @@ export class ActiveModelSwitch implements ActiveModelProvider, vscode.Disposable
   private switchTo(provider: ActiveModelProvider): void {
     this.subscription.dispose();
     this.current = provider;
-    this.subscription = provider.onDidChange((m) => this.emitter.fire(m));
+    this.subscription = this.follow(provider);
     this.emitter.fire(provider.getActive());
   }
 
   dispose(): void {
     this.subscription.dispose();
     this.emitter.dispose();
+    this.removals.dispose();
   }
 }

@@ -12,7 +12,7 @@ import { InspectorPanel, type PanelEvents } from './inspectorPanel.js';
 import { chooseRange, isBlank, toTokenInfos, tokenLimit, truncateTokens, type OffsetRange } from './inspectSelection.js';
 import type { TextSource } from '../kernels/tokenizer/tokenizePrefix.js';
 import type { HostModelCache } from './hostModel.js';
-import type { BackendChoice, ColorScale, EngineRef, InspectorState, InspectRequest, RunFacts, WeightsTransport } from '../protocol/inspector.js';
+import type { BackendChoice, ColorScale, EngineRef, InspectorState, InspectRequest, ModelName, RunFacts, WeightsTransport } from '../protocol/inspector.js';
 import { idCounter } from '../protocol/messenger.js';
 import { checkPanelBudget, defaultMaxTokens } from './memoryBudget.js';
 
@@ -38,6 +38,9 @@ export class InspectCommand implements vscode.Disposable {
     this.disposables.push(
       vscode.commands.registerCommand('attentionInspector.inspect', () => this.run()),
       vscode.window.registerWebviewPanelSerializer('attentionInspector.inspector', InspectorPanel.serializer(context.extensionUri, log, this.events)),
+      // The panel labels what it shows with its model, and says when that is no longer the active one.
+      models.onDidChange((m) => InspectorPanel.currentPanel()?.post({ type: 'activeModel', model: modelName(m) })),
+      ...(models.onDidRemove ? [models.onDidRemove((m) => this.modelRemoved(m))] : []),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('attentionInspector.colorScale') || e.affectsConfiguration('attentionInspector.topK')) {
           const s = settings();
@@ -54,8 +57,21 @@ export class InspectCommand implements vscode.Disposable {
       this.log.error(`inspection ${id ?? '?'} failed: ${message}`);
       if (id === undefined || id === this.latest) void vscode.window.showErrorMessage(`Attention Inspector: ${message}`);
     },
+    onCancelled: (id, reason) => {
+      this.pending.delete(id);
+      this.log.info(`inspection ${id}: cancelled in the panel (${reason})`);
+    },
+    onClosed: () => {
+      for (const id of this.pending.keys()) this.log.info(`inspection ${id}: the panel was closed before its result`);
+      this.pending.clear();
+    },
     onRestore: (state, panel) => void this.restore(state, panel),
   };
+
+  private modelRemoved(m: ActiveModel): void {
+    this.log.info(`model ${m.label} removed; the panel is told`);
+    InspectorPanel.currentPanel()?.post({ type: 'modelRemoved', model: modelName(m), active: modelName(this.models.getActive()) });
+  }
 
   async run(): Promise<void> {
     const commandEpochMs = Date.now();
@@ -102,7 +118,8 @@ export class InspectCommand implements vscode.Disposable {
     panel.post({ type: 'prepare', ...engine });
     try {
       const hostModel = await this.hostModels.get(model.folderUri);
-      if (requestId !== this.latest) return;
+      if (requestId !== this.latest) return void this.log.info(`inspection ${requestId}: superseded by ${this.latest} before it reached the panel`);
+      if (panel.closed) return void this.log.info(`inspection ${requestId}: the panel was closed before it ran`);
       const hostStart = performance.now();
       const prefix = hostModel.encodePrefix(text, tokenLimit(maxTokens, hostModel.context));
       let { kept, notice } = truncateTokens(prefix, maxTokens, hostModel.context, maxTokensIs);
@@ -139,6 +156,8 @@ export class InspectCommand implements vscode.Disposable {
         },
         commandEpochMs,
       };
+      // Only the latest inspection can still report a result: the panel drops the others.
+      this.pending.clear();
       this.pending.set(requestId, { started: commandEpochMs, model: model.label, tokens: tokens.length });
       const cut = notice?.kind === 'truncated' ? ` (the first ${notice.inspectedChars} of ${notice.totalChars} characters)` : '';
       this.log.info(
@@ -225,7 +244,9 @@ export class InspectCommand implements vscode.Disposable {
       .map(([k, v]) => `${k} ${v.toFixed(0)} ms`)
       .join(', ');
     const first = typeof facts.firstHeatmapMs === 'number' ? `, command → first heatmap ${facts.firstHeatmapMs.toFixed(0)} ms` : '';
-    this.log.info(`inspection ${id}: ran ${p?.model ?? ''} on ${facts.provider} (${facts.adapter}), T = ${facts.tokens}; ${timings}${first}`);
+    const r = facts.resources;
+    const held = r ? `; ${r.liveSessions} onnxruntime sessions alive${typeof r.jsHeapBytes === 'number' ? `, JS heap ${(r.jsHeapBytes / 1e6).toFixed(1)} MB` : ''}` : '';
+    this.log.info(`inspection ${id}: ran ${facts.model?.label ?? p?.model ?? ''} on ${facts.provider} (${facts.adapter}), T = ${facts.tokens}; ${timings}${first}${held}`);
   }
 
   dispose(): void {
@@ -240,6 +261,10 @@ function documentSlices(doc: vscode.TextDocument, range: OffsetRange): TextSourc
     length: range.end - range.start,
     slice: (start, end) => doc.getText(new vscode.Range(doc.positionAt(range.start + start), doc.positionAt(range.start + end))),
   };
+}
+
+function modelName(m: ActiveModel): ModelName {
+  return { id: m.id, label: m.label };
 }
 
 function folderWebviewUri(webview: vscode.Webview, folder: vscode.Uri): string {

@@ -17,6 +17,10 @@ export interface PanelEvents {
   onResult(requestId: number, facts: RunFacts): void;
   onHoverSummary(requestId: number, summary: HoverSummary): void;
   onError(requestId: number | undefined, message: string): void;
+  /** The page dropped an inspection before showing it. */
+  onCancelled(requestId: number, reason: string): void;
+  /** The panel went away (closed by the user, or replaced); what ran in it went with its page. */
+  onClosed(): void;
   /** After a reload: the request the page had shown, to run again with fresh URIs. */
   onRestore(state: InspectorState, panel: InspectorPanel): void;
 }
@@ -37,6 +41,7 @@ export class InspectorPanel implements vscode.Disposable {
   private lastRequestId: number | undefined;
   /** Model folders the page may read through `modelFile`, by model id: the ones the host sent it. */
   private readonly modelFolders = new Map<string, string>();
+  private disposed = false;
 
   /** The open panel, revealed, or a new one. */
   static show(extensionUri: vscode.Uri, roots: vscode.Uri[], log: vscode.LogOutputChannel, events: PanelEvents): InspectorPanel {
@@ -80,6 +85,11 @@ export class InspectorPanel implements vscode.Disposable {
     this.render();
   }
 
+  /** The user closed it (or a new panel replaced it). */
+  get closed(): boolean {
+    return this.disposed;
+  }
+
   get webview(): vscode.Webview {
     return this.panel.webview;
   }
@@ -115,7 +125,9 @@ export class InspectorPanel implements vscode.Disposable {
     this.post({ type: 'inspect', ...request });
   }
 
+  /** Dropped once the panel is closed (a run may still be on its way to it). */
   post(message: HostMessage): void {
+    if (this.disposed) return;
     this.messenger.notify(message);
   }
 
@@ -128,6 +140,7 @@ export class InspectorPanel implements vscode.Disposable {
     m.on('result', (r) => this.events.onResult(r.requestId, r.facts));
     m.on('hoverSummary', (h) => this.events.onHoverSummary(h.requestId, h.summary));
     m.on('error', (e) => this.events.onError(e.requestId, e.message));
+    m.on('cancelled', (c) => this.events.onCancelled(c.requestId, c.reason));
     m.on('log', (l) => this.log[l.level](`panel: ${l.message}`));
     m.handle('save', (file) => saveExport(file, this.log, 'inspector'));
     const streams = new SaveStreams(this.log, 'inspector');
@@ -142,11 +155,10 @@ export class InspectorPanel implements vscode.Disposable {
     });
   }
 
-  private disposed = false;
-
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.events.onClosed();
     if (InspectorPanel.current === this) InspectorPanel.current = undefined;
     for (const d of this.disposables.splice(0)) d.dispose();
     this.panel.dispose();

@@ -1,5 +1,5 @@
 /** Warm-up, then timed runs until a time budget is spent. */
-import { BenchCancelled, type KernelRunner, now } from './runner.js';
+import { cancellationCheck, type KernelRunner, now } from './runner.js';
 import type { BenchSettings } from './types.js';
 
 export async function measure(
@@ -7,17 +7,15 @@ export async function measure(
   s: Pick<BenchSettings, 'warmup' | 'budgetMs' | 'minRuns' | 'maxRuns'>,
   signal?: AbortSignal,
 ): Promise<number[]> {
-  const stopIfCancelled = () => {
-    if (signal?.aborted) throw new BenchCancelled();
-  };
+  const stopIfCancelled = cancellationCheck(signal);
   for (let i = 0; i < s.warmup; i++) {
-    stopIfCancelled();
+    await stopIfCancelled();
     await runner.run();
   }
   const times: number[] = [];
   const start = now();
   while (times.length < s.maxRuns && (times.length < s.minRuns || now() - start < s.budgetMs)) {
-    stopIfCancelled();
+    await stopIfCancelled();
     times.push(await runner.run());
   }
   return times;
@@ -33,12 +31,10 @@ export async function measureInterleaved(
   s: Pick<BenchSettings, 'warmup' | 'budgetMs' | 'minRuns' | 'maxRuns'>,
   signal?: AbortSignal,
 ): Promise<number[][]> {
-  const stopIfCancelled = () => {
-    if (signal?.aborted) throw new BenchCancelled();
-  };
+  const stopIfCancelled = cancellationCheck(signal);
   for (const r of runners) {
     for (let i = 0; i < s.warmup; i++) {
-      stopIfCancelled();
+      await stopIfCancelled();
       await r.run();
     }
   }
@@ -47,7 +43,7 @@ export async function measureInterleaved(
   const budget = s.budgetMs * runners.length;
   for (let round = 0; round < s.maxRuns && (round < s.minRuns || now() - start < budget); round++) {
     for (let i = 0; i < runners.length; i++) {
-      stopIfCancelled();
+      await stopIfCancelled();
       times[i].push(await runners[i].run());
     }
   }

@@ -195,5 +195,9 @@ export async function runBenchmark(settings: BenchSettings, env: BenchEnvironmen
   } catch (e) {
     if (!(e instanceof BenchCancelled)) throw e;
   }
+  // Rows come in the grid's order, so those not reached are the rest of it: each says it was cancelled.
+  if (hooks.signal?.aborted) {
+    for (const c of cases.slice(report.rows.length)) report.rows.push({ ...emptyRow(c), status: 'cancelled', note: 'cancelled before it ran' });
+  }
   return report;
 }

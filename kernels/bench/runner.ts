@@ -34,6 +34,22 @@ export class BenchCancelled extends Error {
   }
 }
 
+/**
+ * Throws BenchCancelled once `signal` is aborted. Every 50 ms it first lets the event loop run: a wasm
+ * run resolves without yielding to it, so without this a page would not see its Cancel button clicked
+ * (nor draw its progress) until the whole grid was done.
+ */
+export function cancellationCheck(signal?: AbortSignal): () => Promise<void> {
+  let last = now();
+  return async () => {
+    if (now() - last >= 50) {
+      await new Promise<void>((r) => setTimeout(() => r(), 0));
+      last = now();
+    }
+    if (signal?.aborted) throw new BenchCancelled();
+  };
+}
+
 export function now(): number {
   return globalThis.performance.now();
 }

@@ -82,11 +82,26 @@ export function traceNames(config: DecoderConfig): TraceName[] {
   return names;
 }
 
+/** One attention head: query head `head` of layer `layer`. */
+export interface HeadRef {
+  layer: number;
+  head: number;
+}
+
+/**
+ * `zero`: the head's output (its context vectors, before the output projection) set to 0; `mean`: each
+ * position's replaced by the head's mean over the inspected positions.
+ */
+export type HeadAblationMode = 'zero' | 'mean';
+
 export interface Ablation {
-  /** Skip the 1/√dh scaling of the scores. */
+  /** Skip the 1/√dh scaling of the scores (trace layer only). */
   noScale?: boolean;
-  /** Skip the causal mask (each token also attends to later ones). */
+  /** Skip the causal mask (each token also attends to later ones; trace layer only). */
   noMask?: boolean;
+  /** Heads of any layer whose output is replaced (`headMode`, default zero); none: the graph is unchanged. */
+  heads?: readonly HeadRef[];
+  headMode?: HeadAblationMode;
 }
 
 export interface DecoderGraphOptions {
@@ -96,7 +111,10 @@ export interface DecoderGraphOptions {
   /** Output every layer's per-head query and key vectors (`attn_q_{l}`, `attn_k_{l}`). */
   attentionInputs?: boolean;
   traceLayer?: number;
-  /** Applied to the trace layer only (ignored without one); changes everything downstream of it. */
+  /**
+   * noScale and noMask apply to the trace layer only (ignored without one), heads to their layers;
+   * each changes everything downstream.
+   */
   ablation?: Ablation;
   /**
    * Also output the whole logits (B, T, V) (tests, the fused probe). Without them the unembedding, loss
@@ -244,6 +262,8 @@ export function buildDecoderGraph(config: DecoderConfig, weights: GraphWeights, 
       const [fq, fk] = [qPos ? flat(qPos, H) : q, kPos ? flat(kPos, KV) : k];
       merged = fusedCausalAttention(b, { q: fq, k: fk, v, heads: H, kvHeads: KV, scale: 1 / Math.sqrt(dh), lengthOf: fq });
     }
+    const ablatedHeads = (o.ablation?.heads ?? []).filter((a) => a.layer === l).map((a) => a.head);
+    if (ablatedHeads.length > 0) merged = ablateHeads(b, merged, ablatedHeads, o.ablation?.headMode ?? 'zero', H, dh, dt);
     trace('merged', merged);
     const attnOut = linear(merged, layer.o);
     trace('attnOut', attnOut);
@@ -337,6 +357,19 @@ function blockedHead(b: OnnxGraphBuilder, rows: string, targets: string, h: Head
   const [nll, topValues, topIds] = b.node('Scan', [rowBlocks, targetBlocks], { outputs: 3, attrs: { body: { graph: body }, num_scan_inputs: 2 } });
   const keep = (t: string, rowDims: number[]) => b.op('Slice', [b.op('Reshape', [t, constInt64(b, [-1, ...rowDims])]), zero, n]);
   headOutputs(b, keep(nll, []), keep(topValues, [TOP_K]), keep(topIds, [TOP_K]), h.shape);
+}
+
+/**
+ * The merged context (B, T, H·dh) with the heads `ablated` replaced: by 0 or by their mean over the
+ * positions (axis T). Where, not a multiply by a 0/1 mask, so the other heads pass through as they are.
+ */
+function ablateHeads(b: OnnxGraphBuilder, merged: string, ablated: readonly number[], mode: HeadAblationMode, H: number, dh: number, dt: FloatDType): string {
+  const perHead = b.op('Reshape', [merged, constInt64(b, [0, 0, H, dh])]);
+  const which = new Uint8Array(H);
+  for (const h of ablated) which[h] = 1;
+  const selected = b.initializer(b.fresh('ablated_heads'), { type: 'bool', dims: [1, 1, H, 1], data: which });
+  const replacement = mode === 'zero' ? constFloat(b, 0, dt) : b.op('ReduceMean', [perHead], { axes: [1], keepdims: 1 });
+  return b.op('Reshape', [b.op('Where', [selected, replacement, perHead]), constInt64(b, [0, 0, H * dh])]);
 }
 
 type GeluKind = 'gelu_new' | 'gelu';

@@ -5,6 +5,7 @@
  * API:
  *   const inspector = await DecoderInspector.create({ model, ort, executionProvider: 'wasm' | 'webgpu', adapter? })
  *   const r = await inspector.inspect(ids, { attentionLayers: [0, 1, 2, 3], traceLayer: 1, ablation: { noMask: true } })
+ *   ablation: { heads: [{ layer: 3, head: 1 }], headMode: 'zero' | 'mean' } ablates heads of any layer
  *   r.attention[i]  Float32Array (H·T·T), layer r.attentionLayers[i], row-major (head, query, key)
  * or, one layer's maps at a time (memory: weights + O(L·T·D) + one layer's maps):
  *   const x = await inspector.inspectLayers(ids, { traceLayer?, ablation?, attention? })
@@ -31,7 +32,7 @@
  */
 import type * as Ort from 'onnxruntime-web';
 import type { AttentionKind } from '../graph/attentionGraph.js';
-import { type Ablation, buildDecoderGraph, type CoreTraceName, type DecoderGraphOptions, keyOutput, type OptionalTraceName, queryOutput, TOP_K, traceNames, traceOutput } from '../graph/decoderGraph.js';
+import { type Ablation, buildDecoderGraph, type CoreTraceName, type DecoderGraphOptions, type HeadRef, keyOutput, type OptionalTraceName, queryOutput, TOP_K, traceNames, traceOutput } from '../graph/decoderGraph.js';
 import { type ExternalFile, GraphWeights } from '../graph/graphWeights.js';
 import type { FloatDType } from '../graph/tensors.js';
 import type { AttentionInputs } from '../inspect/attentionMaps.js';
@@ -54,7 +55,7 @@ export interface ProviderInfo {
 
 export interface LayerInspectOptions {
   traceLayer?: number;
-  /** Applied to the trace layer; changes all downstream results (loss, top-5) too. */
+  /** noScale/noMask apply to the trace layer, heads to their layers; changes all downstream results (loss, top-5) too. */
   ablation?: Ablation;
   /** Attention implementation for layers without requested probabilities (default manual). */
   attention?: AttentionKind;
@@ -166,9 +167,17 @@ function checkLayer(config: DecoderConfig, l: number): void {
   if (!Number.isInteger(l) || l < 0 || l >= config.nLayer) throw new InspectorError(`layer ${l} does not exist (the model has ${config.nLayer})`);
 }
 
-/** The graph variant an inspection with these options runs (the trace layer checked against the model). */
+function checkHeads(config: DecoderConfig, heads: readonly HeadRef[]): void {
+  for (const { layer, head } of heads) {
+    checkLayer(config, layer);
+    if (!Number.isInteger(head) || head < 0 || head >= config.nHead) throw new InspectorError(`head ${layer}.${head} does not exist (layer ${layer} has ${config.nHead} heads)`);
+  }
+}
+
+/** The graph variant an inspection with these options runs (the trace layer and ablated heads checked against the model). */
 function variantOf(config: DecoderConfig, options: LayerInspectOptions): GraphVariant {
   if (options.traceLayer !== undefined) checkLayer(config, options.traceLayer);
+  checkHeads(config, options.ablation?.heads ?? []);
   return { attention: options.attention ?? 'manual', traceLayer: options.traceLayer, ablation: options.ablation, logits: !!options.logits };
 }
 
@@ -219,7 +228,10 @@ export class DecoderGraphs {
   }
 
   private options(g: GraphVariant): DecoderGraphOptions {
-    const ablation = g.traceLayer === undefined ? {} : { noScale: !!g.ablation?.noScale, noMask: !!g.ablation?.noMask };
+    const ablation: Ablation = g.traceLayer === undefined ? {} : { noScale: !!g.ablation?.noScale, noMask: !!g.ablation?.noMask };
+    // In one order, without repeats, so that one set of heads is one session; none keeps the plain graph's key.
+    const heads = [...new Map((g.ablation?.heads ?? []).map((a) => [`${a.layer}.${a.head}`, { layer: a.layer, head: a.head }])).values()].sort((x, y) => x.layer - y.layer || x.head - y.head);
+    if (heads.length > 0) Object.assign(ablation, { heads, headMode: g.ablation?.headMode ?? 'zero' });
     return { attention: g.attention, attentionLayers: [], attentionInputs: true, traceLayer: g.traceLayer, ablation, logits: !!g.logits };
   }
 

@@ -211,6 +211,7 @@ export class ModelCommands {
       if (this.active.activeStoreId() === entry.id) await this.active.setActive(undefined);
       await this.store.remove(entry.id);
       this.changed();
+      this.active.removed(entry);
       this.log.info(`removed ${entry.id}`);
     } catch (e) {
       this.fail(`Could not remove ${entry.label}`, e);

@@ -59,6 +59,13 @@ export interface StoreDownloadOptions {
   maxAttempts?: number;
 }
 
+/** A download a process did not finish (its window closed or reloaded, it crashed): found and swept by `open`. */
+export interface InterruptedDownload {
+  id: string;
+  label: string;
+  repo: string;
+}
+
 export interface ImportOptions {
   label?: string;
   /** Store F32 tensors as F16. */
@@ -82,6 +89,7 @@ export class ModelStore {
   private changes = 0;
   private readonly inFlight = new Map<string, Promise<ModelEntry>>();
   private readonly lock: StoreLock;
+  private interrupted: InterruptedDownload[] = [];
 
   constructor(readonly root: string, private readonly validate: ModelValidator, private readonly log: (line: string) => void = () => {}, lockOptions: LockOptions = {}) {
     this.lock = new StoreLock(path.join(root, LOCK), { log, ...lockOptions });
@@ -106,6 +114,11 @@ export class ModelStore {
     for (const dir of orphans) await fsp.rm(dir, { recursive: true, force: true });
   }
 
+  /** The downloads of processes gone whose leftovers the last `open` removed (each is reported by one open only). */
+  get interruptedDownloads(): readonly InterruptedDownload[] {
+    return this.interrupted;
+  }
+
   /** Re-reads the manifest, which another window may have changed. */
   async refresh(): Promise<void> {
     const changes = this.changes;
@@ -114,18 +127,29 @@ export class ModelStore {
   }
 
   /**
-   * Staging folders are named `<id>-<pid>-<random>`; those of processes that are gone are leftovers.
-   * Another window's extension host (same global storage) may be downloading into its own right now.
+   * Staging folders are named `<id>-<pid>-<random>`; those of processes that are gone are leftovers. A
+   * download's folder has a note beside it (`<folder>.json`, what was being downloaded), so that an
+   * interrupted download can be named and offered again. Another window's extension host (same global
+   * storage) may be downloading into its own right now.
    */
   private async removeDeadStaging(): Promise<void> {
     const staging = path.join(this.root, STAGING);
     const dirs = await fsp.readdir(staging).catch(() => [] as string[]);
+    this.interrupted = [];
     for (const dir of dirs) {
-      const pid = Number(/-(\d+)-[0-9a-f]+$/.exec(dir)?.[1]);
+      const pid = Number(/-(\d+)-[0-9a-f]+(\.json)?$/.exec(dir)?.[1]);
       if (pid && pid !== process.pid && processAlive(pid)) continue;
-      await fsp.rm(path.join(staging, dir), { recursive: true, force: true });
+      const p = path.join(staging, dir);
+      if (dir.endsWith('.json')) {
+        const note = await readDownloadNote(p);
+        if (note) this.interrupted.push(note);
+        await fsp.rm(p, { force: true });
+        continue;
+      }
+      await fsp.rm(p, { recursive: true, force: true });
       this.log(`Removed leftover temporary files .staging/${dir}.`);
     }
+    for (const d of this.interrupted) this.log(`The download of ${d.label} (${d.repo}) was interrupted; its partial files were removed.`);
   }
 
   /** The manifest as it is on disk: entries with an unsafe id or without their weights file are left out and named. */
@@ -194,7 +218,8 @@ export class ModelStore {
       const needed = spec.sizeBytes || (await this.remoteWeightsSize(spec, mirror, auth, o.signal));
       await checkFreeSpace(this.root, needed);
       // Another window may register the same id meanwhile; then its copy is kept and this one dropped.
-      return await this.explainingDiskFull(needed, () => this.stageAndRegister(spec.id, (models) => models.get(spec.id) ?? spec.id, (staging) => this.fetchFiles(spec, mirror, auth, o, staging)));
+      const note: InterruptedDownload = { id: spec.id, label: spec.label, repo: spec.repo };
+      return await this.explainingDiskFull(needed, () => this.stageAndRegister(spec.id, (models) => models.get(spec.id) ?? spec.id, note, (staging) => this.fetchFiles(spec, mirror, auth, o, staging)));
     } catch (e) {
       throw explainAccess(e, spec.repo, mirror, spec.gated === true, auth !== undefined);
     }
@@ -271,7 +296,7 @@ export class ModelStore {
       const needed = files.reduce((sum, f) => sum + f.size, 0);
       await checkFreeSpace(this.root, needed);
       const base = toSafeId(options.label ?? path.basename(source));
-      return await this.explainingDiskFull(needed, () => this.stageAndRegister(base, (models) => this.uniqueId(base, models), async (staging) => {
+      return await this.explainingDiskFull(needed, () => this.stageAndRegister(base, (models) => this.uniqueId(base, models), undefined, async (staging) => {
         const sha256s: Record<string, string> = {};
         for (const f of files) {
           const target = resolveInside(staging, f.name);
@@ -339,10 +364,12 @@ export class ModelStore {
   private async stageAndRegister(
     name: string,
     idIn: (models: ReadonlyMap<string, ModelEntry>) => string | ModelEntry,
+    note: InterruptedDownload | undefined,
     fill: (staging: string) => Promise<Pick<ModelEntry, 'label' | 'source' | 'sha256s' | 'origin'>>,
   ): Promise<ModelEntry> {
     const staging = this.stagingFolder(name);
     await fsp.mkdir(staging, { recursive: true });
+    if (note) await fsp.writeFile(`${staging}.json`, JSON.stringify(note));
     try {
       const filled = await fill(staging);
       const { dtype } = await this.validate(staging);
@@ -361,6 +388,7 @@ export class ModelStore {
       });
     } finally {
       await fsp.rm(staging, { recursive: true, force: true });
+      if (note) await fsp.rm(`${staging}.json`, { force: true });
     }
   }
 
@@ -390,6 +418,16 @@ export class ModelStore {
 function safeFolder(root: string, id: string): string | undefined {
   try {
     return resolveInside(path.join(root, MODELS), id);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The note beside a download's staging folder, or undefined when it is unreadable (then only its files are swept). */
+async function readDownloadNote(file: string): Promise<InterruptedDownload | undefined> {
+  try {
+    const n = JSON.parse(await fsp.readFile(file, 'utf8')) as Partial<InterruptedDownload>;
+    return typeof n.id === 'string' && typeof n.label === 'string' && typeof n.repo === 'string' ? { id: n.id, label: n.label, repo: n.repo } : undefined;
   } catch {
     return undefined;
   }

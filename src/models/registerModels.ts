@@ -4,7 +4,8 @@ import * as vscode from 'vscode';
 import type { ActiveModelProvider, ActiveModelSwitch } from '../activeModel.js';
 import { ModelCommands } from './modelCommands.js';
 import { ModelsView } from './modelsView.js';
-import { ModelStore } from './modelStore.js';
+import { CATALOG } from './catalog.js';
+import { ModelStore, type InterruptedDownload } from './modelStore.js';
 import { StoreModelProvider } from './storeModelProvider.js';
 import { validateModelFolder } from './validateModel.js';
 
@@ -21,6 +22,7 @@ export async function registerModels(
   const store = new ModelStore(path.join(context.globalStorageUri.fsPath, 'model-store'), validateModelFolder, (line) => log.info(line));
   await store.open();
   log.info(`model store at ${store.root}: ${store.list().length} model(s)`);
+  for (const d of store.interruptedDownloads) void offerInterruptedDownload(d);
   const provider = new StoreModelProvider(context.extensionUri, store, folderSetting);
   const view = new ModelsView(context.extensionUri, store, provider);
   const commands = new ModelCommands(store, view, provider, log, context.secrets);
@@ -39,4 +41,19 @@ export async function registerModels(
     vscode.commands.registerCommand('attentionInspector.clearHubToken', () => commands.clearToken()),
   );
   return store;
+}
+
+/**
+ * Said once, by the activation that swept the leftovers (the window was closed or reloaded while it ran);
+ * "Download Again" starts it anew, as the Download Model… command would.
+ */
+async function offerInterruptedDownload(d: InterruptedDownload): Promise<void> {
+  const again = 'Download Again';
+  const answer = await vscode.window.showWarningMessage(
+    `The download of ${d.label} was interrupted (the window was closed or reloaded while it ran); its partial files were removed.`,
+    again,
+  );
+  if (answer !== again) return;
+  const arg = CATALOG.some((m) => m.id === d.id) ? d.id : { repo: d.repo, label: d.label };
+  await vscode.commands.executeCommand('attentionInspector.downloadModel', arg);
 }

@@ -12,6 +12,8 @@ const KEY = 'model';
 export class StoreModelProvider implements ActiveModelProvider, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<ActiveModel>();
   readonly onDidChange = this.emitter.event;
+  private readonly removals = new vscode.EventEmitter<ActiveModel>();
+  readonly onDidRemove = this.removals.event;
   private readonly listener: vscode.Disposable;
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly store: ModelStore, private readonly folderSetting: ActiveModelProvider) {
@@ -51,9 +53,15 @@ export class StoreModelProvider implements ActiveModelProvider, vscode.Disposabl
     this.emitter.fire(this.getActive());
   }
 
+  /** Called after `e` was deleted from the store. */
+  removed(e: ModelEntry): void {
+    this.removals.fire(toActiveModel(e));
+  }
+
   dispose(): void {
     this.listener.dispose();
     this.emitter.dispose();
+    this.removals.dispose();
   }
 }
 

@@ -52,7 +52,11 @@ test('cancel stops a run and keeps the rows finished so far', async () => {
   await page.locator('#cancel:not([disabled])').waitFor();
   await page.locator('#cancel').click();
   await page.waitForFunction(() => window.benchReport !== undefined, undefined, { timeout: 60_000 });
-  const rows = await page.evaluate(() => window.benchReport!.rows.length);
-  assert.ok(rows < 6, `cancel did not stop the run (${rows} rows)`);
+  const rows = await page.evaluate(() => window.benchReport!.rows.map((r) => r.status));
+  // Every case of the grid has a row; those the cancel kept from running say so.
+  assert.equal(rows.length, 6);
+  const ran = rows.filter((s) => s !== 'cancelled').length;
+  assert.ok(ran < 6, `cancel did not stop the run (${ran} of 6 rows ran)`);
+  assert.deepEqual(rows.slice(ran), Array(6 - ran).fill('cancelled'), `rows after the cancel: ${rows.join(', ')}`);
   assert.match((await page.locator('#status').textContent()) ?? '', /Cancelled/);
 });

@@ -43,6 +43,10 @@ export interface WorkbenchOptions {
   webgpu?: boolean;
   /** Extra user settings. */
   settings?: Record<string, unknown>;
+  /** User keybindings, e.g. two commands on keys pressed in one go (faster than any palette). */
+  keybindings?: Record<string, unknown>[];
+  /** Extra Chromium flags (e.g. `--js-flags=--expose-gc`, so a page can collect before it measures its heap). */
+  browserArgs?: string[];
   viewport?: { width: number; height: number };
 }
 
@@ -94,7 +98,7 @@ export class Workbench {
     const scratch = mkdtempSync(join(tmpdir(), 'attn-e2e-'));
     const workspace = join(scratch, basename(source));
     cpSync(source, workspace, { recursive: true });
-    const server = await startVsCodeServer({ workspace, vsix: ensureVsix(), settings: userSettings(options) });
+    const server = await startVsCodeServer({ workspace, vsix: ensureVsix(), settings: userSettings(options), keybindings: options.keybindings });
     let context: BrowserContext | undefined;
     try {
       context = await launchBrowser(scratch, options);
@@ -118,7 +122,7 @@ export class Workbench {
     await this.page.goto('about:blank');
     await this.context.close();
     await this.server.stop();
-    this.server = await startVsCodeServer({ workspace: this.workspace, port: this.server.port, dataDir: this.server.dataDir, settings: userSettings(this.options) });
+    this.server = await startVsCodeServer({ workspace: this.workspace, port: this.server.port, dataDir: this.server.dataDir, settings: userSettings(this.options), keybindings: this.options.keybindings });
     this.context = await launchBrowser(this.scratch, this.options);
     this.page = await firstPage(this.context);
     this.watch(this.page);
@@ -415,7 +419,7 @@ function launchBrowser(scratch: string, options: WorkbenchOptions): Promise<Brow
   return chromium.launchPersistentContext(profileDir(scratch), {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
-    args: options.webgpu ? [...new Set([...BASE_ARGS, ...CHROMIUM_WEBGPU_ARGS.filter((a) => a !== '--headless=new')])] : [...BASE_ARGS, '--disable-gpu'],
+    args: [...(options.webgpu ? [...new Set([...BASE_ARGS, ...CHROMIUM_WEBGPU_ARGS.filter((a) => a !== '--headless=new')])] : [...BASE_ARGS, '--disable-gpu']), ...(options.browserArgs ?? [])],
     viewport: options.viewport ?? { width: 1600, height: 1000 },
   });
 }

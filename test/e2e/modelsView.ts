@@ -19,13 +19,23 @@ export function modelRow(wb: Workbench, name: string | RegExp) {
 
 /** Download Model… → Other GPT-2 repository → `repo`; resolves once its row says it is downloaded. */
 export async function downloadModel(wb: Workbench, repo: string, timeoutMs = 120_000, onCatalog?: () => Promise<void>): Promise<void> {
+  await openDownloadPick(wb);
+  await onCatalog?.();
+  await pickOtherRepo(wb, repo);
+  await modelRow(wb, repo).filter({ hasText: /downloaded/ }).waitFor({ timeout: timeoutMs });
+}
+
+/**
+ * Download Model… from the palette, up to its catalog pick. Not wb.runCommand: that waits for the quick
+ * input to close, and this command opens its own pick.
+ */
+export async function openDownloadPick(wb: Workbench): Promise<void> {
   const page = wb.page;
   // The view's container is there once the extension is registered; its commands are in the palette then.
   await openModelsView(wb);
   // The Benchmark view beside it is a webview: once its page is there, it no longer takes the keyboard.
   await wb.webview('Benchmark');
   const input = page.locator('.quick-input-widget input');
-  // Not wb.runCommand: that waits for the quick input to close, and this command opens its own pick.
   for (let tries = 1; ; tries++) {
     await wb.focusWorkbench();
     await page.keyboard.press('F1');
@@ -36,14 +46,18 @@ export async function downloadModel(wb: Workbench, repo: string, timeoutMs = 120
   await page.locator('.quick-input-list .monaco-list-row[aria-label*="Download Model"]').first().waitFor();
   await page.keyboard.press('Enter');
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'GPT-2 small' }).waitFor();
-  await onCatalog?.();
+}
+
+/** In the open catalog pick: Other GPT-2 repository…, then `repo` typed as a user types it. */
+export async function pickOtherRepo(wb: Workbench, repo: string): Promise<void> {
+  const page = wb.page;
+  const input = page.locator('.quick-input-widget input');
   await input.fill('Other');
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Other GPT-2 repository' }).first().waitFor();
   await page.keyboard.press('Enter');
   await page.locator('.quick-input-widget input[placeholder="owner/name"]').waitFor();
   await input.fill(repo);
   await page.keyboard.press('Enter');
-  await modelRow(wb, repo).filter({ hasText: /downloaded/ }).waitFor({ timeout: timeoutMs });
 }
 
 export async function openModelsView(wb: Workbench): Promise<void> {

@@ -3,11 +3,19 @@ benchmark. Reads a Hugging Face GPT-2 folder directly: config.json and model.saf
 here), weights converted to fp32, computation in fp32 (or fp64 for fixtures), eager attention that
 returns the probabilities of every layer.
 
-Usage as a library: `model = Gpt2Reference.load(folder)`, `logits, attentions = model.forward(ids)`.
+Usage as a library: `model = Gpt2Reference.load(folder)`, `logits, attentions = model.forward(ids)`;
+`model.forward(ids, ablate=({(layer, head), ...}, "zero" | "mean"))` replaces those heads' outputs (their
+context vectors, before c_proj) by 0 or by their mean over the positions.
+
+As a script: `python3 test/reference/gpt2_reference.py MODEL_DIR IDS_JSON OUT_DIR [ABLATION_JSON]` writes
+attention.npy (float32, (L, H, T, T)) and nll.npy (float32, (T-1,)) of the fp64 forward;
+ABLATION_JSON is `{"heads": [[layer, head], ...], "mode": "zero" | "mean"}`.
 """
 import json
 import math
+import os
 import struct
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -64,8 +72,9 @@ class Gpt2Reference:
         return 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))
 
     @torch.no_grad()
-    def forward(self, ids):
-        """ids: sequence of ints. Returns logits (T, V) and a list of L attention tensors (H, T, T)."""
+    def forward(self, ids, ablate=None):
+        """ids: sequence of ints; ablate: (set of (layer, head), mode) or None. Returns logits (T, V) and a
+        list of L attention tensors (H, T, T)."""
         T = len(ids)
         H, D = self.n_head, self.n_embd
         dh = D // H
@@ -82,12 +91,32 @@ class Gpt2Reference:
             scores = scores.masked_fill(~causal, float("-inf"))
             probs = torch.softmax(scores, dim=-1)
             attentions.append(probs)
-            ctx = (probs @ v).transpose(0, 1).reshape(T, D)
+            ctx = ablate_heads(probs @ v, l, ablate).transpose(0, 1).reshape(T, D)
             x = x + self._linear(ctx, p + ".attn.c_proj")
             h = self._gelu(self._linear(self._ln(x, p + ".ln_2"), p + ".mlp.c_fc"))
             x = x + self._linear(h, p + ".mlp.c_proj")
         logits = self._ln(x, "ln_f") @ self.w["wte.weight"].T
         return logits, attentions
+
+
+def ablate_heads(ctx, layer, ablate):
+    """ctx (..., H, T, dh): each head's output before the output projection; the heads of `layer` in
+    `ablate` set to 0 (mode zero) or to their mean over the positions T (mode mean)."""
+    if ablate is None:
+        return ctx
+    heads, mode = ablate
+    ctx = ctx.clone()
+    for l, h in heads:
+        if l == layer:
+            ctx[..., h, :, :] = 0 if mode == "zero" else ctx[..., h, :, :].mean(dim=-2, keepdim=True)
+    return ctx
+
+
+def read_ablation(path):
+    """ABLATION_JSON → the `ablate` argument of the forwards."""
+    with open(path, encoding="utf-8") as f:
+        spec = json.load(f)
+    return {tuple(x) for x in spec["heads"]}, spec.get("mode", "zero")
 
 
 def loss_and_top(logits, ids, k=5):
@@ -99,3 +128,19 @@ def loss_and_top(logits, ids, k=5):
         nll[:-1] = -logp[torch.arange(T - 1), torch.tensor(ids[1:])]
     top_lp, top_ids = logp.topk(k, dim=-1)
     return nll.numpy(), top_ids.numpy(), top_lp.exp().numpy()
+
+
+def main():
+    model_dir, ids_file, out = sys.argv[1:4]
+    ablate = read_ablation(sys.argv[4]) if len(sys.argv) > 4 else None
+    with open(ids_file, encoding="utf-8") as f:
+        ids = json.load(f)
+    logits, attentions = Gpt2Reference.load(model_dir, torch.float64).forward(ids, ablate)
+    nll, _, _ = loss_and_top(logits, ids)
+    os.makedirs(out, exist_ok=True)
+    np.save(os.path.join(out, "attention.npy"), torch.stack(attentions).numpy().astype(np.float32))
+    np.save(os.path.join(out, "nll.npy"), nll[:-1].astype(np.float32))
+
+
+if __name__ == "__main__":
+    main()

@@ -3,13 +3,16 @@
 written from Hugging Face transformers' modeling_llama.py, modeling_qwen2.py, modeling_qwen3.py and
 modeling_rope_utils.py (not from this project's TypeScript).
 
-    /usr/bin/python3 test/reference/llama_reference.py MODEL_DIR IDS_JSON OUT_DIR
+    /usr/bin/python3 test/reference/llama_reference.py MODEL_DIR IDS_JSON OUT_DIR [ABLATION_JSON]
 
 Reads MODEL_DIR/config.json and MODEL_DIR/model.safetensors (gpt2_reference's reader: F32, F16, BF16), runs the
 ids in IDS_JSON (a JSON list) and writes to OUT_DIR: attention.npy (float32, (L, H, T, T), H the query
 heads), nll.npy (float32, (T-1,): -log p(ids[t+1] | ids[<=t])), logits.npy (float32, (T, V)), and
 queries.npy, keys.npy (float32, (L, H, T, dh)): what each head's scores were computed from (after the
 q/k norms and RoPE; keys repeated to the query heads).
+
+ABLATION_JSON (`{"heads": [[layer, head], ...], "mode": "zero" | "mean"}`, gpt2_reference's ablate_heads)
+replaces those heads' outputs before o_proj by 0 or by their mean over the positions.
 
 As in Hugging Face, RoPE's inverse frequencies and its cos/sin are computed in float32 (then widened);
 everything else is float64.
@@ -24,7 +27,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from gpt2_reference import read_safetensors  # noqa: E402  (F32, F16, BF16 → float32, exactly)
+from gpt2_reference import ablate_heads, read_ablation, read_safetensors  # noqa: E402  (F32, F16, BF16 → float32, exactly)
 
 
 def rope_inv_freq(cfg, head_dim):
@@ -72,7 +75,7 @@ def linear(x, w, b=None):
     return y if b is None else y + b
 
 
-def forward(model_dir, ids):
+def forward(model_dir, ids, ablate=None):
     with open(os.path.join(model_dir, 'config.json'), encoding='utf-8') as f:
         cfg = json.load(f)
     W = {k: torch.from_numpy(v.astype(np.float64)) for k, v in read_safetensors(os.path.join(model_dir, 'model.safetensors')).items()}
@@ -125,7 +128,7 @@ def forward(model_dir, ids):
         maps.append(probs[0])
         queries.append(q[0])
         keys.append(k[0])
-        ctx = (probs @ v).transpose(1, 2).reshape(1, T, H * dh)
+        ctx = ablate_heads(probs @ v, i, ablate).transpose(1, 2).reshape(1, T, H * dh)
         x = x + linear(ctx, W[a + 'o_proj.weight'], bias(a + 'o_proj.bias', o_bias))
         h = rms_norm(x, W[p + 'post_attention_layernorm.weight'], eps)
         m = p + 'mlp.'
@@ -144,7 +147,8 @@ def main():
     model_dir, ids_file, out = sys.argv[1:4]
     with open(ids_file, encoding='utf-8') as f:
         ids = json.load(f)
-    maps, nll, logits, queries, keys = forward(model_dir, ids)
+    ablate = read_ablation(sys.argv[4]) if len(sys.argv) > 4 else None
+    maps, nll, logits, queries, keys = forward(model_dir, ids, ablate)
     os.makedirs(out, exist_ok=True)
     np.save(os.path.join(out, 'attention.npy'), maps.numpy().astype(np.float32))
     np.save(os.path.join(out, 'nll.npy'), nll.numpy().astype(np.float32))

@@ -11,6 +11,7 @@ import type { DownloadSpec } from '../../src/models/modelStore.js';
 import { ModelStore } from '../../src/models/modelStore.js';
 import { validateModelFolder } from '../../src/models/validateModel.js';
 import { makeTinyGpt2Files, startHubServer, type HubFaults, type HubServer } from '../fixtures/hubServer.js';
+import { observe } from '../support/reliability.js';
 
 const FILES = makeTinyGpt2Files();
 const SPEC: DownloadSpec = {
@@ -65,7 +66,13 @@ async function hubCase(faults: HubFaults | undefined, body: (c: Case) => Promise
 
 /** A fault case: the injected fault must have fired (else the case tested nothing); its outcome is counted. */
 async function faultCase(faults: HubFaults, body: (c: Case) => Promise<void>): Promise<void> {
-  const c = await hubCase(faults, body);
+  const kind = `download fault: ${Object.keys(faults).join(' + ')}`;
+  const c = await hubCase(faults, body).catch((e: unknown) => {
+    observe(kind, 'unclear', undefined, String(e));
+    throw e;
+  });
+  // Passed hubCase: the store is consistent (a registered model holds exactly the served bytes), so nothing was corrupted.
+  observe(kind, c.store.list().length > 0 ? 'handled' : 'clear error', 0, JSON.stringify(faults));
   assert.ok(c.hub.faultsFired > 0, `the injected fault never fired: ${JSON.stringify(faults)}`);
   observed.faultsFired += c.hub.faultsFired;
   if (c.store.list().length > 0) observed.completedVerified++;

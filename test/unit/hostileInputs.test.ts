@@ -19,6 +19,7 @@ import { ModelStore, type DownloadSpec } from '../../src/models/modelStore.js';
 import { UnsafeNameError } from '../../src/models/safePath.js';
 import { validateModelFolder } from '../../src/models/validateModel.js';
 import { makeTinyGpt2Files, startHubServer } from '../fixtures/hubServer.js';
+import { observe } from '../support/reliability.js';
 
 const FILES = makeTinyGpt2Files();
 const GB = 2 ** 30;
@@ -101,7 +102,8 @@ async function tryHostile(kind: string, label: string, root: string, attempt: ()
     error = e;
   }
   const afterState = await storeState(root);
-  k.lost += lostOrCorrupted(beforeState, afterState);
+  const lost = lostOrCorrupted(beforeState, afterState);
+  k.lost += lost;
   const staging = await readdir(path.join(root, '.staging')).catch(() => []);
   const problems: string[] = [];
   if (!(error instanceof expected.type)) problems.push(`threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}, not a ${expected.type.name}`);
@@ -119,6 +121,7 @@ async function tryHostile(kind: string, label: string, root: string, attempt: ()
   }
   if (problems.length) k.failures.push(`${label}: ${problems.join('; ')}`);
   else k.clear++;
+  observe(`hostile input: ${kind}`, problems.length ? 'unclear' : 'clear error', lost, label);
 }
 
 function report(kind: string): void {

@@ -11,6 +11,7 @@ import { runInNewContext } from 'node:vm';
 import { MODEL_FILE_ERROR_CODES, ModelFileError, type ModelFileErrorCode } from '../../kernels/model/errors';
 import { expectedShapes } from '../../kernels/model/decoderWeights';
 import { loadModelFolder } from '../../kernels/model/modelFolder';
+import { observe } from '../support/reliability.js';
 import { folderReader, mulberry32, tinyGpt2Folder, type Folder } from './tinyGpt2Folder';
 
 const EMBEDDED = 'media/models/tinycode-4l8h-1k';
@@ -230,6 +231,9 @@ interface Tally {
 setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
 
+/** In the reliability tally: a damaged folder either loads as a coherent model or is refused with a ModelFileError. */
+const KIND = 'damaged model folder (loader fuzz)';
+
 async function runCase(folder: Folder, label: string, tally: Tally): Promise<void> {
   const folderBytes = [...folder.values()].reduce((n, b) => n + b.length, 0);
   collectGarbage();
@@ -251,8 +255,11 @@ async function runCase(folder: Folder, label: string, tally: Tally): Promise<voi
     assert.equal(m.tokenizer.decode(tokens.map((t) => t.id)), sample, label);
     growth = grown();
     tally.loaded++;
+    observe(KIND, 'handled', undefined, label);
   } catch (e) {
     growth = grown();
+    const clear = e instanceof ModelFileError && e.message.length < 400 && e.message.includes(e.file);
+    observe(KIND, clear ? 'clear error' : 'unclear', undefined, label);
     if (!(e instanceof ModelFileError)) {
       assert.fail(`${label}: threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)} instead of a ModelFileError`);
     }

@@ -117,6 +117,21 @@ test('open removes staging leftovers, temporary manifests and unregistered folde
   assert.deepEqual(await readdir(path.join(root, 'models')), [kept.id]);
 });
 
+test('an interrupted download is named by the open that sweeps it, once; a live one is left alone', async () => {
+  const dead = spawnSync(process.execPath, ['-e', '']).pid;
+  const folder = path.join(root, '.staging', `tiny-gpt2-${dead}-0badc0de`);
+  await writeFolder(folder, new Map([['model.safetensors.partial', new Uint8Array(10)]]));
+  await writeFile(`${folder}.json`, JSON.stringify({ id: 'tiny-gpt2', label: 'fixture/tiny-gpt2', repo: 'fixture/tiny-gpt2' }));
+  const live = path.join(root, '.staging', `gpt2-${process.ppid}-abcd1234`);
+  await writeFolder(live, new Map([['model.safetensors.partial', new Uint8Array(10)]]));
+  await writeFile(`${live}.json`, JSON.stringify({ id: 'gpt2', label: 'GPT-2 small', repo: 'openai-community/gpt2' }));
+  const first = await openStore();
+  assert.deepEqual(first.interruptedDownloads, [{ id: 'tiny-gpt2', label: 'fixture/tiny-gpt2', repo: 'fixture/tiny-gpt2' }]);
+  assert.deepEqual((await readdir(path.join(root, '.staging'))).sort(), [path.basename(live), `${path.basename(live)}.json`]);
+  const second = await openStore();
+  assert.deepEqual(second.interruptedDownloads, []);
+});
+
 test('two windows sharing the storage keep each other\'s models and in-progress downloads', async () => {
   const a = await openStore();
   const b = await openStore();

@@ -146,7 +146,8 @@ async function run(settings: BenchSettings): Promise<BenchReport> {
         }
       },
     });
-    status.textContent = controller.signal.aborted ? `Cancelled after ${report.rows.length} results.` : `Done: ${report.rows.length} results.`;
+    const ran = report.rows.filter((row) => row.status !== 'cancelled').length;
+    status.textContent = controller.signal.aborted ? `Cancelled: ${ran} results kept, ${report.rows.length - ran} not run.` : `Done: ${report.rows.length} results.`;
     renderAdapter(report);
     renderResults(report);
     return report;

@@ -25,13 +25,17 @@
  */
 // Two builds of ORT: WebGPU needs its asyncify binary (26 MB); wasm runs on the plain one, half that
 // to download and compile, which is most of a cold start without a GPU.
-import * as ortWasm from 'onnxruntime-web/wasm';
-import * as ortWebGpu from 'onnxruntime-web/webgpu';
+import * as ortWasmModule from 'onnxruntime-web/wasm';
+import * as ortWebGpuModule from 'onnxruntime-web/webgpu';
 import { prepareOrtWebGpu } from '../../kernels/bench/ortDevice.js';
 import { OnnxGraphBuilder } from '../../kernels/graph/onnxBuilder.js';
 import type { FloatDType } from '../../kernels/graph/tensors.js';
+import { countingSessions } from './liveSessions.js';
 import { useOrtBinary } from './ortBinary.js';
 import { DecoderGraphs, DecoderInspector, type InspectOptions, type InspectorModel } from '../../kernels/runtime/decoderInspector.js';
+
+const ortWasm = countingSessions(ortWasmModule);
+const ortWebGpu = countingSessions(ortWebGpuModule);
 
 export interface EngineOptions {
   /** Base URL (ending in `/`) of ORT's wasm binaries (dist/ort/, see ortBinary.ts). */

@@ -13,12 +13,13 @@
 import { patternKeysOf, type PatternKeys } from '../../kernels/inspect/headScores.js';
 import type { Ablation } from '../../kernels/graph/decoderGraph.js';
 import type { LayerInspection, LayerTrace } from '../../kernels/runtime/decoderInspector.js';
-import type { ColorScale, HostMessage, InspectRequest } from '../../protocol/inspector.js';
+import type { ColorScale, HostMessage, InspectRequest, ModelName, PageResources } from '../../protocol/inspector.js';
 import { button, spinner } from '../components/controls.js';
 import { ablationMaps, AblationsView, digestAblations, type AblationDigest } from './ablationsView.js';
 import type { Pin } from './bigHeatmap.js';
 import { themeRamp, type HeatmapColors } from './colors.js';
 import { el } from './dom.js';
+import { liveSessions } from '../engine/liveSessions.js';
 import { Cancelled, cancelLoading, getEngine, watchWeights, type Engine, type WeightsProgress } from './engine.js';
 import { exportButtons } from './exports.js';
 import { FocusHeatmap } from './focusHeatmap.js';
@@ -127,6 +128,13 @@ export class InspectorController {
   private readonly progress = el('div', { class: 'progress', role: 'status', hidden: true });
   /** When the last `weights` message went to the host: loading is said a few times a second at most. */
   private weightsPostedAt = 0;
+  /** Says when what is shown is not from the active model (it changed, or the shown one was removed). */
+  private readonly modelNotice = el('div', { class: 'model-notice', role: 'status', hidden: true });
+  /** The active model as the host last said; inspections in flight keep the model of their request. */
+  private activeModel: ModelName | undefined;
+  private readonly removed = new Map<string, ModelName>();
+  /** The inspection being run (its request), until it is shown or dropped. */
+  private running: InspectRequest | undefined;
 
   constructor(root: HTMLElement) {
     this.body.append(
@@ -137,7 +145,7 @@ export class InspectorController {
       this.ablations.element,
       this.predictions.element,
     );
-    root.replaceChildren(this.topBar.element, this.progress, this.message, this.body);
+    root.replaceChildren(this.topBar.element, this.progress, this.message, this.modelNotice, this.body);
     watchWeights((w) => this.showWeights(w));
     this.readTheme();
     new MutationObserver(() => {
@@ -156,7 +164,21 @@ export class InspectorController {
         void this.inspect(m);
         return;
       case 'cancel':
-        if (m.requestId === this.activeRequest) this.activeRequest = 0;
+        if (m.requestId === this.activeRequest) this.drop('a newer inspection was started');
+        return;
+      case 'activeModel':
+        this.activeModel = m.model;
+        this.showModelNotice();
+        return;
+      case 'modelRemoved':
+        this.removed.set(m.model.id, m.model);
+        this.activeModel = m.active;
+        // Its files are gone: a run of it in flight could only fail on them.
+        if (this.running?.model.id === m.model.id) {
+          this.drop(`${m.model.label} was removed`);
+          if (!this.current) this.showMessage(`${m.model.label} was removed from the model store; its inspection was cancelled. Run Inspect Attention to inspect with ${m.active.label}.`, 'empty');
+        }
+        this.showModelNotice();
         return;
       case 'settings':
         this.topK = m.topK;
@@ -236,7 +258,9 @@ export class InspectorController {
 
   private async inspect(req: InspectRequest): Promise<void> {
     const id = req.requestId;
+    if (this.running) this.drop('a newer inspection was started');
     this.activeRequest = id;
+    this.running = req;
     this.scale = req.colorScale;
     this.focus.showScale(this.scale);
     this.topK = req.topK;
@@ -287,6 +311,7 @@ export class InspectorController {
         digesting: true,
       };
       this.current = c;
+      this.showModelNotice();
       this.shown = undefined;
       this.pin = undefined;
       const live = () => id === this.activeRequest && c === this.current;
@@ -322,6 +347,8 @@ export class InspectorController {
         return;
       }
       this.setStatus('', false);
+      // Shown from here on: a cancel before this (while the chosen head's map was derived) is said as one.
+      this.running = undefined;
       post({
         type: 'result',
         requestId: id,
@@ -339,11 +366,19 @@ export class InspectorController {
             maps: performance.now() - tMaps,
           },
           firstHeatmapMs,
+          model: { id: req.model.id, label: req.model.label },
+          resources: this.resources(),
         },
       });
       document.body.dataset.inspected = String(id);
       await this.runAblations(id);
+      if (id !== this.activeRequest) return;
+      // The page is idle now (every view's runs done): what it holds between inspections.
+      const held = this.resources();
+      const heap = held.jsHeapBytes === undefined ? '' : `, JS heap ${(held.jsHeapBytes / 1e6).toFixed(1)} MB`;
+      post({ type: 'log', level: 'info', message: `inspection ${id} settled: ${held.liveSessions} onnxruntime sessions alive${heap}` });
     } catch (e) {
+      if (id === this.running?.requestId) this.running = undefined;
       if (id !== this.activeRequest) return;
       if (e instanceof Cancelled) {
         this.showMessage(`${capitalized(e.message)}. Run Inspect Attention to load it again.`, 'empty');
@@ -353,6 +388,40 @@ export class InspectorController {
       post({ type: 'error', requestId: id, message });
       this.showMessage(`The inspection failed: ${message}`, 'error');
     }
+  }
+
+  /** Drops the inspection in flight (its later steps see it is no longer active) and tells the host why. */
+  private drop(reason: string): void {
+    const r = this.running;
+    this.activeRequest = 0;
+    if (!r) return;
+    this.running = undefined;
+    this.setStatus('', false);
+    post({ type: 'cancelled', requestId: r.requestId, reason });
+  }
+
+  /**
+   * What is shown is always labelled with its model (top bar); this says when that is no longer the model
+   * inspections use, or no longer exists. The heatmaps stay: they are still true of the model that made
+   * them, and the user may want to read or export them before inspecting again.
+   */
+  private showModelNotice(): void {
+    const shown = this.current?.req.model;
+    const active = this.activeModel;
+    const removed = shown && this.removed.get(shown.id);
+    const again = active ? ` Run Inspect Attention to inspect with ${active.label}.` : '';
+    let text = '';
+    if (removed) text = `${removed.label} was removed from the model store. The heatmaps below are from it, kept so that you can still read or export them.${again}`;
+    else if (shown && active && shown.id !== active.id) text = `These heatmaps are from ${shown.label}; the active model is now ${active.label}.${again}`;
+    this.modelNotice.textContent = text;
+    this.modelNotice.hidden = text === '';
+  }
+
+  /** Sessions alive and the JS heap, after a full collection where the page may ask for one (tests expose gc). */
+  private resources(): PageResources {
+    (globalThis as { gc?: () => void }).gc?.();
+    const memory = (performance as Performance & { memory?: { usedJSHeapSize: number } }).memory;
+    return { liveSessions: liveSessions(), ...(memory ? { jsHeapBytes: memory.usedJSHeapSize } : {}) };
   }
 
   /**
