@@ -158,6 +158,29 @@ for (const mode of ['webgpu', 'wasm'] as ChromiumMode[]) {
       assert.equal(await page.locator('.body').isHidden(), true);
       assert.deepEqual(page.errors, []);
     });
+
+    test('a head chosen while the ablations are being derived gets its ablation maps', { timeout: 200_000 }, async () => {
+      // The click lands in the task after the result is posted, when the ablations of the head chosen before are under way.
+      await page.evaluate(() => {
+        const posted = (window as unknown as { __posted: { kind: string; message?: { type: string; requestId: number } }[] }).__posted;
+        const push = posted.push.bind(posted);
+        posted.push = (...es) => {
+          if (es.some((e) => e.message?.type === 'result' && e.message.requestId === 5)) setTimeout(() => document.querySelector<HTMLElement>('.cell[data-layer="0"][data-head="3"]')!.click());
+          return push(...es);
+        };
+      });
+      await send(page, requestFor(server.origin, fixture.text, 5));
+      await waitForPost(page, isResult(5), 150_000);
+      await page.locator('.ablation-table tr.chosen th', { hasText: 'H3' }).waitFor({ timeout: 30_000 });
+      const captions = await page.locator('.ablations figcaption').allTextContents();
+      assert.equal(captions.length, 3);
+      captions.forEach((c, k) => assert.match(c, /L0 H3 · \d\.\d+ nats$/, `ablation figure ${k}: ${c}`));
+      // Its map as trained is the softmax the model ran for that head (the trace card's figure), pixel for pixel.
+      const asTrained = await canvasPixels(page, '.ablations .trace-matrices figure:nth-child(1) canvas');
+      const traced = await canvasPixels(page, 'div.trace .trace-matrices figure:nth-child(3) canvas');
+      assert.deepEqual(asTrained, traced);
+      assert.deepEqual(page.errors, []);
+    });
   });
 }
 

@@ -85,9 +85,7 @@ after(async () => {
   rmSync(MODEL_DIR, { recursive: true, force: true });
 });
 
-// todo: in its last run the export did not finish within 300 s (after the heap, long-task and heatmap checks
-// had passed); until that is understood the test runs and reports but does not fail the suite.
-test('GPT-2-small shape at 1,024 tokens: heatmap at device pixels, bounded JS heap, no long task while maps are derived, export = CLI', { timeout: 900_000, todo: 'the parted export at this size timed out once; see the README' }, async (t) => {
+test('GPT-2-small shape at 1,024 tokens: heatmap at device pixels, bounded JS heap, no long task while maps are derived, export = CLI', { timeout: 900_000 }, async (t) => {
   // Letters that take part in no merge of the tiny tokenizer: one token each.
   const letters = 'abcdfgjklmopqrsuvwxyz';
   const text = Array.from({ length: T }, (_, i) => letters[(i * 7 + (i >> 3)) % letters.length]).join('');
@@ -176,8 +174,10 @@ test('GPT-2-small shape at 1,024 tokens: heatmap at device pixels, bounded JS he
   await saveScreenshot(page, 'inspector-gpt2-small-t1024');
 
   // Export (L, H, T, T) in parts and compare the first and last layer with the CLI's.
+  const tExport = Date.now();
   await page.getByTitle('Export all attention maps (L, H, T, T) as NumPy .npy').click();
   await page.locator('.status', { hasText: 'Saved' }).waitFor({ timeout: 300_000 });
+  t.diagnostic(`export of ${((L * H * T * T * 4) / MB).toFixed(0)} MB in parts: ${((Date.now() - tExport) / 1000).toFixed(0)} s (load ${loadavg()[0]!.toFixed(1)})`);
   const dir = join(RESULTS, 'scale-cli');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });

@@ -37,7 +37,12 @@ export function setState(s: InspectorState): void {
   api.setState(s);
 }
 
+/** Chromium 140+ encodes natively: 2 ms for a 4 MB part where the string path below takes 250 ms (one task). */
+type WithToBase64 = Uint8Array & { toBase64?: () => string };
+
 function base64(bytes: Uint8Array): string {
+  const native = (bytes as WithToBase64).toBase64;
+  if (native) return native.call(bytes);
   let binary = '';
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(binary);

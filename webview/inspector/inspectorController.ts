@@ -586,6 +586,8 @@ export class InspectorController {
     if (!a || !wanted()) return;
     c.ablation = a;
     this.renderAblationView();
+    // A head chosen while these were derived found no digest to add its maps to: they are derived now.
+    await this.showAblationHead();
   }
 
   /** Another head of the same layer: its ablation maps (the stats of every head are already there). */
