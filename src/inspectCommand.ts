@@ -98,7 +98,7 @@ export class InspectCommand implements vscode.Disposable {
       this.log.warn(`inspection ${requestId}: no memory estimate for ${model.label} (${(e as Error).message}); the budget is not checked`);
       return undefined;
     });
-    if (requestId !== this.latest) return;
+    if (this.superseded(requestId)) return;
     const oneToken = facts ? checkPanelBudget(facts, model.label, s.backend, 1, s.memoryBudgetMB) : { fits: true as const };
     if (!oneToken.fits) {
       this.log.warn(`inspection ${requestId}: ${oneToken.message}`);
@@ -118,7 +118,7 @@ export class InspectCommand implements vscode.Disposable {
     panel.post({ type: 'prepare', ...engine });
     try {
       const hostModel = await this.hostModels.get(model.folderUri);
-      if (requestId !== this.latest) return void this.log.info(`inspection ${requestId}: superseded by ${this.latest} before it reached the panel`);
+      if (this.superseded(requestId)) return;
       if (panel.closed) return void this.log.info(`inspection ${requestId}: the panel was closed before it ran`);
       const hostStart = performance.now();
       const prefix = hostModel.encodePrefix(text, tokenLimit(maxTokens, hostModel.context));
@@ -128,7 +128,7 @@ export class InspectCommand implements vscode.Disposable {
         this.log.warn(`inspection ${requestId}: ${check.message}`);
         const first = `Inspect the first ${check.longest.toLocaleString('en-US')} tokens`;
         const choice = await this.offerSettings(vscode.window.showWarningMessage(`Attention Inspector: ${check.message}`, first, OPEN_SETTINGS));
-        if (requestId !== this.latest) return;
+        if (this.superseded(requestId)) return;
         if (choice !== first) {
           panel.post({ type: 'message', requestId, kind: 'empty', text: `Not inspected: ${check.message}` });
           return;
@@ -170,6 +170,13 @@ export class InspectCommand implements vscode.Disposable {
       this.log.error(`inspection ${requestId}: ${message}`);
       panel.post({ type: 'message', requestId, kind: 'error', text: message });
     }
+  }
+
+  /** True, and logged, when a newer inspection has started since `requestId` did: it goes no further. */
+  private superseded(requestId: number): boolean {
+    if (requestId === this.latest) return false;
+    this.log.info(`inspection ${requestId}: superseded by ${this.latest} before it reached the panel`);
+    return true;
   }
 
   /** Opens the budget setting when the user chose that button; passes the choice on. */
