@@ -44,12 +44,21 @@ const SPAN = HIGH.map((h, c) => h - LOW[c]);
 const GAP = 4;
 const COLUMNS = 4;
 
+/** Pixels per side of a head's cell at most: a longer map is drawn a block of s × s weights per pixel. */
+export const MAX_CELL = 1024;
+
 /**
  * Heatmaps of layers of one shape (heads, T), drawn into one scanline buffer reused layer after layer
  * (38 MB at 1,024 tokens and 12 heads): the cells are overwritten, the white gaps and filter bytes stay.
+ * Up to MAX_CELL tokens a weight is a pixel (or scale × scale pixels); beyond, a pixel is the largest
+ * weight of its s × s block (so a sharp diagonal stays visible), which keeps the image at 4 × 1,024
+ * pixels wide whatever T (at 4,096 tokens a pixel per weight would be 605 MB of scanlines for 9 heads).
  */
 export class LayerHeatmaps {
   private readonly scale: number;
+  /** Weights per pixel side (1 up to MAX_CELL tokens). */
+  private readonly step: number;
+  private readonly cell: number;
   private readonly cols: number;
   private readonly width: number;
   private readonly height: number;
@@ -57,40 +66,55 @@ export class LayerHeatmaps {
   private readonly raw: Uint8Array;
 
   constructor(
-    private readonly heads: number,
+    heads: number,
     private readonly T: number,
   ) {
     this.scale = Math.max(1, Math.floor(128 / T));
-    const cell = T * this.scale;
+    this.step = Math.ceil(T / MAX_CELL);
+    this.cell = Math.ceil(T / this.step) * this.scale;
     this.cols = Math.min(COLUMNS, heads);
     const rows = Math.ceil(heads / this.cols);
-    this.width = this.cols * cell + (this.cols - 1) * GAP;
-    this.height = rows * cell + (rows - 1) * GAP;
+    this.width = this.cols * this.cell + (this.cols - 1) * GAP;
+    this.height = rows * this.cell + (rows - 1) * GAP;
     // Pixels go straight into the scanlines (filter byte 0 first in each): no second image-sized copy.
     this.stride = this.width * 3 + 1;
     this.raw = new Uint8Array(this.stride * this.height).fill(255);
     for (let y = 0; y < this.height; y++) this.raw[y * this.stride] = 0;
   }
 
-  /** The PNG of one layer's attention (H·T·T, row-major head, query, key). */
-  png(attention: Float32Array): Buffer {
-    const { heads, T, scale, cols, stride, raw } = this;
-    const cell = T * scale;
-    for (let h = 0; h < heads; h++) {
-      const x0 = (h % cols) * (cell + GAP);
-      const y0 = Math.floor(h / cols) * (cell + GAP);
-      for (let y = 0; y < cell; y++) {
-        for (let x = 0; x < cell; x++) {
-          const p = Math.sqrt(Math.min(1, Math.max(0, attention[(h * T + Math.floor(y / scale)) * T + Math.floor(x / scale)])));
-          const o = (y0 + y) * stride + 1 + (x0 + x) * 3;
-          raw[o] = Math.round(LOW[0] + SPAN[0] * p);
-          raw[o + 1] = Math.round(LOW[1] + SPAN[1] * p);
-          raw[o + 2] = Math.round(LOW[2] + SPAN[2] * p);
+  /** Draws head `h`'s map (T·T, row-major query, key) into its cell of the next png(). */
+  drawHead(h: number, map: Float32Array): void {
+    const { T, scale, step, cell, cols, stride, raw } = this;
+    const x0 = (h % cols) * (cell + GAP);
+    const y0 = Math.floor(h / cols) * (cell + GAP);
+    const block = new Float32Array(cell / scale);
+    for (let y = 0; y < cell; y++) {
+      const row = Math.floor(y / scale) * step;
+      if (y % scale === 0) {
+        block.fill(0);
+        for (let r = row; r < Math.min(T, row + step); r++) {
+          for (let c = 0; c < T; c++) {
+            const p = map[r * T + c];
+            const j = Math.floor(c / step);
+            if (p > block[j]) block[j] = p;
+          }
         }
       }
+      for (let x = 0; x < cell; x++) {
+        const p = Math.sqrt(Math.min(1, block[Math.floor(x / scale)]));
+        const o = (y0 + y) * stride + 1 + (x0 + x) * 3;
+        raw[o] = Math.round(LOW[0] + SPAN[0] * p);
+        raw[o + 1] = Math.round(LOW[1] + SPAN[1] * p);
+        raw[o + 2] = Math.round(LOW[2] + SPAN[2] * p);
+      }
     }
-    return encodePng(this.width, this.height, raw);
   }
+
+  /** The PNG of the heads drawn so far. */
+  encode(): Buffer {
+    return encodePng(this.width, this.height, this.raw);
+  }
+
 }
 
 const NEGATIVE = [33, 102, 172];

@@ -13,7 +13,7 @@
  *   (the runner replaces it with NaN);
  * - `top_logprobs` (B, T, 5), `top_ids` (B, T, 5): the five most likely next tokens at each position;
  * - `attn_{l}` (B, H, T, T): attention probabilities of each layer l in `attentionLayers`;
- * - `attn_q_{l}`, `attn_k_{l}` (B, H, T, dh) of every layer with `attentionInputs`: the query and key
+ * - `attn_q_{l}`, `attn_k_{l}` (B, H, T, dh) of every layer with `attentionInputs` (or of those it lists): the query and key
  *   vectors each head's scores were computed from (after the split into heads, q/k norm and RoPE; keys
  *   repeated to the H query heads, query head h reading KV head ⌊h / (H/KV)⌋), from which any head's
  *   probabilities can be derived later (kernels/inspect/attentionMaps.ts) without holding L·H·T² values;
@@ -24,7 +24,7 @@
 import type { DecoderConfig, NormSpec } from '../model/decoder.js';
 import type { LinearTensors, NormTensors } from '../model/families/family.js';
 import { familyOf } from '../model/families/index.js';
-import { type AttentionKind, causalMask, constFloat, constInt64, fusedCausalAttention, manualAttention } from './attentionGraph.js';
+import { type AttentionKind, blockedCausalAttention, causalMask, constFloat, constInt64, fusedCausalAttention, manualAttention } from './attentionGraph.js';
 import type { GraphWeights } from './graphWeights.js';
 import { OnnxGraphBuilder } from './onnxBuilder.js';
 import { applyRope, ropeTables } from './rope.js';
@@ -108,8 +108,8 @@ export interface DecoderGraphOptions {
   /** `fused` applies to layers whose probabilities are not requested; the others are always manual. */
   attention: AttentionKind;
   attentionLayers: readonly number[];
-  /** Output every layer's per-head query and key vectors (`attn_q_{l}`, `attn_k_{l}`). */
-  attentionInputs?: boolean;
+  /** Output every layer's (true) or these layers' per-head query and key vectors (`attn_q_{l}`, `attn_k_{l}`). */
+  attentionInputs?: boolean | readonly number[];
   traceLayer?: number;
   /**
    * noScale and noMask apply to the trace layer only (ignored without one), heads to their layers;
@@ -122,6 +122,11 @@ export interface DecoderGraphOptions {
    */
   logits?: boolean;
   logitsBlock?: number;
+  /**
+   * Manual attention of the layers whose probabilities are not outputs (not the trace layer nor
+   * `attentionLayers`) this many query rows at a time (blockedCausalAttention): no (H, T, T) tensor.
+   */
+  queryBlock?: number;
 }
 
 /** Positions per block of the unembedding when the logits are not an output. */
@@ -225,39 +230,47 @@ export function buildDecoderGraph(config: DecoderConfig, weights: GraphWeights, 
       if (KV < H) trace('kGrouped', grouped);
       return repeatKv(grouped);
     });
-    if (o.attentionInputs) {
+    if (o.attentionInputs === true || (Array.isArray(o.attentionInputs) && o.attentionInputs.includes(l))) {
       expose(qh(), queryOutput(l), ['B', H, 'T', dh]);
       expose(kh(), keyOutput(l), ['B', H, 'T', dh]);
     }
     const manual = o.attention === 'manual' || traced || o.attentionLayers.includes(l);
+    // Layers whose probabilities are not outputs may run blocked: no (H, T, T) tensor.
+    const blocked = manual && o.queryBlock !== undefined && !traced && !o.attentionLayers.includes(l);
     let merged: string;
     if (manual) {
       const kT = KV === H && !kPos ? b.op('Transpose', [heads(k, H)], { perm: [0, 2, 3, 1] }) : b.op('Transpose', [kh()], { perm: [0, 1, 3, 2] });
       const vh = repeatKv(toHeadMajor(heads(v, KV)));
-      const ablate = traced ? o.ablation ?? {} : {};
-      const a = manualAttention(b, {
-        q: qh(),
-        kT,
-        v: vh,
-        scale: ablate.noScale ? undefined : 1 / Math.sqrt(dh),
-        mask: ablate.noMask ? undefined : mask(),
-        dtype: dt,
-        probsName: o.attentionLayers.includes(l) && dt === 'fp32' ? attentionOutput(l) : undefined,
-      });
-      if (o.attentionLayers.includes(l)) {
-        if (dt === 'fp32') b.output(attentionOutput(l), 'float32', ['B', H, 'T', 'T']);
-        else expose(a.probs, attentionOutput(l), ['B', H, 'T', 'T']);
+      let context: string;
+      if (blocked) {
+        context = blockedCausalAttention(b, { q: qh(), kT, v: vh, scale: 1 / Math.sqrt(dh), dtype: dt, block: o.queryBlock! });
+      } else {
+        const ablate = traced ? o.ablation ?? {} : {};
+        const a = manualAttention(b, {
+          q: qh(),
+          kT,
+          v: vh,
+          scale: ablate.noScale ? undefined : 1 / Math.sqrt(dh),
+          mask: ablate.noMask ? undefined : mask(),
+          dtype: dt,
+          probsName: o.attentionLayers.includes(l) && dt === 'fp32' ? attentionOutput(l) : undefined,
+        });
+        if (o.attentionLayers.includes(l)) {
+          if (dt === 'fp32') b.output(attentionOutput(l), 'float32', ['B', H, 'T', 'T']);
+          else expose(a.probs, attentionOutput(l), ['B', H, 'T', 'T']);
+        }
+        if (traced) {
+          trace('qHeads', qh());
+          trace('kHeads', kh());
+          trace('vHeads', vh);
+          trace('scaledScores', a.scaled);
+          trace('maskedScores', a.masked);
+          trace('probs', a.probs);
+          trace('context', a.context);
+        }
+        context = a.context;
       }
-      if (traced) {
-        trace('qHeads', qh());
-        trace('kHeads', kh());
-        trace('vHeads', vh);
-        trace('scaledScores', a.scaled);
-        trace('maskedScores', a.masked);
-        trace('probs', a.probs);
-        trace('context', a.context);
-      }
-      merged = b.op('Reshape', [b.op('Transpose', [a.context], { perm: [0, 2, 1, 3] }), mergedShape()]);
+      merged = b.op('Reshape', [b.op('Transpose', [context], { perm: [0, 2, 1, 3] }), mergedShape()]);
     } else {
       const [fq, fk] = [qPos ? flat(qPos, H) : q, kPos ? flat(kPos, KV) : k];
       merged = fusedCausalAttention(b, { q: fq, k: fk, v, heads: H, kvHeads: KV, scale: 1 / Math.sqrt(dh), lengthOf: fq });

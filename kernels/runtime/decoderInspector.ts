@@ -31,7 +31,7 @@
  * Concurrent inspect() calls are allowed; their session runs are serialised.
  */
 import type * as Ort from 'onnxruntime-web';
-import type { AttentionKind } from '../graph/attentionGraph.js';
+import { type AttentionKind, QUERY_BLOCK } from '../graph/attentionGraph.js';
 import { type Ablation, buildDecoderGraph, type CoreTraceName, type DecoderGraphOptions, type HeadRef, keyOutput, type OptionalTraceName, queryOutput, TOP_K, traceNames, traceOutput } from '../graph/decoderGraph.js';
 import { type ExternalFile, GraphWeights } from '../graph/graphWeights.js';
 import type { FloatDType } from '../graph/tensors.js';
@@ -61,6 +61,8 @@ export interface LayerInspectOptions {
   attention?: AttentionKind;
   /** Also return the logits (T × vocab). */
   logits?: boolean;
+  /** The layers whose maps will be asked for (default all): only theirs are kept (O(T·D) each). */
+  mapsLayers?: readonly number[];
 }
 
 export interface InspectOptions extends LayerInspectOptions {
@@ -152,6 +154,8 @@ interface GraphVariant {
   ablation?: Ablation;
   /** The whole logits as an output (otherwise the head runs a block of positions at a time). */
   logits?: boolean;
+  /** Layers whose q and k are outputs, in order (undefined: all). */
+  mapsLayers?: number[];
 }
 
 export class InspectorError extends Error {
@@ -178,7 +182,9 @@ function checkHeads(config: DecoderConfig, heads: readonly HeadRef[]): void {
 function variantOf(config: DecoderConfig, options: LayerInspectOptions): GraphVariant {
   if (options.traceLayer !== undefined) checkLayer(config, options.traceLayer);
   checkHeads(config, options.ablation?.heads ?? []);
-  return { attention: options.attention ?? 'manual', traceLayer: options.traceLayer, ablation: options.ablation, logits: !!options.logits };
+  const mapsLayers = options.mapsLayers && [...new Set(options.mapsLayers)].sort((a, b) => a - b);
+  for (const l of mapsLayers ?? []) checkLayer(config, l);
+  return { attention: options.attention ?? 'manual', traceLayer: options.traceLayer, ablation: options.ablation, logits: !!options.logits, mapsLayers };
 }
 
 /** The layers whose maps inspect() returns (default all), checked against the model. */
@@ -202,6 +208,8 @@ export class DecoderGraphs {
   constructor(
     model: InspectorModel,
     readonly dtype: FloatDType = 'fp32',
+    /** Query rows per block of the attention of layers whose maps are not outputs (DecoderGraphOptions.queryBlock); undefined: whole. */
+    readonly queryBlock?: number,
   ) {
     this.source = { model, weights: new GraphWeights(model.weights, dtype) };
     this.config = model.config;
@@ -232,7 +240,7 @@ export class DecoderGraphs {
     // In one order, without repeats, so that one set of heads is one session; none keeps the plain graph's key.
     const heads = [...new Map((g.ablation?.heads ?? []).map((a) => [`${a.layer}.${a.head}`, { layer: a.layer, head: a.head }])).values()].sort((x, y) => x.layer - y.layer || x.head - y.head);
     if (heads.length > 0) Object.assign(ablation, { heads, headMode: g.ablation?.headMode ?? 'zero' });
-    return { attention: g.attention, attentionLayers: [], attentionInputs: true, traceLayer: g.traceLayer, ablation, logits: !!g.logits };
+    return { attention: g.attention, attentionLayers: [], attentionInputs: g.mapsLayers ?? true, traceLayer: g.traceLayer, ablation, logits: !!g.logits, queryBlock: this.queryBlock };
   }
 
   key(g: GraphVariant): string {
@@ -278,7 +286,8 @@ export class DecoderInspector {
     this.o = o;
     this.config = model.config;
     const dtype = o.dtype ?? 'fp32';
-    this.graphs = graphs && graphs.model === model && graphs.dtype === dtype ? graphs : new DecoderGraphs(model, dtype);
+    // Blocked attention on wasm (no (H, T, T) tensors at long T); WebGPU keeps whole-layer attention until the blocked graph is measured there.
+    this.graphs = graphs && graphs.model === model && graphs.dtype === dtype ? graphs : new DecoderGraphs(model, dtype, o.executionProvider === 'wasm' ? QUERY_BLOCK : undefined);
     this.maps = new AttentionMapsSession(o.ort, o.executionProvider);
   }
 
@@ -418,7 +427,7 @@ export class DecoderInspector {
       ({ ok: fusedChecked, detail: fusedProbe } = await this.checkFused());
       if (!fusedChecked) variant.attention = 'manual';
     }
-    const layers = Array.from({ length: L }, (_, l) => l);
+    const layers = variant.mapsLayers ?? Array.from({ length: L }, (_, l) => l);
     const fetches = ['nll', 'top_logprobs', 'top_ids', ...layers.flatMap((l) => [queryOutput(l), keyOutput(l)])];
     if (options.logits) fetches.push('logits');
     if (options.traceLayer !== undefined) fetches.push(...traceNames(this.config).map(traceOutput));
@@ -441,7 +450,7 @@ export class DecoderInspector {
         traceNames(this.config).map((n) => [n, { dims: out[traceOutput(n)].dims.slice(), data: out[traceOutput(n)].data as Float32Array }]),
       ) as LayerTrace;
     }
-    let qk: { q: Float32Array; k: Float32Array }[] | undefined = layers.map((l) => ({ q: out[queryOutput(l)].data as Float32Array, k: out[keyOutput(l)].data as Float32Array }));
+    let qk: Map<number, { q: Float32Array; k: Float32Array }> | undefined = new Map(layers.map((l) => [l, { q: out[queryOutput(l)].data as Float32Array, k: out[keyOutput(l)].data as Float32Array }]));
     const logits = options.logits ? (out.logits.data as Float32Array) : undefined;
     for (const t of Object.values(out)) t.dispose();
 
@@ -449,7 +458,9 @@ export class DecoderInspector {
     const attentionInputs = (l: number): AttentionInputs => {
       checkLayer(this.config, l);
       if (!qk) throw new InspectorError('this inspection was released: its attention inputs are gone');
-      return { heads: H, length: T, headDim: dh, ...qk[l], scale: ablated(l).noScale ? 1 : 1 / Math.sqrt(dh), causal: !ablated(l).noMask };
+      const kept = qk.get(l);
+      if (!kept) throw new InspectorError(`layer ${l}'s attention inputs were not kept (mapsLayers: ${layers.join(', ')})`);
+      return { heads: H, length: T, headDim: dh, ...kept, scale: ablated(l).noScale ? 1 : 1 / Math.sqrt(dh), causal: !ablated(l).noMask };
     };
     const outputs: InspectionOutputs = {
       ids,

@@ -133,6 +133,34 @@ test('loss and top-5 computed a block of positions at a time equal those of the 
   }
 });
 
+test('attention a block of query rows at a time equals whole attention (q, k of every layer, loss, top-5)', async (t) => {
+  const c = cases.find((x) => x.name === 'repeated')!;
+  const weights = new GraphWeights(model.weights, 'fp32', false);
+  const run = async (queryBlock?: number) => {
+    const session = await ort.InferenceSession.create(buildDecoderGraph(model.config, weights, { attention: 'manual', attentionLayers: [], attentionInputs: true, queryBlock }));
+    const out = await session.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(c.ids, BigInt), [1, c.ids.length]) });
+    await session.release();
+    return out;
+  };
+  const whole = await run();
+  // Blocks that do not divide T (padding), one row, T itself and more than T (one block of T rows).
+  for (const block of [7, 1, c.ids.length, 256]) {
+    const blocked = await run(block);
+    let worstRelative = 0;
+    for (const name of Object.keys(whole).filter((n) => n !== 'top_ids')) {
+      assert.deepEqual(blocked[name].dims, whole[name].dims, `block ${block}: ${name} dims`);
+      const w = whole[name].data as Float32Array;
+      // Fewer keys per block sum in another order: float32 rounding, relative to the tensor's scale.
+      const d = maxAbsDiff(blocked[name].data as Float32Array, w) / Math.max(1, ...w.map(Math.abs));
+      worstRelative = Math.max(worstRelative, d);
+      assert.ok(d <= 1e-5, `block ${block}: ${name} max abs diff ${d} of its largest value`);
+    }
+    assert.deepEqual(blocked.top_ids.data, whole.top_ids.data, `block ${block}: top-5 ids`);
+    if (block >= c.ids.length) assert.equal(worstRelative, 0, `block ${block} ≥ T is whole attention's ops on the same shapes`);
+    t.diagnostic(`block ${block}: worst difference ${worstRelative.toExponential(2)} of a tensor's largest value`);
+  }
+});
+
 test('shape trace, ablations and truncation', async () => {
   const c = cases.find((x) => x.name === 'english')!;
   const T = c.ids.length;
