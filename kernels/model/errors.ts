@@ -1,4 +1,4 @@
-import { MAX_JSON_DEPTH, fileSizeLimit, jsonDeeperThan } from './fileLimits';
+import { MAX_JSON_DEPTH, MAX_WHOLE_FILE_BYTES, fileSizeLimit, jsonDeeperThan } from './fileLimits';
 
 /** Why a model folder could not be used; each code names one kind of defect. */
 export const MODEL_FILE_ERROR_CODES = [
@@ -79,6 +79,14 @@ export function checkFileSize(file: string, size: number): void {
   const limit = fileSizeLimit(file);
   if (size > limit) {
     throw new ModelFileError('unreadable-file', file, `is ${size.toLocaleString('en-US')} bytes, above the ${limit.toLocaleString('en-US')}-byte limit for ${file}, so it is not read`);
+  }
+}
+
+/** checkFileSize, and a file over MAX_WHOLE_FILE_BYTES (a weights file, read only in parts) refused as one buffer. */
+export function checkWholeFileSize(file: string, size: number): void {
+  checkFileSize(file, size);
+  if (size > MAX_WHOLE_FILE_BYTES) {
+    throw new ModelFileError('unreadable-file', file, `is ${size.toLocaleString('en-US')} bytes, more than one buffer takes (${MAX_WHOLE_FILE_BYTES.toLocaleString('en-US')}); this reader cannot read it in parts`);
   }
 }
 

@@ -15,9 +15,16 @@ export const MODEL_FILE_LIMITS: Readonly<Record<string, number>> = {
   'tokenizer.json': 64 * MiB,
   // Real indexes list a few hundred tensors (tens of KB).
   'model.safetensors.index.json': 16 * MiB,
-  // The largest file Node reads into one buffer (fs.readFile's limit).
-  'model.safetensors': 2 ** 31 - 1,
+  // Weights: beyond MAX_WHOLE_FILE_BYTES read in parts (kernels/model/safetensors.ts); this bounds what a
+  // header may make the loader read (Llama-3.2-1B's single file is 2.47 GB, an 8B model's 16 GB).
+  'model.safetensors': 64 * 2 ** 30,
 };
+
+/** The most bytes read into one buffer (fs.readFile's limit): a larger weights file is read in parts. */
+export const MAX_WHOLE_FILE_BYTES = 2 ** 31 - 1;
+
+/** Bytes per part of a weights file read in parts: whole tensors, one part per tensor when one is larger. */
+export const WEIGHTS_PART_BYTES = 512 * MiB;
 
 export function fileSizeLimit(name: string): number {
   return MODEL_FILE_LIMITS[name] ?? MODEL_FILE_LIMITS['model.safetensors'];

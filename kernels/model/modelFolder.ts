@@ -2,9 +2,10 @@ import { ByteLevelBpeTokenizer } from '../tokenizer/byteLevelBpe';
 import { HfTokenizer } from '../tokenizer/hfTokenizer';
 import type { TextTokenizer } from '../tokenizer/textTokenizer';
 import { parseModelConfig } from './config';
-import { ModelFileError, checkFileSize, decodeUtf8, isJsonObject, parseJsonText } from './errors';
+import { ModelFileError, checkFileSize, checkWholeFileSize, decodeUtf8, isJsonObject, parseJsonText } from './errors';
+import { MAX_WHOLE_FILE_BYTES } from './fileLimits';
 import { canonicalWeights } from './decoderWeights';
-import { mergeShards, parseSafetensors, parseSafetensorsIndex, SAFETENSORS_INDEX } from './safetensors';
+import { mergeShards, parseSafetensors, parseSafetensorsIndex, readSafetensorsInParts, SAFETENSORS_INDEX } from './safetensors';
 import type { DecoderConfig, ModelFileReader, ModelWeights, WeightTensor } from './types';
 
 /** A model folder, read and checked: everything the forward pass and the tokenizer need. */
@@ -51,11 +52,22 @@ export interface LoadOptions {
 export async function loadModelFolder(read: ModelFileReader, options: LoadOptions = {}): Promise<LoadedModel> {
   let totalBytes = 0;
   const limited = withSizeLimits(read);
-  const readFile = async (name: string): Promise<Uint8Array | undefined> => {
+  const readFile: ModelFileReader = async (name) => {
     const bytes = await limited(name);
     if (bytes) totalBytes += bytes.length;
     return bytes;
   };
+  if (limited.ranges) {
+    const ranges = limited.ranges;
+    readFile.ranges = async (name) => {
+      const r = await ranges(name);
+      return r && { size: r.size, read: async (start, length) => {
+        const bytes = await r.read(start, length);
+        totalBytes += bytes.length;
+        return bytes;
+      } };
+    };
+  }
   const required = async (name: string): Promise<Uint8Array> => {
     const bytes = await readFile(name);
     if (!bytes) throw new ModelFileError('missing-file', name, 'is missing from the model folder');
@@ -101,18 +113,31 @@ export interface StoredWeights {
  * when there is neither. A shard the index names that the folder lacks is a 'missing-file'.
  */
 export async function readSafetensorsWeights(read: ModelFileReader): Promise<StoredWeights | undefined> {
-  const whole = await read(MODEL_FILE_NAMES.weights);
-  if (whole) return { tensors: parseSafetensors(whole, MODEL_FILE_NAMES.weights), file: MODEL_FILE_NAMES.weights };
+  const whole = await readWeightsFile(read, MODEL_FILE_NAMES.weights);
+  if (whole) return { tensors: whole, file: MODEL_FILE_NAMES.weights };
   const indexBytes = await read(MODEL_FILE_NAMES.weightsIndex);
   if (!indexBytes) return undefined;
   const index = parseSafetensorsIndex(indexBytes, MODEL_FILE_NAMES.weightsIndex);
   const shards = new Map<string, Map<string, WeightTensor>>();
   for (const shard of index.shards) {
-    const bytes = await read(shard);
-    if (!bytes) throw new ModelFileError('missing-file', shard, `is missing from the model folder (${MODEL_FILE_NAMES.weightsIndex} names it as a shard)`);
-    shards.set(shard, parseSafetensors(bytes, shard));
+    const tensors = await readWeightsFile(read, shard);
+    if (!tensors) throw new ModelFileError('missing-file', shard, `is missing from the model folder (${MODEL_FILE_NAMES.weightsIndex} names it as a shard)`);
+    shards.set(shard, tensors);
   }
   return { tensors: mergeShards(index, shards), file: MODEL_FILE_NAMES.weightsIndex };
+}
+
+/**
+ * One safetensors file's tensors (undefined when absent): read whole into one buffer, or — over
+ * MAX_WHOLE_FILE_BYTES, from a reader that reads ranges — in parts of whole tensors (TinyLlama-1.1B's
+ * 2.2 GB and Llama-3.2-1B's 2.47 GB single files).
+ */
+async function readWeightsFile(read: ModelFileReader, name: string): Promise<Map<string, WeightTensor> | undefined> {
+  const ranges = await read.ranges?.(name);
+  if (ranges && ranges.size > MAX_WHOLE_FILE_BYTES) return readSafetensorsInParts(ranges, name);
+  if (read.ranges && !ranges) return undefined;
+  const bytes = await read(name);
+  return bytes && parseSafetensors(bytes, name);
 }
 
 /**
@@ -156,11 +181,20 @@ function isGpt2TokenizerJson(source: string): boolean {
  * disk and fetch readers also refuse before reading, which is what keeps the allocation bounded.
  */
 function withSizeLimits(read: ModelFileReader): ModelFileReader {
-  return async (name) => {
+  const limited: ModelFileReader = async (name) => {
     const bytes = await read(name);
-    if (bytes) checkFileSize(name, bytes.length);
+    if (bytes) checkWholeFileSize(name, bytes.length);
     return bytes;
   };
+  if (read.ranges) {
+    const ranges = read.ranges;
+    limited.ranges = async (name) => {
+      const r = await ranges(name);
+      if (r) checkFileSize(name, r.size);
+      return r;
+    };
+  }
+  return limited;
 }
 
 /** Throws for a folder without safetensors weights: 'pickle-checkpoint' when it has a pickle, else 'missing-file'. */

@@ -1,6 +1,6 @@
 import { ModelFileError, isJsonObject, parseJsonBytes } from './errors';
-import { MAX_SAFETENSORS_HEADER_BYTES as MAX_HEADER_BYTES } from './fileLimits';
-import type { WeightDType, WeightTensor } from './types';
+import { MAX_SAFETENSORS_HEADER_BYTES as MAX_HEADER_BYTES, MAX_WHOLE_FILE_BYTES, WEIGHTS_PART_BYTES } from './fileLimits';
+import type { FileRanges, WeightDType, WeightTensor } from './types';
 
 /** Bytes per element of each dtype this loader accepts. */
 export const DTYPE_SIZE: Readonly<Record<WeightDType, number>> = { F32: 4, F16: 2, BF16: 2 };
@@ -21,11 +21,55 @@ interface Entry {
  * are views into `bytes` (no copy).
  */
 export function parseSafetensors(bytes: Uint8Array, file = 'model.safetensors'): Map<string, WeightTensor> {
-  if (bytes.length < 8) {
-    throw new ModelFileError('bad-header', file, `is ${bytes.length} bytes long, too short for a safetensors header`);
+  const dataStart = 8 + headerLengthOf(bytes, bytes.length, file);
+  const entries = headerEntries(bytes.subarray(8, dataStart), bytes.length - dataStart, file);
+  const tensors = new Map<string, WeightTensor>();
+  for (const e of entries) {
+    e.tensor.data = bytes.subarray(dataStart + e.begin, dataStart + e.end);
+    tensors.set(e.name, e.tensor);
   }
-  const headerLength = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  const available = bytes.length - 8;
+  return tensors;
+}
+
+/**
+ * A `.safetensors` file too large for one buffer, read through `ranges`: the header, checked as
+ * parseSafetensors checks it, then the data in parts of whole tensors, each part at most `partBytes`
+ * (WEIGHTS_PART_BYTES) unless one tensor alone is larger; the tensors' `data` are views into their part.
+ * Nothing is read or allocated before the header's claims are checked against the file's size.
+ */
+export async function readSafetensorsInParts(ranges: FileRanges, file = 'model.safetensors', partBytes = WEIGHTS_PART_BYTES): Promise<Map<string, WeightTensor>> {
+  const exactly = async (start: number, length: number): Promise<Uint8Array> => {
+    const bytes = await ranges.read(start, length);
+    if (bytes.length !== length) throw new ModelFileError('unreadable-file', file, `ended at ${start + bytes.length} while ${start + length} of its ${ranges.size} bytes were read (did it change while loading?)`);
+    return bytes;
+  };
+  const dataStart = 8 + headerLengthOf(await exactly(0, Math.min(8, ranges.size)), ranges.size, file);
+  const entries = headerEntries(await exactly(8, dataStart - 8), ranges.size - dataStart, file);
+  const tensors = new Map<string, WeightTensor>();
+  for (let i = 0; i < entries.length; ) {
+    // The tensors tile the data in this order: a part is a run of them.
+    const begin = entries[i].begin;
+    let j = i + 1;
+    while (j < entries.length && entries[j].end - begin <= partBytes) j++;
+    const end = entries[j - 1].end;
+    if (end - begin > MAX_WHOLE_FILE_BYTES) throw new ModelFileError('unreadable-file', file, `holds ${(end - begin).toLocaleString('en-US')} bytes in one tensor, more than one buffer takes`, entries[i].name);
+    const part = await exactly(dataStart + begin, end - begin);
+    for (; i < j; i++) {
+      const e = entries[i];
+      e.tensor.data = part.subarray(e.begin - begin, e.end - begin);
+      tensors.set(e.name, e.tensor);
+    }
+  }
+  return tensors;
+}
+
+/** The header length a file of `size` bytes claims in its first 8 (`first`), checked against the size and the format's limit. */
+function headerLengthOf(first: Uint8Array, size: number, file: string): number {
+  if (size < 8) {
+    throw new ModelFileError('bad-header', file, `is ${size} bytes long, too short for a safetensors header`);
+  }
+  const headerLength = new DataView(first.buffer, first.byteOffset, 8).getBigUint64(0, true);
+  const available = size - 8;
   if (headerLength > BigInt(available) || headerLength > BigInt(MAX_HEADER_BYTES)) {
     throw new ModelFileError(
       'header-too-large',
@@ -34,10 +78,12 @@ export function parseSafetensors(bytes: Uint8Array, file = 'model.safetensors'):
         (headerLength <= BigInt(available) ? ` (the limit is ${MAX_HEADER_BYTES})` : ' (is the file truncated or not safetensors?)'),
     );
   }
-  const dataStart = 8 + Number(headerLength);
-  const dataLength = bytes.length - dataStart;
+  return Number(headerLength);
+}
 
-  const header = parseJsonBytes(bytes.subarray(8, dataStart), file, 'bad-header');
+/** The header's tensors in offset order, checked to tile the `dataLength` data bytes exactly. */
+function headerEntries(headerBytes: Uint8Array, dataLength: number, file: string): Entry[] {
+  const header = parseJsonBytes(headerBytes, file, 'bad-header');
   if (!isJsonObject(header)) throw new ModelFileError('bad-header', file, 'must start with a JSON object header');
 
   const entries: Entry[] = [];
@@ -67,13 +113,7 @@ export function parseSafetensors(bytes: Uint8Array, file = 'model.safetensors'):
   if (covered !== dataLength) {
     throw new ModelFileError('gap', file, `has ${dataLength - covered} bytes after the last tensor's data that belong to no tensor (the data section is ${dataLength} bytes, the tensors cover ${covered})`);
   }
-
-  const tensors = new Map<string, WeightTensor>();
-  for (const e of entries) {
-    e.tensor.data = bytes.subarray(dataStart + e.begin, dataStart + e.end);
-    tensors.set(e.name, e.tensor);
-  }
-  return tensors;
+  return entries;
 }
 
 function parseEntry(name: string, info: unknown, dataLength: number, file: string): Entry {

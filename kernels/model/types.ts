@@ -20,5 +20,19 @@ export interface WeightTensor {
  */
 export type ModelWeights = ReadonlyMap<string, WeightTensor>;
 
-/** Reads one file of a model folder by its name (`config.json`, `model.safetensors`, …); undefined when absent. */
-export type ModelFileReader = (name: string) => Promise<Uint8Array | undefined>;
+/** A file's size and its bytes a range at a time: how a weights file too large for one buffer is read, in parts. */
+export interface FileRanges {
+  size: number;
+  /** `length` bytes from `start` (fewer only when the file ended early). */
+  read(start: number, length: number): Promise<Uint8Array>;
+}
+
+/**
+ * Reads one file of a model folder by its name (`config.json`, `model.safetensors`, …) into one buffer;
+ * undefined when absent. `ranges`, where a reader has it, opens a file to be read in ranges instead (the
+ * weights loader uses it for files over MAX_WHOLE_FILE_BYTES).
+ */
+export interface ModelFileReader {
+  (name: string): Promise<Uint8Array | undefined>;
+  ranges?(name: string): Promise<FileRanges | undefined>;
+}
