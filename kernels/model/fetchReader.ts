@@ -4,8 +4,8 @@
  * silently missing file. A server that ignores `Range` (200) is read in one answer, its stated
  * Content-Length checked against the file's size limit before the body is read.
  */
-import { checkFileSize } from './errors.js';
-import { fileSizeLimit } from './fileLimits.js';
+import { checkWholeFileSize } from './errors.js';
+import { fileSizeLimit, MAX_WHOLE_FILE_BYTES } from './fileLimits.js';
 import { rangedFolderReader, type RangedReaderOptions, type RangePart } from './rangedReader.js';
 import type { ModelFileReader } from './types.js';
 
@@ -17,8 +17,8 @@ export function fetchFolderReader(baseUri: string, options: RangedReaderOptions 
     const cancel = () => void r.body?.cancel();
     if (r.status === 200) {
       const stated = Number(r.headers.get('content-length') ?? 0);
-      if (stated > fileSizeLimit(name)) cancel();
-      checkFileSize(name, stated);
+      if (stated > Math.min(fileSizeLimit(name), MAX_WHOLE_FILE_BYTES)) cancel();
+      checkWholeFileSize(name, stated);
       const whole = new Uint8Array(await r.arrayBuffer());
       return { total: whole.length, start: 0, pieces: [], cancel, whole };
     }

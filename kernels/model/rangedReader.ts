@@ -7,8 +7,8 @@
  * user's "could not read merges.txt (HTTP 408)"). A range is answered as soon as it is asked, and anything
  * requested meanwhile waits behind at most one chunk.
  */
-import { checkFileSize, LoadCancelled, ModelFileError } from './errors.js';
-import { fileSizeLimit } from './fileLimits.js';
+import { checkFileSize, checkWholeFileSize, LoadCancelled, ModelFileError } from './errors.js';
+import { fileSizeLimit, MAX_WHOLE_FILE_BYTES } from './fileLimits.js';
 import type { ModelFileReader } from './types.js';
 
 /** One answered range: the file's size, where the range starts, and its bytes as they arrive. */
@@ -44,14 +44,30 @@ function howFar(at: number, total: number): string {
 
 export function rangedFolderReader(source: RangeSource, options: RangedReaderOptions = {}): ModelFileReader {
   const { signal, onProgress, chunkBytes = DEFAULT_CHUNK_BYTES } = options;
-  const get = (name: string, from: number) => cancellable(name, signal, source(name, from, chunkBytes));
-  return async (name) => {
+  const get = (name: string, from: number, length = chunkBytes) => cancellable(name, signal, source(name, from, length));
+  /** Fills `into` with the file's bytes from `from`, a chunk at a time; returns how many came. */
+  const fill = async (name: string, total: number, from: number, into: Uint8Array, progress: (loaded: number) => void): Promise<number> => {
+    let at = 0;
+    while (at < into.length) {
+      const part = await get(name, from + at, Math.min(chunkBytes, into.length - at));
+      if (!part) throw new ModelFileError('unreadable-file', name, `the model folder was deleted while loading (${howFar(from + at, total)})`);
+      if (part.total !== total || part.start !== from + at) {
+        part.cancel();
+        throw new ModelFileError('unreadable-file', name, `changed while loading (${howFar(from + at, total)}; now ${part.total} bytes)`);
+      }
+      const n = (await readInto(name, part, into, at, signal, (loaded) => progress(from + loaded))) - at;
+      if (n === 0) break;
+      at += n;
+    }
+    return at;
+  };
+  const read: ModelFileReader = async (name) => {
     const first = await get(name, 0);
     if (!first) return undefined;
     if (first.whole) return first.whole;
     const { total } = first;
-    if (total > fileSizeLimit(name)) first.cancel();
-    checkFileSize(name, total);
+    if (total > Math.min(fileSizeLimit(name), MAX_WHOLE_FILE_BYTES)) first.cancel();
+    checkWholeFileSize(name, total);
     const bytes = new Uint8Array(total);
     const progress = (loaded: number) => onProgress?.(name, loaded, total);
     let at = await readInto(name, first, bytes, 0, signal, progress);
@@ -68,6 +84,26 @@ export function rangedFolderReader(source: RangeSource, options: RangedReaderOpt
     }
     return bytes;
   };
+  // A file too large for one buffer: its size from a one-byte answer, then each range a chunk at a time.
+  read.ranges = async (name) => {
+    const first = await get(name, 0, 1);
+    if (!first) return undefined;
+    first.cancel();
+    const whole = first.whole;
+    const total = whole ? whole.length : first.total;
+    checkFileSize(name, total);
+    const progress = (loaded: number) => onProgress?.(name, loaded, total);
+    return {
+      size: total,
+      read: async (start, length) => {
+        if (whole) return whole.subarray(start, start + length);
+        const bytes = new Uint8Array(Math.max(0, Math.min(length, total - start)));
+        const n = await fill(name, total, start, bytes, progress);
+        return n === bytes.length ? bytes : bytes.subarray(0, n);
+      },
+    };
+  };
+  return read;
 }
 
 /** Copies `part`'s bytes into `into` from `at`; returns where they ended. Never writes past the buffer. */
