@@ -7,7 +7,8 @@
  * test: it prints figures. Options: `--shape small|medium|smollm2-135m|qwen2.5-0.5b` (medium: 24
  * layers, d 1024, 16 heads; the Llama-style shapes as their config.json has them, BF16, made by
  * test/support/llamaShapedFolder.ts, without the NumPy side, which is GPT-2 only), `--tokens N` (1024),
- * `--skip-numpy`.
+ * `--skip-numpy`, `--layers LIST` (passed to inspect: only those layers' maps; no NumPy side). CPU time
+ * (user + sys) is printed beside the wall time: on a shared machine it moves less with the load.
  * Targets (issue 12): small at 1024 tokens: CLI ≤ 15 s and ≤ NumPy's wall time, peak RSS ≤ 1.5 GB;
  * medium: completes within 3 GB. Issue 13: SmolLM2-135M shape at T = 2048 ≤ 30 s, ≤ 2 GB; Qwen2.5-0.5B
  * shape at 1024 completes within 3 GB.
@@ -41,6 +42,8 @@ function option(name: string): string | undefined {
 
 interface Measured {
   wallS: number;
+  /** user + sys seconds. */
+  cpuS: number;
   peakRssMB: number;
   stdout: string;
 }
@@ -51,8 +54,9 @@ function measure(command: string, args: string[]): Measured {
   if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
   const wall = r.stderr.match(/Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/);
   const rss = r.stderr.match(/Maximum resident set size \(kbytes\): (\d+)/);
+  const cpu = ['User', 'System'].map((k) => Number(r.stderr.match(new RegExp(`${k} time \\(seconds\\): ([\\d.]+)`))?.[1] ?? NaN));
   if (!wall || !rss) throw new Error(`no figures from /usr/bin/time:\n${r.stderr}`);
-  return { wallS: Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]), peakRssMB: Number(rss[1]) / 1024, stdout: r.stdout + r.stderr };
+  return { wallS: Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]), cpuS: cpu[0] + cpu[1], peakRssMB: Number(rss[1]) / 1024, stdout: r.stdout + r.stderr };
 }
 
 async function main(): Promise<void> {
@@ -85,12 +89,13 @@ async function main(): Promise<void> {
 
     const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
     console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), load average ${load()}`);
-    const ours = measure(process.execPath, [cli, 'inspect', '--model', modelDir, '--text-file', join(dir, 'text.txt'), '--out', join(dir, 'out'), '--max-tokens', String(tokens)]);
-    console.log(`attention-inspector inspect: ${ours.wallS.toFixed(1)} s wall, peak RSS ${ours.peakRssMB.toFixed(0)} MB (load average after: ${load()})`);
+    const layers = option('--layers');
+    const ours = measure(process.execPath, [cli, 'inspect', '--model', modelDir, '--text-file', join(dir, 'text.txt'), '--out', join(dir, 'out'), '--max-tokens', String(tokens), ...(layers ? ['--layers', layers] : [])]);
+    console.log(`attention-inspector inspect: ${ours.wallS.toFixed(1)} s wall, ${ours.cpuS.toFixed(1)} s CPU (user + sys), peak RSS ${ours.peakRssMB.toFixed(0)} MB (load average after: ${load()})`);
     console.log(`  ${ours.stdout.split('\n').find((l) => l.includes('tokens,')) ?? ''}`);
-    if (llama || process.argv.includes('--skip-numpy')) return;
+    if (llama || layers || process.argv.includes('--skip-numpy')) return;
     const numpy = measure('/usr/bin/python3', [join(ROOT, 'scripts', 'numpyForward.py'), modelDir, join(dir, 'ids.json')]);
-    console.log(`NumPy float32 forward:       ${numpy.wallS.toFixed(1)} s wall, peak RSS ${numpy.peakRssMB.toFixed(0)} MB (load average after: ${load()})`);
+    console.log(`NumPy float32 forward:       ${numpy.wallS.toFixed(1)} s wall, ${numpy.cpuS.toFixed(1)} s CPU, peak RSS ${numpy.peakRssMB.toFixed(0)} MB (load average after: ${load()})`);
     console.log(`  ${numpy.stdout.split('\n')[0]}`);
     console.log(`ratio CLI / NumPy: wall ${(ours.wallS / numpy.wallS).toFixed(2)}, peak RSS ${(ours.peakRssMB / numpy.peakRssMB).toFixed(2)}`);
   } finally {

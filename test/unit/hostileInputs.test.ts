@@ -233,7 +233,7 @@ test('files above their size limit are refused before they are read or copied', 
     ['config.json of 1 GB', 'config.json', 1 * GB, {}],
     ['tokenizer.json of 300 MB', 'tokenizer.json', 300 * MB, { 'vocab.json': undefined, 'merges.txt': undefined }],
     ['vocab.json of 100 MB', 'vocab.json', 100 * MB, {}],
-    ['model.safetensors of 3 GB', 'model.safetensors', 3 * GB, {}],
+    ['model.safetensors of 65 GiB', 'model.safetensors', 65 * 2 ** 30, {}],
   ];
   const arrayBuffersBefore = process.memoryUsage().arrayBuffers;
   for (const [label, file, size, drop] of cases) {
