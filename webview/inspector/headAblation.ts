@@ -2,7 +2,7 @@
  * "Ablate heads" in the panel: heads marked in the grid run again with their output (before the output
  * projection) zeroed or replaced by its mean over the inspected positions (kernels/graph/decoderGraph.ts
  * `Ablation.heads`, the CLI's `inspect --ablate`), and what changed is shown beside the clean inspection,
- * which stays: per-token Δloss (token strip, with a diverging legend), loss and top guess before → after
+ * which stays (the controls and legend: headAblationView.ts): per-token Δloss (token strip, with a diverging legend), loss and top guess before → after
  * (predictions, hovers), and how far each later head's attention moved (a score per grid cell).
  *
  * Change score of a head: the mean over query rows of the total-variation distance ½·Σ|p − p′| between
@@ -12,8 +12,6 @@
  */
 import type { HeadAblationMode, HeadRef } from '../../kernels/graph/decoderGraph.js';
 import type { HoverAblation, TokenInfo } from '../../protocol/inspector.js';
-import { button, select } from '../components/controls.js';
-import { el } from './dom.js';
 import { rowsPerTask, type DigestSource } from './layerDigest.js';
 
 /** "3.1": layer 3 head 1, as the CLI's `--ablate` names heads. */
@@ -140,7 +138,7 @@ export function ablatedTokensJson(a: AblatedRun, clean: { loss: Float32Array; to
   };
 }
 
-const signed = (d: number, digits = 2) => `${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(digits)}`;
+export const signed = (d: number, digits = 2) => `${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(digits)}`;
 
 /** "L3H1, L3H2, L2H2 zero-ablated", as the views name a run. */
 export function ablationWords(a: { heads: readonly HeadRef[]; mode: HeadAblationMode }): string {
@@ -154,62 +152,4 @@ export function tokenChangeNote(i: number, clean: { loss: Float32Array; top: Top
   const loss = i > 0 && before !== undefined && after !== undefined && Number.isFinite(before) ? `loss ${before.toFixed(2)} → ${after.toFixed(2)} nats (Δ ${signed(after - before)})` : 'no loss (first token)';
   const top = (t: TopTokens) => (t[i] ? `${JSON.stringify(tokenText(t[i]!.ids[0]!))} ${t[i]!.probs[0]!.toFixed(2)}` : '—');
   return `${ablationWords(a)}: ${loss}; top guess ${top(clean.top)} → ${top(a.top)}`;
-}
-
-export interface AblationActions {
-  run(mode: HeadAblationMode): void;
-  clear(): void;
-  exportJson(): void;
-}
-
-/** The controls under the head grid: which heads are marked, the mode, Run ablated, Clear ablation, the export. */
-export class HeadAblationControls {
-  private readonly marked = el('p', { class: 'ablate-marked' });
-  private readonly summary = el('p', { class: 'ablate-summary', role: 'status' });
-  private readonly mode = select('Ablation', () => undefined);
-  private readonly runButton: HTMLElement;
-  private readonly clearButton: HTMLElement;
-  private readonly exportButton: HTMLElement;
-  readonly element: HTMLElement;
-
-  constructor(actions: AblationActions) {
-    this.mode.setOptions([{ value: 'zero', label: 'zero' }, { value: 'mean', label: 'mean' }], 'zero');
-    this.runButton = button({ label: 'Run ablated', title: 'Run the model again with the marked heads ablated', onClick: () => actions.run(this.mode.value === 'mean' ? 'mean' : 'zero') });
-    this.clearButton = button({ label: 'Clear ablation', title: 'Unmark every head and show the clean inspection again', secondary: true, onClick: () => actions.clear() });
-    this.exportButton = button({ label: 'Ablated JSON', title: 'Export the ablated run’s tokens (loss and top guesses, before and after) as JSON', secondary: true, onClick: () => actions.exportJson() });
-    this.element = el(
-      'div',
-      { class: 'ablate' },
-      el('h3', {}, 'Ablate heads'),
-      this.marked,
-      el('div', { class: 'controls ablate-controls' }, this.mode.element, this.runButton, this.clearButton, this.exportButton),
-      this.summary,
-    );
-    this.show([], undefined);
-  }
-
-  /** The marked heads and the run shown (undefined: the clean inspection). */
-  show(marked: readonly HeadRef[], shown: { words: string; meanBefore: number; meanAfter: number; predicted: number } | undefined, busy = '', ready = true): void {
-    this.marked.textContent = marked.length
-      ? `Marked: ${marked.map((h) => `L${h.layer}H${h.head}`).join(', ')}`
-      : 'Mark heads to ablate: Alt+click a cell, or Space on the focused cell (Enter still opens it).';
-    this.toggle(this.runButton, marked.length > 0 && ready && !busy);
-    this.toggle(this.clearButton, marked.length > 0 || !!shown);
-    this.toggle(this.exportButton, !!shown);
-    this.summary.textContent = busy || (shown ? `${shown.words}: mean loss ${shown.meanBefore.toFixed(3)} → ${shown.meanAfter.toFixed(3)} nats (Δ ${signed(shown.meanAfter - shown.meanBefore, 3)}) over ${shown.predicted} predicted tokens. Grid cells: Δattn, the mean total-variation distance of each head’s attention from the clean run.` : '');
-  }
-
-  private toggle(b: HTMLElement, enabled: boolean): void {
-    if (enabled) b.removeAttribute('disabled');
-    else b.setAttribute('disabled', '');
-  }
-}
-
-/** The diverging Δloss legend of the token strip: blue (loss fell) through none to red (loss rose). */
-export function deltaLegend(maxAbs: number): HTMLElement {
-  const ramp = el('span', { class: 'delta-ramp' });
-  const legend = el('div', { class: 'delta-legend' }, el('span', {}, `Δloss −${maxAbs.toFixed(2)}`), ramp, el('span', {}, `+${maxAbs.toFixed(2)} nats`));
-  legend.setAttribute('role', 'img');
-  legend.setAttribute('aria-label', `Token colours: change in loss under the ablation, from ${maxAbs.toFixed(2)} nats lower (blue) through 0 to ${maxAbs.toFixed(2)} nats higher (red)`);
-  return legend;
 }

@@ -97,6 +97,8 @@ export class HeadGrid {
     if (Number.isFinite(change)) {
       badge ??= b.appendChild(el('span', { class: 'change' }));
       badge.textContent = change.toFixed(2);
+      // Heads at or before the first ablated layer read the same q and k: 0, said in the label, not drawn on every cell.
+      badge.hidden = change === 0;
       b.style.setProperty('--change', `${(Math.min(1, change * 2) * 100).toFixed(0)}%`);
     } else {
       badge?.remove();
