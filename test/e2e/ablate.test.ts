@@ -86,7 +86,7 @@ e2eTest('mark heads by click and keyboard, Run ablated: Δloss strip, summary, h
   const before = clean.tokens[index]!.loss!;
   const after = ablated.tokens[index]!.loss!;
   assert.ok(hover.includes(`loss ${before.toFixed(2)} → ${after.toFixed(2)} nats`), `hover:\n${hover}`);
-  assert.match(hover, /top guess `.*` \d\.\d\d → `.*` \d\.\d\d/);
+  assert.match(hover, /top guess \S+ \d\.\d\d → \S+ \d\.\d\d/);
   await wb!.screenshot('ablate-hover');
   await wb!.page.mouse.move(1, 1);
   await wb!.page.keyboard.press('Escape');
