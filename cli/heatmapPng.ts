@@ -3,7 +3,10 @@
  * cell is query row × key column, colour by √p (so weak weights stay visible), from dark blue to yellow.
  * Of a layer × head table (rank-heads): headGridPng.
  */
-import { deflateSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { deflate, deflateSync } from 'node:zlib';
+
+const deflateAsync = promisify(deflate);
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
   let c = n;
@@ -26,33 +29,54 @@ function chunk(type: string, data: Uint8Array): Buffer {
   return out;
 }
 
-/**
- * An 8-bit RGB PNG from its scanlines as IDAT holds them (`raw`: per row a filter byte, 0, then RGB). Deflate level 1: at 1,024 tokens a layer's image is 38 MB of pixels, which level 6
- * takes 4× longer to compress for a file only 15% smaller.
- */
+const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+function ihdr(width: number, height: number, colourType: 2 | 3): Buffer {
+  const h = Buffer.alloc(13);
+  h.writeUInt32BE(width, 0);
+  h.writeUInt32BE(height, 4);
+  h.set([8, colourType, 0, 0, 0], 8);
+  return chunk('IHDR', h);
+}
+
+/** An 8-bit RGB PNG from its scanlines as IDAT holds them (`raw`: per row a filter byte, 0, then RGB). */
 export function encodePng(width: number, height: number, raw: Uint8Array): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 1 })), chunk('IEND', new Uint8Array())]);
+  return Buffer.concat([SIGNATURE, ihdr(width, height, 2), chunk('IDAT', deflateSync(raw, { level: 1 })), chunk('IEND', new Uint8Array())]);
+}
+
+/**
+ * An 8-bit palette PNG (`raw`: per row a filter byte, 0, then one palette index a pixel; `palette`: RGB
+ * triples), compressed on zlib's thread pool. Deflate level 1: at 1,024 tokens a layer's image is 13 MB
+ * of indices, which level 6 takes 4× longer to compress for a file only 15% smaller.
+ */
+async function encodePalettePng(width: number, height: number, raw: Uint8Array, palette: Uint8Array): Promise<Buffer> {
+  const idat = await deflateAsync(raw, { level: 1 });
+  return Buffer.concat([SIGNATURE, ihdr(width, height, 3), chunk('PLTE', palette), chunk('IDAT', idat), chunk('IEND', new Uint8Array())]);
 }
 
 const LOW = [13, 8, 135];
 const HIGH = [240, 249, 33];
-const SPAN = HIGH.map((h, c) => h - LOW[c]);
 const GAP = 4;
 const COLUMNS = 4;
+/** Palette indices 0…LEVELS−1 are √p = k/(LEVELS−1) (within half a level per channel of the exact colour); WHITE is the gaps. */
+const LEVELS = 255;
+const WHITE = LEVELS;
+const PALETTE = Uint8Array.from({ length: 3 * (LEVELS + 1) }, (_, i) => {
+  const [k, c] = [Math.floor(i / 3), i % 3];
+  return k === WHITE ? 255 : Math.round(LOW[c] + ((HIGH[c] - LOW[c]) * k) / (LEVELS - 1));
+});
 
 /** Pixels per side of a head's cell at most: a longer map is drawn a block of s × s weights per pixel. */
 export const MAX_CELL = 1024;
 
 /**
- * Heatmaps of layers of one shape (heads, T), drawn into one scanline buffer reused layer after layer
- * (38 MB at 1,024 tokens and 12 heads): the cells are overwritten, the white gaps and filter bytes stay.
- * Up to MAX_CELL tokens a weight is a pixel (or scale × scale pixels); beyond, a pixel is the largest
- * weight of its s × s block (so a sharp diagonal stays visible), which keeps the image at 4 × 1,024
- * pixels wide whatever T (at 4,096 tokens a pixel per weight would be 605 MB of scanlines for 9 heads).
+ * Heatmaps of layers of one shape (heads, T), drawn as palette indices (one byte a pixel: a third of RGB
+ * to fill and to compress) into one scanline buffer reused layer after layer (13 MB at 1,024 tokens and
+ * 12 heads): the cells are overwritten, the white gaps and filter bytes stay. Heads are drawn one at a
+ * time (drawHead), so no layer's maps need be held. Up to MAX_CELL tokens a weight is a pixel (or
+ * scale × scale pixels); beyond, a pixel is the largest weight of its s × s block (a sharp diagonal stays
+ * visible), so the image stays 4 × 1,024 pixels wide whatever T. One image at a time: encode() must have
+ * resolved before the next layer's heads are drawn.
  */
 export class LayerHeatmaps {
   private readonly scale: number;
@@ -76,21 +100,21 @@ export class LayerHeatmaps {
     const rows = Math.ceil(heads / this.cols);
     this.width = this.cols * this.cell + (this.cols - 1) * GAP;
     this.height = rows * this.cell + (rows - 1) * GAP;
-    // Pixels go straight into the scanlines (filter byte 0 first in each): no second image-sized copy.
-    this.stride = this.width * 3 + 1;
-    this.raw = new Uint8Array(this.stride * this.height).fill(255);
+    this.stride = this.width + 1;
+    this.raw = new Uint8Array(this.stride * this.height).fill(WHITE);
     for (let y = 0; y < this.height; y++) this.raw[y * this.stride] = 0;
   }
 
-  /** Draws head `h`'s map (T·T, row-major query, key) into its cell of the next png(). */
+  /** Draws head `h`'s map (T·T, row-major query, key) into its cell; `map` may be reused once this returns. */
   drawHead(h: number, map: Float32Array): void {
     const { T, scale, step, cell, cols, stride, raw } = this;
+    const top = LEVELS - 1;
     const x0 = (h % cols) * (cell + GAP);
     const y0 = Math.floor(h / cols) * (cell + GAP);
     const block = new Float32Array(cell / scale);
     for (let y = 0; y < cell; y++) {
-      const row = Math.floor(y / scale) * step;
       if (y % scale === 0) {
+        const row = (y / scale) * step;
         block.fill(0);
         for (let r = row; r < Math.min(T, row + step); r++) {
           for (let c = 0; c < T; c++) {
@@ -100,21 +124,15 @@ export class LayerHeatmaps {
           }
         }
       }
-      for (let x = 0; x < cell; x++) {
-        const p = Math.sqrt(Math.min(1, block[Math.floor(x / scale)]));
-        const o = (y0 + y) * stride + 1 + (x0 + x) * 3;
-        raw[o] = Math.round(LOW[0] + SPAN[0] * p);
-        raw[o + 1] = Math.round(LOW[1] + SPAN[1] * p);
-        raw[o + 2] = Math.round(LOW[2] + SPAN[2] * p);
-      }
+      const o = (y0 + y) * stride + 1 + x0;
+      for (let x = 0; x < cell; x++) raw[o + x] = Math.round(top * Math.sqrt(Math.min(1, block[Math.floor(x / scale)])));
     }
   }
 
-  /** The PNG of the heads drawn so far. */
-  encode(): Buffer {
-    return encodePng(this.width, this.height, this.raw);
+  /** The PNG of the heads drawn so far; the compression overlaps whatever the caller does next. */
+  encode(): Promise<Buffer> {
+    return encodePalettePng(this.width, this.height, this.raw, PALETTE);
   }
-
 }
 
 const NEGATIVE = [33, 102, 172];

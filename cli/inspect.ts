@@ -235,11 +235,13 @@ async function inspectWebGpu(modelDir: string, ids: number[], layers: number[], 
 }
 
 /**
- * attention.npy, written as each head's map is derived: only one head's (T, T) map is in memory (604 MB
- * a layer at 4,096 tokens and 9 heads; 67 MB a head).
+ * attention.npy, written as each head's map is derived: only one head's (T, T) map is in memory (a layer's
+ * is 604 MB at 4,096 tokens and 9 heads, a head's 67 MB). A layer's PNG is compressed (zlib's thread
+ * pool) while the next layer's first map is derived.
  */
 async function writeAttention(out: InspectOutput, dir: string, layers: number[], heads: number, T: number): Promise<void> {
   const npy = await open(join(dir, 'attention.npy'), 'w');
+  let image: Promise<void> = Promise.resolve();
   try {
     await npy.write(float32NpyHeader([layers.length, heads, T, T]));
     const heatmaps = new LayerHeatmaps(heads, T);
@@ -247,11 +249,15 @@ async function writeAttention(out: InspectOutput, dir: string, layers: number[],
       for (let h = 0; h < heads; h++) {
         const map = await out.headMap(l, h);
         await npy.write(new Uint8Array(map.buffer, map.byteOffset, map.byteLength));
+        if (h === 0) await image; // the previous layer's image is compressed from the same pixels
         heatmaps.drawHead(h, map);
       }
-      await writeFile(join(dir, `attention-layer${l}.png`), heatmaps.encode());
+      image = heatmaps.encode().then((png) => writeFile(join(dir, `attention-layer${l}.png`), png));
+      image.catch(() => undefined); // awaited below or in the next layer; not unhandled meanwhile
     }
+    await image;
   } finally {
+    await image.catch(() => undefined);
     await npy.close();
   }
 }

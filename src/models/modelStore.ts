@@ -247,7 +247,7 @@ export class ModelStore {
           maxAttempts: o.maxAttempts,
           authorization: auth,
           // A file the loader could not read (fileLimits.ts) is refused on the server's statement, before its body.
-          maxSize: { bytes: fileSizeLimit(file), why: 'it is above the loader's limit for that file, so it is not downloaded' },
+          maxSize: { bytes: fileSizeLimit(file), why: 'it is above the loader\'s limit for that file, so it is not downloaded' },
         });
         doneBytes += r.size;
         sha256s[file] = r.sha256;
