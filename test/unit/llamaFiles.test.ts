@@ -12,6 +12,7 @@ import { shardedFiles } from '../fixtures/hubServer.js';
 import { runCli } from '../support/cliRun.js';
 import { llamaShapedFolder } from '../support/llamaShapedFolder.js';
 import { llamaTokenizerDir, referenceTokenizer } from '../support/llamaTokenizers.js';
+import { validateModelFolder } from '../../src/models/validateModel.js';
 import { readFloat32Npy } from '../support/npy.js';
 
 const CONFIG = {
@@ -60,4 +61,11 @@ test('inspect on BF16 shards + Llama 2 tokenizer.json: HF ids with the BOS unpla
   assert.deepEqual(sharded.attention.shape, [2, 4, tokens.length, tokens.length]);
   assert.deepEqual(single.tokens.tokens, sharded.tokens.tokens);
   assert.equal(maxAbsDiff(sharded.attention.data, single.attention.data), 0);
+});
+
+test("the store's gate reads a Llama folder's dtype from its token embedding", async () => {
+  const files = llamaShapedFolder(CONFIG, { dtype: 'BF16' });
+  files.delete('vocab.json');
+  files.delete('merges.txt');
+  assert.deepEqual(await validateModelFolder(folder('gate', files)), { dtype: 'BF16' });
 });
