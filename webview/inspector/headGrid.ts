@@ -3,10 +3,10 @@
  * its score says so. Click or Enter chooses a head; arrows move between cells (one tab stop for the grid).
  */
 import { headLabel } from '../../kernels/inspect/headScores.js';
-import type { HeatmapColors } from './colors.js';
+import { unitOf, type HeatmapColors } from './colors.js';
 import { el, section } from './dom.js';
 import type { HeadChoice } from './headMaps.js';
-import { drawHeatmap, weightToUnit } from './heatmapImage.js';
+import { drawHeatmap } from './heatmapImage.js';
 import type { LayerDigest } from './layerDigest.js';
 import { fmt } from './shapeTrace.js';
 
@@ -34,7 +34,7 @@ export class HeadGrid {
 
   render(c: HeadGridContent, chosen: HeadChoice, colors: HeatmapColors): void {
     this.size = { L: c.L, H: c.H };
-    const toUnit = weightToUnit(colors.scale);
+    const toUnit = unitOf(colors);
     const rows: HTMLElement[] = [el('div', { class: 'grid-row head-names' }, el('span', { class: 'layer-name' }), ...Array.from({ length: c.H }, (_, h) => el('span', { class: 'col-name' }, `H${h}`)), el('span', { class: 'col-name' }, 'avg'))];
     for (let l = 0; l < c.L; l++) {
       const cells: HTMLElement[] = [];
@@ -61,7 +61,7 @@ export class HeadGrid {
 
   /** Draws layer `l`'s row once its maps are digested, leaving the rest of the grid as it is. */
   showLayer(l: number, d: LayerDigest, colors: HeatmapColors): void {
-    const toUnit = weightToUnit(colors.scale);
+    const toUnit = unitOf(colors);
     this.grid.querySelectorAll<HTMLButtonElement>(`.cell[data-layer="${l}"]`).forEach((b) => this.fill(b, l, Number(b.dataset.head), d, toUnit, colors.lut));
   }
 
