@@ -4,7 +4,8 @@
  * ±limit, so the sign reads at a glance in light, dark and high-contrast themes (--vscode-* colours).
  * Shared by every view that shows a change; the legend says what each end means.
  */
-import { parseColor, rampTable, type Rgb } from './colors.js';
+import type { ColorScale } from '../../protocol/inspector.js';
+import { parseColor, rampTable, scaleWeight, type Rgb } from './colors.js';
 import { el } from './dom.js';
 
 export interface DeltaScale {
@@ -35,8 +36,12 @@ export function symmetricLimit(values: ArrayLike<number>): number {
   return Math.max(m, 1e-6);
 }
 
-export function deltaScale(limit: number, lut: Uint8ClampedArray): DeltaScale {
-  const toUnit = (v: number) => (Number.isFinite(v) ? 0.5 + 0.5 * Math.max(-1, Math.min(1, v / limit)) : 0.5);
+/**
+ * The scale over ±limit; `shape` (the panel's colour scale) bends |v| / limit as it bends attention
+ * weights, so that small changes show under sqrt or log as small weights do, the sign kept.
+ */
+export function deltaScale(limit: number, lut: Uint8ClampedArray, shape: ColorScale = 'linear'): DeltaScale {
+  const toUnit = (v: number) => (Number.isFinite(v) ? 0.5 + 0.5 * Math.sign(v) * scaleWeight(Math.abs(v) / limit, shape) : 0.5);
   return {
     limit,
     lut,

@@ -142,6 +142,8 @@ export class PinnedComparison {
   /** Largest |difference| over every head's thumbnail: one scale for the whole grid. */
   private gridLimit = 0;
   private chosenDiff: ChosenDifference | undefined;
+  /** The panel's colours as last given (the grid's diverging scale takes their shape). */
+  private colors: HeatmapColors | undefined;
 
   readonly pinButton: HTMLElement;
   private readonly who = el('dl', { class: 'who' });
@@ -224,6 +226,7 @@ export class PinnedComparison {
 
   /** The card, the pin button and the pinned grid as the state is now. */
   render(colors: HeatmapColors, chosen: HeadChoice): void {
+    this.colors = colors;
     const s = this.state;
     const p = this.pinned;
     const c = this.current;
@@ -286,7 +289,7 @@ export class PinnedComparison {
   }
 
   private gridScale(): DeltaScale {
-    return deltaScale(this.gridLimit, divergingRamp(document.body));
+    return deltaScale(this.gridLimit, divergingRamp(document.body), this.colors?.scale);
   }
 
   /**
@@ -294,6 +297,7 @@ export class PinnedComparison {
    * those digested so far (the others blank until theirs are), on the grid's diverging scale.
    */
   gridContent(content: HeadGridContent, colors: HeatmapColors): { content: HeadGridContent; colors: HeatmapColors } {
+    this.colors = colors;
     if (this.state.kind !== 'difference' || this.gridLimit === 0) return { content, colors };
     const s = this.gridScale();
     return { content: { ...content, digests: Array.from({ length: content.L }, (_, l) => this.diffDigests[l]) }, colors: { ...colors, lut: s.lut, toUnit: s.toUnit } };
@@ -349,14 +353,14 @@ export class PinnedComparison {
   focusContent(content: FocusContent): FocusContent {
     const d = this.chosenDiff;
     if (this.state.kind !== 'difference' || !d || !same(d.choice, content.chosen) || d.current !== content.map) return content;
-    const s = deltaScale(symmetricLimit(d.diff), divergingRamp(document.body));
+    const s = deltaScale(symmetricLimit(d.diff), divergingRamp(document.body), content.colors.scale);
     return {
       ...content,
       map: d.diff,
       colors: { ...content.colors, lut: s.lut, toUnit: s.toUnit },
       other: {
         title: 'Difference, pinned − current',
-        description: `Attention of ${headName(content.chosen)}, pinned minus current, ${content.T} queries by ${content.T} keys, diverging scale ±${s.limit.toFixed(3)}`,
+        description: `Attention of ${headName(content.chosen)}, pinned minus current, ${content.T} queries by ${content.T} keys, diverging ${content.colors.scale} scale ±${s.limit.toFixed(3)}`,
         legend: deltaLegend(s, 'Δ weight', 'current higher', 'pinned higher'),
       },
     };
