@@ -32,10 +32,14 @@ after(async () => {
 async function inspectLine(line: number, n: number): Promise<FrameLocator> {
   await wb!.page.mouse.move(1, 1);
   await wb!.page.keyboard.press('Escape');
+  // Clicking the panel's export buttons scrolls them into view, and the browser scrolls the workbench's
+  // overflow-hidden boxes around the webview with them (the editor is left showing line 10 at its top,
+  // out of reach of a click): put them back, as no user action could have moved them.
+  await wb!.page.evaluate(() => {
+    for (const e of [document.documentElement, ...document.querySelectorAll<HTMLElement>('.monaco-workbench, .monaco-workbench *')])
+      if ((e.scrollTop || e.scrollLeft) && (e === document.documentElement || getComputedStyle(e).overflow === 'hidden')) e.scrollTop = e.scrollLeft = 0;
+  });
   await wb!.quickOpen('compare.md');
-  // The save dialogs of the exports leave the editor scrolled away from its first line: back to the top.
-  await wb!.page.locator('.tabs-container .tab', { hasText: 'compare.md' }).click();
-  await wb!.page.keyboard.press('Control+Home');
   await wb!.selectLines(line, line);
   await wb!.runCommand('Inspect Attention');
   const panel = await wb!.webview('Attention Inspector');
@@ -91,8 +95,11 @@ e2eTest('pin a clean prompt, inspect a corrupted one: difference maps and Δloss
   await panel.locator('#grid .cell[data-layer="3"][data-head="1"]').click();
   await panel.locator('#focus h2', { hasText: 'layer 3, head 1' }).waitFor();
   await wb!.screenshot('compare-difference');
-  await panel.locator('#focus').scrollIntoViewIfNeeded();
+  // Scrolled inside the panel's own document: scrollIntoView would scroll the workbench around it too.
+  const scrollPanel = (to: 'focus' | 'top') => panel.locator('body').evaluate((b, to) => (document.scrollingElement!.scrollTop = to === 'top' ? 0 : b.querySelector<HTMLElement>('#focus')!.offsetTop - 60), to);
+  await scrollPanel('focus');
   await wb!.screenshot('compare-difference-map');
+  await scrollPanel('top');
 
   // Truth: the exported difference equals the CLI's attention of each text, subtracted.
   const clean = cli('clean', lines[CLEAN_LINE - 1]!);
