@@ -1,8 +1,8 @@
-// Compare two selections as a user does, in a real VS Code (code-server): inspect a clean prompt, Pin it,
-// inspect a corrupted one of the same token count (one name changed): the head grid and the chosen
-// head's map show pinned − current, the token strip each token's Δloss. The exported difference equals
-// the CLI's attention.npy of the two texts subtracted, the exported Δloss the CLI's losses subtracted.
-// A longer passage is then shown side by side; Unpin (a palette command) ends the comparison.
+// Compare two selections as a user does, in a real VS Code (code-server): inspect a clean prompt, Pin it;
+// a longer passage is shown side by side; a corrupted prompt of the same token count (one name changed)
+// turns the head grid and the chosen head's map into pinned − current, the token strip into each token's
+// Δloss. The exported difference equals the CLI's attention.npy of the two texts subtracted, the exported
+// Δloss the CLI's losses subtracted. Unpin (a palette command) ends the comparison.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,10 +15,14 @@ import { e2eTest, RESULTS, UI_TIMEOUT, Workbench } from './harness.js';
 
 /** Inspections load the model and ORT's wasm on first use: several times a UI step on a cold machine. */
 const INSPECT_TIMEOUT = 240_000;
-/** samples/compare.md: the clean prompt, the corrupted one (23 tokens each), a longer one. */
-const CLEAN_LINE = 7;
-const CORRUPTED_LINE = 8;
-const LONGER_LINE = 9;
+/**
+ * samples/compare.md: first lines of the clean prompt, the corrupted one (24 tokens each), a longer one
+ * (two lines each, short enough that the editor never scrolls sideways, where the harness's click misses).
+ */
+const CLEAN_LINE = 9;
+const CORRUPTED_LINE = 12;
+const LONGER_LINE = 15;
+const TOKENS = 24;
 
 let wb: Workbench | undefined;
 
@@ -32,15 +36,8 @@ after(async () => {
 async function inspectLine(line: number, n: number): Promise<FrameLocator> {
   await wb!.page.mouse.move(1, 1);
   await wb!.page.keyboard.press('Escape');
-  // Clicking the panel's export buttons scrolls them into view, and the browser scrolls the workbench's
-  // overflow-hidden boxes around the webview with them (the editor is left showing line 10 at its top,
-  // out of reach of a click): put them back, as no user action could have moved them.
-  await wb!.page.evaluate(() => {
-    for (const e of [document.documentElement, ...document.querySelectorAll<HTMLElement>('.monaco-workbench, .monaco-workbench *')])
-      if ((e.scrollTop || e.scrollLeft) && (e === document.documentElement || getComputedStyle(e).overflow === 'hidden')) e.scrollTop = e.scrollLeft = 0;
-  });
   await wb!.quickOpen('compare.md');
-  await wb!.selectLines(line, line);
+  await wb!.selectLines(line, line + 1);
   await wb!.runCommand('Inspect Attention');
   const panel = await wb!.webview('Attention Inspector');
   await panel.locator(`body[data-inspected="${n}"]`).waitFor({ timeout: INSPECT_TIMEOUT });
@@ -72,24 +69,38 @@ async function exportFile(panel: FrameLocator, title: string, fileName: string):
   return path;
 }
 
-e2eTest('pin a clean prompt, inspect a corrupted one: difference maps and Δloss equal the CLI’s subtracted', () => wb, async (t) => {
+e2eTest('pin a clean prompt, inspect a longer one: the two grids side by side', () => wb, async () => {
   let panel = await inspectLine(CLEAN_LINE, 1);
-  const lines = wb!.fileText().split('\n');
   await panel.locator('.pin-inspection').click();
   const card = panel.locator('#comparison');
   await card.locator('.mode', { hasText: 'Pinned. Select another passage' }).waitFor();
-  assert.match(await card.locator('.who').innerText(), /compare\.md · lines 7–7 · .* · T = 23/);
+  assert.match(await card.locator('.who').innerText(), new RegExp(`compare\\.md · lines 9–10 · .* · T = ${TOKENS}`));
 
-  panel = await inspectLine(CORRUPTED_LINE, 2);
+  panel = await inspectLine(LONGER_LINE, 2);
+  await card.locator('.mode', { hasText: new RegExp(`^Different lengths \\(pinned ${TOKENS} tokens, current \\d+\\): side by side`) }).waitFor();
+  await panel.locator('#pinned-grid').waitFor();
+  assert.equal(await panel.locator('#pinned-grid canvas.thumb').count(), 4 * 9);
+  assert.equal(await panel.locator('#grid canvas.thumb').count(), 4 * 9);
+  assert.match(await panel.locator('#pinned-grid h2').innerText(), /^Pinned — compare\.md · lines 9–10/);
+  assert.match(await panel.locator('#grid h2').innerText(), /^Current — compare\.md · lines 15–16/);
+  assert.equal(await panel.locator('.token-strip .token.changed').count(), 0);
+  assert.match(await panel.locator('#focus h2').innerText(), /^Chosen head — /);
+  await wb!.screenshot('compare-side-by-side');
+});
+
+e2eTest('then the corrupted prompt (the same length): difference maps and Δloss equal the CLI’s subtracted; Unpin Inspection ends it', () => wb, async (t) => {
+  const lines = wb!.fileText().split('\n');
+  const panel = await inspectLine(CORRUPTED_LINE, 3);
+  const card = panel.locator('#comparison');
   await card.locator('.mode', { hasText: 'Difference maps: pinned − current' }).waitFor();
   const who = await card.locator('.who').innerText();
-  assert.match(who, /Pinned\s+compare\.md · lines 7–7/);
-  assert.match(who, /Current\s+compare\.md · lines 8–8/);
+  assert.match(who, /Pinned\s+compare\.md · lines 9–10/);
+  assert.match(who, /Current\s+compare\.md · lines 12–13/);
   assert.equal((await panel.locator('#grid h2').innerText()).trim(), 'Layers × heads — difference, pinned − current');
   assert.match(await panel.locator('#focus h2').innerText(), /^Difference, pinned − current — layer \d+/);
   await panel.locator('#focus .delta-legend').waitFor();
   // Every token but the first has a Δloss (the first has no loss).
-  assert.equal(await panel.locator('.token-strip .token.changed').count(), 22);
+  assert.equal(await panel.locator('.token-strip .token.changed').count(), TOKENS - 1);
   assert.equal(await panel.locator('#pinned-grid').isHidden(), true);
   // Layer 3, head 1 in difference mode, as a person would look at one head.
   await panel.locator('#grid .cell[data-layer="3"][data-head="1"]').click();
@@ -102,12 +113,12 @@ e2eTest('pin a clean prompt, inspect a corrupted one: difference maps and Δloss
   await scrollPanel('top');
 
   // Truth: the exported difference equals the CLI's attention of each text, subtracted.
-  const clean = cli('clean', lines[CLEAN_LINE - 1]!);
-  const corrupted = cli('corrupted', lines[CORRUPTED_LINE - 1]!);
+  const clean = cli('clean', lines.slice(CLEAN_LINE - 1, CLEAN_LINE + 1).join('\n'));
+  const corrupted = cli('corrupted', lines.slice(CORRUPTED_LINE - 1, CORRUPTED_LINE + 1).join('\n'));
   const diff = readFloat32Npy(await exportFile(panel, 'Export every head’s difference pinned − current (L, H, T, T) as NumPy .npy', 'difference.npy'));
   const a = readFloat32Npy(join(clean, 'attention.npy'));
   const b = readFloat32Npy(join(corrupted, 'attention.npy'));
-  assert.deepEqual(diff.shape, [4, 8, 23, 23]);
+  assert.deepEqual(diff.shape, [4, 8, TOKENS, TOKENS]);
   assert.deepEqual(a.shape, diff.shape);
   let worst = 0;
   let largest = 0;
@@ -126,7 +137,7 @@ e2eTest('pin a clean prompt, inspect a corrupted one: difference maps and Δloss
   const deltas = JSON.parse(readFileSync(await exportFile(panel, 'Export per-token loss of both inspections and Δloss (pinned − current) as JSON', 'delta-loss.json'), 'utf8')) as {
     tokens: { index: number; deltaLoss: number | null; pinned: { id: number }; current: { id: number } }[];
   };
-  assert.equal(deltas.tokens.length, 23);
+  assert.equal(deltas.tokens.length, TOKENS);
   let worstLoss = 0;
   for (const tok of deltas.tokens) {
     assert.equal(tok.pinned.id, ca[tok.index]!.id);
@@ -138,25 +149,13 @@ e2eTest('pin a clean prompt, inspect a corrupted one: difference maps and Δloss
   t.diagnostic(`Δloss vs the CLI's losses subtracted: max |diff| ${worstLoss.toExponential(2)}`);
   assert.ok(worstLoss <= 2e-4, `Δloss is off the CLI's by ${worstLoss}`);
   await exportFile(panel, 'Export the chosen head’s difference map (pinned − current) as PNG', 'difference-L3H1.png');
-});
-
-e2eTest('a longer passage while pinned: side by side; Unpin Inspection ends the comparison', () => wb, async () => {
-  const panel = await inspectLine(LONGER_LINE, 3);
-  const card = panel.locator('#comparison');
-  await card.locator('.mode', { hasText: /^Different lengths \(pinned 23 tokens, current \d+\): side by side/ }).waitFor();
-  await panel.locator('#pinned-grid').waitFor();
-  assert.equal(await panel.locator('#pinned-grid canvas.thumb').count(), 4 * 9);
-  assert.equal(await panel.locator('#grid canvas.thumb').count(), 4 * 9);
-  assert.match(await panel.locator('#pinned-grid h2').innerText(), /^Pinned — compare\.md · lines 7–7/);
-  assert.match(await panel.locator('#grid h2').innerText(), /^Current — compare\.md · lines 9–9/);
-  assert.equal(await panel.locator('.token-strip .token.changed').count(), 0);
-  assert.match(await panel.locator('#focus h2').innerText(), /^Chosen head — /);
-  await wb!.screenshot('compare-side-by-side');
 
   await wb!.runCommand('Unpin Inspection');
   await card.waitFor({ state: 'hidden' });
   await panel.locator('#pinned-grid').waitFor({ state: 'hidden' });
   assert.equal((await panel.locator('#grid h2').innerText()).trim(), 'Layers × heads');
-  await panel.locator('.pin-inspection', { hasText: /^Pin$/ }).waitFor();
+  const pinButton = panel.locator('.pin-inspection[aria-pressed="false"]');
+  await pinButton.waitFor();
+  assert.equal(await pinButton.evaluate((b) => b.textContent), 'Pin');
   await wb!.screenshot('compare-unpinned');
 });
