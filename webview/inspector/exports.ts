@@ -38,13 +38,17 @@ export interface ExportSource {
   setStatus(text: string): void;
 }
 
+/** What the status line says of a save: where the file went, why not, or nothing when the dialog was cancelled. */
+export function savedText(r: SaveOutcome): string {
+  return r.path ? `Saved ${r.path}` : r.error === 'cancelled' ? '' : `Export failed: ${r.error}`;
+}
+
 /** Parts of the .npy sent to the host: a few MB, so that no message is large. */
 const NPY_PART_BYTES = 4 << 20;
 
 /** Says where a saved file went, or why it was not saved (nothing when the dialog was cancelled). */
 export async function reportSave(p: Promise<SaveOutcome>, setStatus: (text: string) => void): Promise<void> {
-  const r = await p;
-  setStatus(r.path ? `Saved ${r.path}` : r.error === 'cancelled' ? '' : `Export failed: ${r.error}`);
+  setStatus(savedText(await p));
 }
 
 /** A canvas's pixels as PNG bytes. */
