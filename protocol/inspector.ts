@@ -182,6 +182,8 @@ export interface InspectorHostVocabulary {
     activeModel: { model: ModelName };
     /** A model was removed from the store; `active` is the model inspections use now. */
     modelRemoved: { model: ModelName; active: ModelName };
+    /** The Pin / Unpin Inspection commands: pin the inspection shown (to compare the next with it), or unpin. */
+    pinInspection: { pin: boolean };
   };
   requests: Record<never, never>;
 }
@@ -310,6 +312,7 @@ export const inspectorProtocol: Protocol<InspectorHostVocabulary, InspectorPageV
       message: object<HostNotifications['message']>({ requestId: optional(integer), kind: oneOf('empty', 'error'), text: string }),
       activeModel: object<HostNotifications['activeModel']>({ model: modelName }),
       modelRemoved: object<HostNotifications['modelRemoved']>({ model: modelName, active: modelName }),
+      pinInspection: object<HostNotifications['pinInspection']>({ pin: boolean }),
     },
     requests: {},
   },

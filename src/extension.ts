@@ -9,6 +9,7 @@ import { HostModelCache } from './hostModel.js';
 import { InspectionHovers } from './hovers.js';
 import { InspectCommand } from './inspectCommand.js';
 import { registerModels } from './models/registerModels.js';
+import { registerPinCommands } from './pinCommands.js';
 
 export interface ExtensionApi {
   /** Which model inspections use; the model store installs its provider with `activeModel.use(…)`. */
@@ -26,6 +27,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   context.subscriptions.push(log, settingsModel, activeModel, hovers);
   context.subscriptions.push(new InspectCommand(context, activeModel, hostModels, hovers, log));
   context.subscriptions.push(registerBenchmarkView(context, log));
+  context.subscriptions.push(registerPinCommands());
   context.subscriptions.push(activeModel.onDidChange((m) => log.info(`active model: ${m.label} (${m.folderUri.fsPath})`)));
   registerModels(context, activeModel, settingsModel, log).catch((e) => log.error(`model store unavailable: ${e instanceof Error ? e.message : String(e)}`));
   log.info(`activated in ${Date.now() - began} ms; model ${activeModel.getActive().label}`);

@@ -59,4 +59,11 @@ export function themeRamp(el: Element): Uint8ClampedArray {
 export interface HeatmapColors {
   scale: ColorScale;
   lut: Uint8ClampedArray;
+  /** Values that are not weights (a signed difference): their own value → ramp position, in place of `scale`. */
+  toUnit?: (v: number) => number;
+}
+
+/** Value → ramp position under these colours. */
+export function unitOf(colors: HeatmapColors): (v: number) => number {
+  return colors.toUnit ?? ((v) => scaleWeight(v, colors.scale));
 }

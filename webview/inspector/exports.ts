@@ -46,46 +46,61 @@ export function savedText(r: SaveOutcome): string {
 /** Parts of the .npy sent to the host: a few MB, so that no message is large. */
 const NPY_PART_BYTES = 4 << 20;
 
+/** Says where a saved file went, or why it was not saved (nothing when the dialog was cancelled). */
+export async function reportSave(p: Promise<SaveOutcome>, setStatus: (text: string) => void): Promise<void> {
+  setStatus(savedText(await p));
+}
+
+/** A canvas's pixels as PNG bytes. */
+export async function canvasPng(canvas: HTMLCanvasElement): Promise<Uint8Array | undefined> {
+  const blob = await new Promise<Blob | null>((r) => canvas.toBlob(r, 'image/png'));
+  return blob ? new Uint8Array(await blob.arrayBuffer()) : undefined;
+}
+
+/** The maps of every head as one float32 (L, H, T, T) .npy, derived a head at a time and yielded in parts of a few MB. */
+export function headMapsNpy(c: Pick<ShownAttention, 'L' | 'H' | 'T' | 'headMap'>, fileName: string, setStatus: (text: string) => void): () => AsyncIterable<Uint8Array> {
+  return async function* parts(): AsyncIterable<Uint8Array> {
+    yield float32NpyHeader([c.L, c.H, c.T, c.T]);
+    let pending: Float32Array[] = [];
+    let size = 0;
+    const flush = () => {
+      const part = new Uint8Array(size);
+      let at = 0;
+      for (const m of pending) {
+        part.set(new Uint8Array(m.buffer, m.byteOffset, m.byteLength), at);
+        at += m.byteLength;
+      }
+      pending = [];
+      size = 0;
+      return part;
+    };
+    for (let l = 0; l < c.L; l++) {
+      setStatus(`Exporting ${fileName}: layer ${l + 1}/${c.L}…`);
+      for (let h = 0; h < c.H; h++) {
+        const m = await c.headMap(l, h);
+        pending.push(m);
+        size += m.byteLength;
+        if (size >= NPY_PART_BYTES) yield flush();
+      }
+    }
+    if (size > 0) yield flush();
+  };
+}
+
 export function exportButtons(source: ExportSource): HTMLElement {
   const fileBase = () => {
     const { layer, head } = source.chosen();
     return `attention-L${layer}${head < 0 ? 'avg' : `H${head}`}`;
   };
-  const report = async (p: Promise<SaveOutcome>) => source.setStatus(savedText(await p));
+  const report = (p: Promise<SaveOutcome>) => reportSave(p, source.setStatus);
   const png = async () => {
-    const blob = await new Promise<Blob | null>((r) => source.canvas().toBlob(r, 'image/png'));
-    if (blob) await report(source.save(`${fileBase()}.png`, 'image/png', new Uint8Array(await blob.arrayBuffer())));
+    const bytes = await canvasPng(source.canvas());
+    if (bytes) await report(source.save(`${fileBase()}.png`, 'image/png', bytes));
   };
   const npy = async () => {
     const c = source.shown();
     if (!c) return;
-    async function* parts(): AsyncIterable<Uint8Array> {
-      yield float32NpyHeader([c!.L, c!.H, c!.T, c!.T]);
-      let pending: Float32Array[] = [];
-      let size = 0;
-      const flush = () => {
-        const part = new Uint8Array(size);
-        let at = 0;
-        for (const m of pending) {
-          part.set(new Uint8Array(m.buffer, m.byteOffset, m.byteLength), at);
-          at += m.byteLength;
-        }
-        pending = [];
-        size = 0;
-        return part;
-      };
-      for (let l = 0; l < c!.L; l++) {
-        source.setStatus(`Exporting attention.npy: layer ${l + 1}/${c!.L}…`);
-        for (let h = 0; h < c!.H; h++) {
-          const m = await c!.headMap(l, h);
-          pending.push(m);
-          size += m.byteLength;
-          if (size >= NPY_PART_BYTES) yield flush();
-        }
-      }
-      if (size > 0) yield flush();
-    }
-    await report(source.saveInParts('attention.npy', 'application/octet-stream', parts));
+    await report(source.saveInParts('attention.npy', 'application/octet-stream', headMapsNpy(c, 'attention.npy', source.setStatus)));
   };
   const json = async () => {
     const c = source.shown();

@@ -6,10 +6,9 @@
 import type { ColorScale, TokenInfo } from '../../protocol/inspector.js';
 import { select, type Select } from '../components/controls.js';
 import { BigHeatmap, type Pin } from './bigHeatmap.js';
-import type { HeatmapColors } from './colors.js';
+import { unitOf, type HeatmapColors } from './colors.js';
 import { bar, el, section } from './dom.js';
 import { headName, type HeadChoice } from './headMaps.js';
-import { weightToUnit } from './heatmapImage.js';
 import { tokenLabel } from './tokenText.js';
 
 export interface FocusHeatmapEvents {
@@ -31,6 +30,8 @@ export interface FocusContent {
   colors: HeatmapColors;
   /** The theme's focus colour, for the cursor and pin outlines. */
   accent: string;
+  /** What the map is when not the chosen head's attention (a difference), for the title and screen readers; its legend replaces the 0 … 1 one. */
+  other?: { title: string; description: string; legend: HTMLElement };
 }
 
 export class FocusHeatmap {
@@ -41,6 +42,8 @@ export class FocusHeatmap {
   private readonly readout = el('p', { class: 'readout', role: 'status' });
   private readonly pinInfo = el('div', { class: 'pin-info', role: 'region' });
   private readonly legend = el('canvas', { class: 'legend-bar', width: 128, height: 8 });
+  private readonly weightLegend: HTMLElement;
+  private readonly legendSlot = el('div', { class: 'legend-slot' });
   readonly element: HTMLElement;
   private readonly title: HTMLElement;
   private content: FocusContent | undefined;
@@ -61,8 +64,9 @@ export class FocusHeatmap {
       scale,
     );
     const controls = el('div', { class: 'controls' }, this.layerSelect.element, this.headSelect.element, this.scaleSelect.element, el('span', { class: 'spacer' }), exports);
-    const legend = el('div', { class: 'legend', ariaHidden: 'true' }, el('span', {}, '0'), this.legend, el('span', {}, '1'));
-    const side = el('div', { class: 'side' }, this.readout, legend, el('p', { class: 'hint' }, 'Rows are queries (first token at the top), columns are keys (first token at the left).'), this.pinInfo);
+    this.weightLegend = el('div', { class: 'legend', ariaHidden: 'true' }, el('span', {}, '0'), this.legend, el('span', {}, '1'));
+    this.legendSlot.append(this.weightLegend);
+    const side = el('div', { class: 'side' }, this.readout, this.legendSlot, el('p', { class: 'hint' }, 'Rows are queries (first token at the top), columns are keys (first token at the left).'), this.pinInfo);
     this.element = section('Chosen head', 'focus', controls, el('div', { class: 'focus-body' }, this.heatmap.frame, side));
     this.title = this.element.querySelector('h2')!;
   }
@@ -103,8 +107,10 @@ export class FocusHeatmap {
   render(c: FocusContent, pin: Pin | undefined): void {
     this.content = c;
     const { scale, lut } = c.colors;
-    this.heatmap.draw(c.map, c.T, weightToUnit(scale), lut, `Attention of ${headName(c.chosen)}, ${c.T} queries by ${c.T} keys, ${scale} colour scale`, c.accent);
-    this.title.textContent = `Chosen head — ${headName(c.chosen)}`;
+    const description = c.other?.description ?? `Attention of ${headName(c.chosen)}, ${c.T} queries by ${c.T} keys, ${scale} colour scale`;
+    this.heatmap.draw(c.map, c.T, unitOf(c.colors), lut, description, c.accent);
+    this.title.textContent = `${c.other?.title ?? 'Chosen head'} — ${headName(c.chosen)}`;
+    this.legendSlot.replaceChildren(c.other?.legend ?? this.weightLegend);
     this.showPin(pin);
     this.showCursor(undefined);
   }

@@ -5,10 +5,10 @@
  * how far its attention moved.
  */
 import { headLabel } from '../../kernels/inspect/headScores.js';
-import type { HeatmapColors } from './colors.js';
+import { unitOf, type HeatmapColors } from './colors.js';
 import { el, section } from './dom.js';
 import type { HeadChoice } from './headMaps.js';
-import { drawHeatmap, weightToUnit } from './heatmapImage.js';
+import { drawHeatmap } from './heatmapImage.js';
 import type { LayerDigest } from './layerDigest.js';
 import { fmt } from './shapeTrace.js';
 
@@ -43,7 +43,7 @@ export class HeadGrid {
 
   render(c: HeadGridContent, chosen: HeadChoice, colors: HeatmapColors): void {
     this.size = { L: c.L, H: c.H };
-    const toUnit = weightToUnit(colors.scale);
+    const toUnit = unitOf(colors);
     const rows: HTMLElement[] = [el('div', { class: 'grid-row head-names' }, el('span', { class: 'layer-name' }), ...Array.from({ length: c.H }, (_, h) => el('span', { class: 'col-name' }, `H${h}`)), el('span', { class: 'col-name' }, 'avg'))];
     for (let l = 0; l < c.L; l++) {
       const cells: HTMLElement[] = [];
@@ -72,7 +72,7 @@ export class HeadGrid {
 
   /** Draws layer `l`'s row once its maps are digested, leaving the rest of the grid as it is. */
   showLayer(l: number, d: LayerDigest, colors: HeatmapColors): void {
-    const toUnit = weightToUnit(colors.scale);
+    const toUnit = unitOf(colors);
     this.grid.querySelectorAll<HTMLButtonElement>(`.cell[data-layer="${l}"]`).forEach((b) => this.fill(b, l, Number(b.dataset.head), d, toUnit, colors.lut));
   }
 
@@ -113,7 +113,7 @@ export class HeadGrid {
   showAblation(marked: (layer: number, head: number) => boolean, change: Float32Array | undefined, digests: readonly (LayerDigest | undefined)[], colors: HeatmapColors): void {
     this.marked = marked;
     this.change = change;
-    const toUnit = weightToUnit(colors.scale);
+    const toUnit = unitOf(colors);
     this.grid.querySelectorAll<HTMLButtonElement>('.cell').forEach((b) => {
       const l = Number(b.dataset.layer);
       this.fill(b, l, Number(b.dataset.head), digests[l], toUnit, colors.lut, false);

@@ -32,6 +32,7 @@ import { getState, post, save, saveInParts, setState } from './host.js';
 import { hoverSummary } from './hoverSummary.js';
 import { digestLayer, headMapOf, MAPS_MEASURE, meanOfHeads, type DigestSource, type LayerDigest } from './layerDigest.js';
 import { NoticeList } from './notices.js';
+import { PinnedComparison, type ComparedInspection } from './pinnedComparison.js';
 import { PredictionsView } from './predictionsView.js';
 import { RecentMaps } from './recentMaps.js';
 import { ShapeTraceView } from './shapeTraceView.js';
@@ -137,6 +138,17 @@ export class InspectorController {
       setStatus: (text) => this.topBar.setStatus(text),
     }),
   );
+  private readonly comparison: PinnedComparison = new PinnedComparison({
+    onPinToggle: () => this.pinInspection(!this.comparison.isPinned),
+    onChoose: ({ layer, head }) => this.choose(layer, head),
+    setStatus: (text) => this.topBar.setStatus(text),
+    canvas: () => this.focus.canvas,
+    chosen: () => this.chosen,
+    save,
+    saveInParts,
+  });
+  /** Each inspection as the comparison sees it (one object per inspection: pinned is compared by identity). */
+  private readonly comparedOf = new WeakMap<Inspection, ComparedInspection>();
   private readonly trace = new ShapeTraceView();
   private readonly ablations = new AblationsView();
   private readonly predictions = new PredictionsView();
@@ -156,12 +168,14 @@ export class InspectorController {
   constructor(root: HTMLElement) {
     this.body.append(
       this.notices.element,
+      this.comparison.element,
       this.tokenStrip.element,
-      el('div', { class: 'columns' }, this.grid.element, this.focus.element),
+      el('div', { class: 'columns' }, this.comparison.pinnedGridElement, this.grid.element, this.focus.element),
       this.trace.element,
       this.ablations.element,
       this.predictions.element,
     );
+    this.topBar.element.append(this.comparison.pinButton);
     this.grid.element.append(this.ablationControls.element);
     root.replaceChildren(this.topBar.element, this.progress, this.message, this.modelNotice, this.body);
     watchWeights((w) => this.showWeights(w));
@@ -204,6 +218,9 @@ export class InspectorController {
         return;
       case 'message':
         this.showMessage(m.text, m.kind);
+        return;
+      case 'pinInspection':
+        this.pinInspection(m.pin);
         return;
     }
   }
@@ -312,7 +329,7 @@ export class InspectorController {
         return;
       }
       const T = run.ids.length;
-      this.current?.run.release();
+      if (this.current && !this.comparison.holds(this.current.req.requestId)) this.current.run.release();
       const c: Inspection = {
         req,
         engine,
@@ -329,12 +346,14 @@ export class InspectorController {
         digesting: true,
       };
       this.current = c;
+      this.comparison.setCurrent(this.compared(c));
       this.showModelNotice();
       this.shown = undefined;
       this.pin = undefined;
       const live = () => id === this.activeRequest && c === this.current;
       this.setStatus('Deriving the chosen head’s map…', true);
       this.shown = await this.mapOf(c, this.chosen, live);
+      await this.comparison.prepareChosen(this.chosen, this.shown, live);
       if (!live()) return;
       this.topBar.showRun({ provider: engine.provider, adapter: engine.adapter, attention: run.provider.attention, fallbackReason: engine.fallbackReason, modelLabel: req.model.label, T, source: req.source });
       this.focus.setShape(L, H, this.chosen);
@@ -344,6 +363,7 @@ export class InspectorController {
       document.body.dataset.firstHeatmapMs = String(firstHeatmapMs);
       this.notices.render({ selection: req.notices, truncated: run.truncated?.message, fallbackReason: engine.fallbackReason });
       this.tokenStrip.render(req.tokens.slice(0, T));
+      this.renderComparison();
       for (const h of this.marks.list()) if (h.layer >= L || h.head >= H) this.marks.toggle(h);
       this.ablationRun++;
       this.renderGrid();
@@ -352,6 +372,7 @@ export class InspectorController {
       await yieldToPage(); // the page's first build (token strip, predictions table) is a task of its own
       const tMaps = performance.now();
       const complete = await this.digestLayers(c, live);
+      if (complete) await this.digestDifferences(live);
       // The span in which every layer's maps were derived and digested (where long tasks are looked for);
       // the hover summary and the trace table follow, each in a task of its own.
       performance.measure(MAPS_MEASURE, { start: tMaps });
@@ -511,7 +532,61 @@ export class InspectorController {
   private renderFocus(): void {
     const c = this.current!;
     if (!this.shown) return;
-    this.focus.render({ map: this.shown, T: c.T, tokens: c.req.tokens, chosen: this.chosen, topK: this.topK, colors: this.colors, accent: this.accent }, this.pin);
+    this.focus.render(this.comparison.focusContent({ map: this.shown, T: c.T, tokens: c.req.tokens, chosen: this.chosen, topK: this.topK, colors: this.colors, accent: this.accent }), this.pin);
+  }
+
+  /** `c` as the comparison sees it: its model, text, loss, digests and maps from its kept q and k. */
+  private compared(c: Inspection): ComparedInspection {
+    let x = this.comparedOf.get(c);
+    if (!x) {
+      x = {
+        requestId: c.req.requestId,
+        source: c.req.source,
+        model: { id: c.req.model.id, label: c.req.model.label },
+        T: c.T,
+        L: c.L,
+        H: c.H,
+        tokens: c.req.tokens.slice(0, c.T),
+        loss: c.run.loss,
+        digests: c.digests,
+        chosenMap: (choice, live) => this.mapOf(c, choice, live),
+        headMap: (l, h, live) => headMapOf(this.layerSource(c, l, live), h),
+        release: () => c.run.release(),
+      };
+      this.comparedOf.set(c, x);
+    }
+    return x;
+  }
+
+  /**
+   * Pins the inspection shown (to compare the next one with it), or unpins; every view is drawn again
+   * as the comparison now says (differences, side by side, or the current inspection alone).
+   */
+  private pinInspection(pin: boolean): void {
+    const c = this.current;
+    if (pin && !c) {
+      this.topBar.setStatus('Nothing to pin: inspect a selection first.');
+      return;
+    }
+    if (pin) this.comparison.pin(this.compared(c!));
+    else this.comparison.unpin();
+    if (!c) return;
+    this.renderComparison();
+    this.renderGrid();
+    this.renderFocus();
+  }
+
+  /** The comparison card, the pinned grid and the token strip's Δloss as the comparison is now. */
+  private renderComparison(): void {
+    this.comparison.render(this.colors, this.chosen);
+    this.tokenStrip.showChanges(this.comparison.tokenChanges());
+  }
+
+  /** While differencing: every head's difference digested into the grid (the current's maps are all digested). */
+  private async digestDifferences(live: () => boolean): Promise<void> {
+    const differencing = () => live() && this.comparison.state.kind === 'difference';
+    await this.comparison.digestDifferences(this.colors, differencing, (l, d, colors) => this.grid.showLayer(l, d, colors), () => this.renderGrid()).catch((e: unknown) => this.failed(e, this.comparison));
+    if (live()) this.renderComparison();
   }
 
   /** The pin the heatmap shows, marked on its token too. */
@@ -522,7 +597,9 @@ export class InspectorController {
 
   private renderGrid(): void {
     const c = this.current!;
-    this.grid.render({ digests: c.digests, L: c.L, H: c.H }, this.chosen, this.colors);
+    const { content, colors } = this.comparison.gridContent({ digests: c.digests, L: c.L, H: c.H }, this.colors);
+    this.comparison.titleGrid(this.grid.element);
+    this.grid.render(content, this.chosen, colors);
     this.grid.showAblation((layer, head) => this.marks.has({ layer, head }), c.ablated?.change, c.digests, this.colors);
   }
 
@@ -623,10 +700,12 @@ export class InspectorController {
     this.head = head;
     this.focus.showChoice(this.chosen);
     this.grid.select(this.chosen);
+    this.comparison.select(this.chosen);
     const s = getState();
     setState({ ...s, layer, head });
     const stillChosen = () => c === this.current && layer === this.layer && head === this.head;
     const map = c.recent.get(this.chosen) ?? (await this.mapOf(c, this.chosen, stillChosen).catch((e: unknown) => this.failed(e, this.trace)));
+    if (map) await this.comparison.prepareChosen(this.chosen, map, stillChosen).catch((e: unknown) => this.failed(e, this.comparison));
     if (!map || !stillChosen()) return;
     this.shown = map;
     this.renderFocus();
@@ -670,6 +749,7 @@ export class InspectorController {
 
   private redraw(): void {
     if (!this.current) return;
+    this.renderComparison();
     this.renderFocus();
     this.renderGrid();
     this.trace.renderMatrices(this.chosen, this.colors);

@@ -4,8 +4,17 @@
  */
 import type { TokenInfo } from '../../protocol/inspector.js';
 import type { Pin } from './bigHeatmap.js';
+import type { DeltaScale } from './deltaScale.js';
 import { el, section } from './dom.js';
 import { showWhitespace } from './tokenText.js';
+
+/** A signed change per token (a Δloss), coloured on a diverging scale; undefined where a token has none. */
+export interface TokenChanges {
+  values: readonly (number | undefined)[];
+  scale: DeltaScale;
+  /** The change of token i in words, added to its tooltip and label. */
+  describe(i: number, v: number): string;
+}
 
 export class TokenStrip {
   private readonly strip = el('div', { class: 'token-strip', role: 'listbox' });
@@ -29,6 +38,23 @@ export class TokenStrip {
       return s;
     });
     this.strip.replaceChildren(...strip);
+  }
+
+  /** Colours each token by its change (undefined: plain again), its tooltip and label saying the value. */
+  showChanges(c: TokenChanges | undefined): void {
+    [...this.strip.children].forEach((node, i) => {
+      const t = node as HTMLElement;
+      const base = t.dataset.base!;
+      const label = t.dataset.label!;
+      const v = c?.values[i];
+      const changed = c !== undefined && v !== undefined && Number.isFinite(v);
+      t.classList.toggle('changed', changed);
+      if (changed) t.style.setProperty('--change', c.scale.css(v));
+      else t.style.removeProperty('--change');
+      const words = changed ? c.describe(i, v) : '';
+      t.title = words ? `${base} · ${words}` : base;
+      t.setAttribute('aria-label', words ? `${label}, ${words}` : label);
+    });
   }
 
   /**
