@@ -501,7 +501,7 @@ export class InspectorController {
 
   private renderGrid(): void {
     const c = this.current!;
-    this.grid.render({ digests: c.digests, L: c.L, H: c.H }, this.chosen, this.colors);
+    this.grid.render({ digests: c.digests, L: c.L, H: c.H, KV: c.engine.model.config.nKvHead }, this.chosen, this.colors);
   }
 
   private async choose(layer: number, head: number): Promise<void> {
