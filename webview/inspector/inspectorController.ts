@@ -48,7 +48,6 @@ interface Inspection {
   T: number;
   H: number;
   L: number;
-  D: number;
   keys: PatternKeys;
   /** Per layer, once its maps were digested. */
   digests: (LayerDigest | undefined)[];
@@ -303,7 +302,6 @@ export class InspectorController {
         T,
         H,
         L,
-        D: engine.model.config.nEmbd,
         keys: patternKeysOf(run.ids),
         digests: [],
         recent: new RecentMaps(RECENT_MAPS_BYTES),
@@ -567,7 +565,7 @@ export class InspectorController {
 
   private renderTrace(): void {
     const c = this.current!;
-    this.trace.render({ trace: c.trace, layer: this.layer, T: c.T, H: c.H, D: c.D }, this.chosen, this.colors);
+    this.trace.render({ trace: c.trace, layer: this.layer, T: c.T, H: c.H, config: c.engine.model.config }, this.chosen, this.colors);
   }
 
   /** How the chosen layer's heads attend as trained, without 1/√dh and without the mask, derived from the kept q and k. */
