@@ -8,6 +8,7 @@ import { finiteRange, rowSumRange } from '../../kernels/inspect/rowStats.js';
 import type { LayerTrace } from '../../kernels/runtime/decoderInspector.js';
 import type { CoreTraceName } from '../../kernels/graph/decoderGraph.js';
 import type { DecoderConfig } from '../../kernels/model/decoder.js';
+import { ropeInverseFrequencies } from '../../kernels/graph/rope.js';
 
 /** Scores at or below this are the mask's large negative, not real scores. */
 const MASKED_BELOW = -1e8;
@@ -26,7 +27,41 @@ function shapeText(names: readonly string[], dims: readonly number[]): string {
   return `(${names.map((n, i) => `${n}=${dims[i]}`).join(', ')})`;
 }
 
-export function traceRows(t: LayerTrace): TraceRow[] {
+/**
+ * RoPE's frequencies θ_i as the tensors that ran show them: the angle each (i, i + dh/2) pair of q and k
+ * was turned by, atan2(a·y₂ − b·y₁, a·y₁ + b·y₂) for x = (a, b) → y, summed over heads and batch so the
+ * longer pairs weigh more. At position 1 the angle is θ_i itself (all θ ≤ 1 < π); a slow frequency, whose
+ * angle at position 1 is too small to read in float32, is read at the last position, where (T − 1)·θ is
+ * still under one radian (no turn can be missed). Undefined without RoPE tensors or with T < 2.
+ */
+export function measuredRopeFrequencies(t: LayerTrace): Float32Array | undefined {
+  if (!t.qPreRope || !t.qRope || !t.kPreRope || !t.kRope) return undefined;
+  const [B, T, , dh] = t.qRope.dims as [number, number, number, number];
+  if (T < 2) return undefined;
+  const half = dh / 2;
+  const angleAt = (p: number, i: number) => {
+    let cross = 0;
+    let dot = 0;
+    for (const [x, y] of [[t.qPreRope!, t.qRope!], [t.kPreRope!, t.kRope!]] as const) {
+      const heads = x.dims[2]!;
+      for (let b = 0; b < B; b++)
+        for (let h = 0; h < heads; h++) {
+          const at = ((b * T + p) * heads + h) * dh + i;
+          const [a, c, y1, y2] = [x.data[at]!, x.data[at + half]!, y.data[at]!, y.data[at + half]!];
+          cross += a * y2 - c * y1;
+          dot += a * y1 + c * y2;
+        }
+    }
+    return Math.atan2(cross, dot);
+  };
+  return Float32Array.from({ length: half }, (_, i) => {
+    const first = angleAt(1, i);
+    return first * (T - 1) < 1 ? angleAt(T - 1, i) / (T - 1) : first;
+  });
+}
+
+/** The trace rows of layer tensors `t`; with `config`, RoPE's measured frequencies are set beside the configured ones. */
+export function traceRows(t: LayerTrace, config?: Pick<DecoderConfig, 'positions' | 'headDim'>): TraceRow[] {
   const [B, T, D] = t.layerInput.dims as [number, number, number];
   const [, H, , dh] = t.qHeads.dims as [number, number, number, number];
   const KV = t.k.dims[2] / dh;
@@ -77,6 +112,8 @@ export function traceRows(t: LayerTrace): TraceRow[] {
       ...finiteRange(t.qRope.data),
       note: `q before: ${fmt(before.min)} … ${fmt(before.max)}; a rotation keeps each pair's length`,
     });
+    const measured = measuredRopeFrequencies(t);
+    if (measured) rows.push(ropeFrequencyRow(measured, config));
   }
   rows.push({ step: 'transpose', op: 'heads become a batch axis', shape: shapeText(['B', 'H', 'T', 'dh'], t.qHeads.dims), ...r('qHeads') });
   if (t.kGrouped) {
@@ -93,6 +130,29 @@ export function traceRows(t: LayerTrace): TraceRow[] {
     { step: 'residual', op: 'residual stream + attention output', shape: shapeText(['B', 'T', 'D'], t.residual.dims), ...r('residual') },
   );
   return rows;
+}
+
+/** RoPE's θ_i as measured from the rotation, their wavelengths, and how far they are from the configured ones. */
+function ropeFrequencyRow(measured: Float32Array, config: Pick<DecoderConfig, 'positions' | 'headDim'> | undefined): TraceRow {
+  const { min, max } = finiteRange(measured);
+  const wavelengths = `wavelengths 2π/θ ${fmt((2 * Math.PI) / max)} … ${fmt((2 * Math.PI) / min)} positions`;
+  let against = '';
+  if (config?.positions.kind === 'rope') {
+    const p = config.positions;
+    const configured = ropeInverseFrequencies(p, config.headDim);
+    let worst = 0;
+    for (let i = 0; i < configured.length; i++) worst = Math.max(worst, Math.abs(measured[i]! - configured[i]!) / configured[i]!);
+    const scaling = p.scaling ? (p.scaling.type === 'linear' ? `, linear ÷${p.scaling.factor}` : `, llama3 ÷${p.scaling.factor} on the low frequencies`) : '';
+    against = `; configured (rope_theta ${p.theta.toLocaleString('en-US')}${scaling}): ${fmt(configured[0])} … ${fmt(configured[configured.length - 1])}, measured within ${(worst * 100).toPrecision(2)} %`;
+  }
+  return {
+    step: 'RoPE θ',
+    op: 'θ_i = rope_theta^(−2i/dh), scaled; pair i turned by position · θ_i',
+    shape: `(dh/2=${measured.length})`,
+    min,
+    max,
+    note: `measured from how q and k were turned; ${wavelengths}${against}`,
+  };
 }
 
 export interface ParameterEquivalence {

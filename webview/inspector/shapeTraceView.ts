@@ -53,7 +53,7 @@ export class ShapeTraceView {
       this.body.replaceChildren(el('p', { class: 'hint' }, 'No trace for this layer.'));
       return;
     }
-    const rows = traceRows(t);
+    const rows = traceRows(t, c.config);
     const table = el(
       'table',
       { class: 'trace-table' },
