@@ -58,6 +58,11 @@ e2eTest('the Benchmark view runs a small grid and checks every result', () => wb
   const time = await view.locator('#results tbody tr.status-ok td[data-label="median ms"]').first().boundingBox();
   const app = await view.locator('#app').boundingBox();
   assert.ok(time && app && time.width > 0 && time.x + time.width <= app.x + app.width + 1, `a result's time lies outside the view: ${JSON.stringify({ time, app })}`);
+  // The card's shape line names each of its cells by the cell's own column (B, H, KV, T), not by position alone.
+  for (const label of ['B', 'H', 'KV', 'T']) {
+    const shown = await view.locator(`#results tbody tr.status-ok td[data-label="${label}"]`).first().evaluate((td) => getComputedStyle(td, '::before').content);
+    assert.equal(shown, `"${label}"`, `the ${label} cell of a result card is labelled ${shown}`);
+  }
   await view.locator('#results tbody tr').first().scrollIntoViewIfNeeded();
   await wb!.screenshot('benchmark-view');
   await view.locator('#plot').scrollIntoViewIfNeeded();
