@@ -12,6 +12,7 @@ import { LoadCancelled } from '../../kernels/model/errors.js';
 import { fetchFolderReader } from '../../kernels/model/fetchReader.js';
 import { hostFolderReader } from './hostFiles.js';
 import { loadModelFolder, type LoadedModel } from '../../kernels/model/modelFolder.js';
+import type { Ablation } from '../../kernels/graph/decoderGraph.js';
 import type { LayerInspection } from '../../kernels/runtime/decoderInspector.js';
 import { createEngine, type EngineStartup } from '../engine/engine.js';
 import type { EngineRef } from '../../protocol/inspector.js';
@@ -28,9 +29,9 @@ export interface Engine {
    * Runs the model once (one at a time: ORT sessions are not re-entrant); the maps are derived from the
    * result on demand (LayerInspection.headMap), and its kept q and k go with release(). `wanted` is asked
    * when the run's turn comes, after a task boundary so that queued cancels are seen: if it says no, the
-   * run is skipped (Cancelled).
+   * run is skipped (Cancelled). With `ablation`, heads of it run ablated (the panel's "Run ablated").
    */
-  inspect(ids: readonly number[], traceLayer: number, wanted: () => boolean): Promise<LayerInspection>;
+  inspect(ids: readonly number[], traceLayer: number | undefined, wanted: () => boolean, ablation?: Ablation): Promise<LayerInspection>;
   /** Releases the sessions once the runs queued so far are done. */
   dispose(): Promise<void>;
 }
@@ -97,11 +98,11 @@ async function create({ model: { baseUri, id, label }, ortBase, backend, weights
     adapter: provider.adapter ?? provider.description,
     fallbackReason: provider.fallbackReason,
     startup: runner.startup,
-    inspect: (ids, traceLayer, wanted) => {
+    inspect: (ids, traceLayer, wanted, ablation) => {
       const run = queue.then(async () => {
         await nextTask();
         if (!wanted()) throw new Cancelled('superseded');
-        return runner.inspector.inspectLayers(ids, { traceLayer });
+        return runner.inspector.inspectLayers(ids, { traceLayer, ablation });
       });
       queue = run.catch(() => undefined);
       return run;
