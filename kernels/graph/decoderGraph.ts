@@ -24,7 +24,7 @@
 import type { DecoderConfig, NormSpec } from '../model/decoder.js';
 import type { LinearTensors, NormTensors } from '../model/families/family.js';
 import { familyOf } from '../model/families/index.js';
-import { type AttentionKind, blockedCausalAttention, causalMask, constFloat, constInt64, fusedCausalAttention, manualAttention } from './attentionGraph.js';
+import { type AttentionKind, blockedCausalAttention, causalMask, constFloat, constInt64, fusedCausalAttention, manualAttention, repeatKvHeads } from './attentionGraph.js';
 import type { GraphWeights } from './graphWeights.js';
 import { OnnxGraphBuilder } from './onnxBuilder.js';
 import { applyRope, ropeTables } from './rope.js';
@@ -190,9 +190,7 @@ export function buildDecoderGraph(config: DecoderConfig, weights: GraphWeights, 
   const flat = (t: string, n: number): string => b.op('Reshape', [t, constInt64(b, [0, 0, n * dh])]);
   const mergedShape = once(() => constInt64(b, [0, 0, H * dh]));
   const toHeadMajor = (t: string) => b.op('Transpose', [t], { perm: [0, 2, 1, 3] });
-  /** (B, KV, T, dh) → (B, H, T, dh), KV head j serving query heads j·(H/KV) … (j+1)·(H/KV) − 1 (HF's repeat_kv). */
-  const repeatKv = (t: string): string =>
-    KV === H ? t : b.op('Reshape', [b.op('Expand', [b.op('Unsqueeze', [t, constInt64(b, [2])]), constInt64(b, [1, 1, H / KV, 1, 1])]), constInt64(b, [0, H, -1, dh])]);
+  const repeatKv = (t: string): string => repeatKvHeads(b, t, H, KV, dh);
 
   for (let l = 0; l < L; l++) {
     const layer = tensors.layers[l];

@@ -52,7 +52,6 @@ interface Inspection {
   T: number;
   H: number;
   L: number;
-  D: number;
   keys: PatternKeys;
   /** Per layer, once its maps were digested. */
   digests: (LayerDigest | undefined)[];
@@ -338,7 +337,6 @@ export class InspectorController {
         T,
         H,
         L,
-        D: engine.model.config.nEmbd,
         keys: patternKeysOf(run.ids),
         digests: [],
         recent: new RecentMaps(RECENT_MAPS_BYTES),
@@ -546,6 +544,7 @@ export class InspectorController {
         T: c.T,
         L: c.L,
         H: c.H,
+        KV: c.engine.model.config.nKvHead,
         tokens: c.req.tokens.slice(0, c.T),
         loss: c.run.loss,
         digests: c.digests,
@@ -597,7 +596,7 @@ export class InspectorController {
 
   private renderGrid(): void {
     const c = this.current!;
-    const { content, colors } = this.comparison.gridContent({ digests: c.digests, L: c.L, H: c.H }, this.colors);
+    const { content, colors } = this.comparison.gridContent({ digests: c.digests, L: c.L, H: c.H, KV: c.engine.model.config.nKvHead }, this.colors);
     this.comparison.titleGrid(this.grid.element);
     this.grid.render(content, this.chosen, colors);
     this.grid.showAblation((layer, head) => this.marks.has({ layer, head }), c.ablated?.change, c.digests, this.colors);
@@ -758,7 +757,7 @@ export class InspectorController {
 
   private renderTrace(): void {
     const c = this.current!;
-    this.trace.render({ trace: c.trace, layer: this.layer, T: c.T, H: c.H, D: c.D }, this.chosen, this.colors);
+    this.trace.render({ trace: c.trace, layer: this.layer, T: c.T, H: c.H, config: c.engine.model.config }, this.chosen, this.colors);
   }
 
   /** How the chosen layer's heads attend as trained, without 1/√dh and without the mask, derived from the kept q and k. */
