@@ -12,12 +12,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { HeadAblationMode } from '../kernels/graph/decoderGraph.js';
-import { type HeadRanking, rankHeads } from '../kernels/inspect/headRanking.js';
+import { type HeadRanking, rankHeads, rankingReport } from '../kernels/inspect/headRanking.js';
 import { DecoderInspector } from '../kernels/runtime/decoderInspector.js';
 import { loadModelFolderFromDisk } from '../node/folderReader.js';
 import { UsageError } from './errors.js';
 import { parseOptions } from './options.js';
-import { checkRange, headName, parseAblationMode, parseRange, type TokenRange } from './headSpec.js';
+import { checkRange, parseAblationMode, parseRange, type TokenRange } from './headSpec.js';
 import { headGridPng } from './heatmapPng.js';
 import { embeddedModelDir, inspectedTokens, positive, readText } from './inspect.js';
 import { loadWasmOrt } from './wasmOrt.js';
@@ -112,11 +112,8 @@ export async function runRankHeadsCommand(argv: string[], log: (line: string) =>
   } finally {
     await inspector.release();
   }
+  const report = rankingReport(ranked, args.range);
   const [delta, rangeDelta] = ranked.delta;
-  const baseline = { meanLoss: ranked.baseline[0], ...(args.range ? { rangeMeanLoss: ranked.baseline[1] } : {}) };
-  const ranking = delta
-    .flatMap((row, layer) => row.map((d, head) => ({ head: headName({ layer, head }), deltaMeanLoss: d, ...(args.range ? { deltaRangeMeanLoss: rangeDelta[layer][head] } : {}) })))
-    .sort((a, b) => (args.range ? b.deltaRangeMeanLoss! - a.deltaRangeMeanLoss! : b.deltaMeanLoss - a.deltaMeanLoss));
   const wallSeconds = (performance.now() - t0) / 1000;
   const json = {
     model: basename(resolve(args.model)),
@@ -124,17 +121,13 @@ export async function runRankHeadsCommand(argv: string[], log: (line: string) =>
     ablation: args.mode,
     batch: args.batch,
     tokens: T,
-    ...(args.range ? { range: args.range } : {}),
     ...(truncated ? { truncated } : {}),
-    baseline,
-    deltaMeanLoss: delta,
-    ...(args.range ? { deltaRangeMeanLoss: rangeDelta } : {}),
-    ranking,
+    ...report,
     wallSeconds,
   };
   await writeFile(join(args.out, 'rank-heads.json'), JSON.stringify(json, null, 1) + '\n');
   await writeFile(join(args.out, 'rank-heads.png'), headGridPng(args.range ? rangeDelta : delta));
-  const top = ranking.slice(0, 3).map((r) => `${r.head} ${(args.range ? r.deltaRangeMeanLoss! : r.deltaMeanLoss).toFixed(3)}`);
+  const top = report.ranking.slice(0, 3).map((r) => `${r.head} ${(args.range ? r.deltaRangeMeanLoss! : r.deltaMeanLoss).toFixed(3)}`);
   log(`${L * H} heads ranked in ${wallSeconds.toFixed(1)} s on ${provider}; largest Δ mean loss: ${top.join(', ')}; wrote rank-heads.json and rank-heads.png to ${args.out}`);
   return 0;
 }

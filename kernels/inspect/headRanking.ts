@@ -79,3 +79,23 @@ export async function rankHeads(o: HeadRankingOptions): Promise<HeadRanking> {
   }
   return { baseline: baseline ?? [], delta };
 }
+
+/**
+ * The ranking as `rank-heads.json` and the panel's JSON export write it: Δ mean loss per layer × head over
+ * every token (and over `range` when given, the ranking's order then), and a ranking, largest Δ first.
+ * `r` ranked over [all tokens] or [all tokens, range].
+ */
+export function rankingReport(r: HeadRanking, range?: TokenRange) {
+  const [delta, rangeDelta] = r.delta;
+  const name = (layer: number, head: number) => `${layer}.${head}`;
+  const ranking = delta
+    .flatMap((row, layer) => row.map((d, head) => ({ head: name(layer, head), deltaMeanLoss: d, ...(range ? { deltaRangeMeanLoss: rangeDelta[layer][head] } : {}) })))
+    .sort((a, b) => (range ? b.deltaRangeMeanLoss! - a.deltaRangeMeanLoss! : b.deltaMeanLoss - a.deltaMeanLoss));
+  return {
+    ...(range ? { range } : {}),
+    baseline: { meanLoss: r.baseline[0], ...(range ? { rangeMeanLoss: r.baseline[1] } : {}) },
+    deltaMeanLoss: delta,
+    ...(range ? { deltaRangeMeanLoss: rangeDelta } : {}),
+    ranking,
+  };
+}

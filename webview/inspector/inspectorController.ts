@@ -24,6 +24,7 @@ import { Cancelled, cancelLoading, getEngine, watchWeights, type Engine, type We
 import { exportButtons } from './exports.js';
 import { FocusHeatmap } from './focusHeatmap.js';
 import { HeadGrid, THUMB_SIDE } from './headGrid.js';
+import { HeadRankingView } from './headRanking.js';
 import type { HeadChoice } from './headMaps.js';
 import { getState, post, save, saveInParts, setState } from './host.js';
 import { hoverSummary } from './hoverSummary.js';
@@ -123,6 +124,7 @@ export class InspectorController {
   private readonly trace = new ShapeTraceView();
   private readonly ablations = new AblationsView();
   private readonly predictions = new PredictionsView();
+  private readonly ranking = new HeadRankingView();
   private readonly body = el('div', { class: 'body', hidden: true });
   private readonly message = el('div', { class: 'message', role: 'alert', hidden: true });
   private readonly progress = el('div', { class: 'progress', role: 'status', hidden: true });
@@ -143,6 +145,7 @@ export class InspectorController {
       el('div', { class: 'columns' }, this.grid.element, this.focus.element),
       this.trace.element,
       this.ablations.element,
+      this.ranking.element,
       this.predictions.element,
     );
     root.replaceChildren(this.topBar.element, this.progress, this.message, this.modelNotice, this.body);
@@ -328,6 +331,7 @@ export class InspectorController {
       this.tokenStrip.render(req.tokens.slice(0, T));
       this.renderGrid();
       this.predictions.render({ tokens: req.tokens.slice(0, T), loss: run.loss, top: run.top, tokenText: (t) => engine.model.tokenizer.tokenText(t), topK: this.topK });
+      this.ranking.show({ modelLabel: req.model.label, provider: engine.provider, L, H, T, losses: (sets, mode, wanted) => engine.ablatedLosses(run.ids, sets, mode, wanted), save });
       await yieldToPage(); // the page's first build (token strip, predictions table) is a task of its own
       const tMaps = performance.now();
       const complete = await this.digestLayers(c, live);
