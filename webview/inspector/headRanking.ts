@@ -48,7 +48,7 @@ export class HeadRankingView {
   readonly element = section(
     'Rank heads',
     'head-ranking',
-    el('div', { class: 'ranking-controls' }, this.mode.element, el('label', { class: 'control' }, el('span', {}, 'tokens'), this.from, el('span', {}, '–'), this.to), this.start, this.cancel, this.exportJson),
+    el('div', { class: 'ranking-controls' }, this.mode.element, el('label', { class: 'control range-control' }, el('span', {}, 'tokens'), this.from, el('span', {}, '–'), this.to), this.start, this.cancel, this.exportJson),
     this.status,
     this.tables,
     this.legend,
