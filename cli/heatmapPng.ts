@@ -3,7 +3,10 @@
  * cell is query row × key column, colour by √p (so weak weights stay visible), from dark blue to yellow.
  * Of a layer × head table (rank-heads): headGridPng.
  */
-import { deflateSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { deflate, deflateSync } from 'node:zlib';
+
+const deflateAsync = promisify(deflate);
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
   let c = n;
@@ -26,27 +29,48 @@ function chunk(type: string, data: Uint8Array): Buffer {
   return out;
 }
 
-/**
- * An 8-bit RGB PNG from its scanlines as IDAT holds them (`raw`: per row a filter byte, 0, then RGB). Deflate level 1: at 1,024 tokens a layer's image is 38 MB of pixels, which level 6
- * takes 4× longer to compress for a file only 15% smaller.
- */
+const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+function ihdr(width: number, height: number, colourType: 2 | 3): Buffer {
+  const h = Buffer.alloc(13);
+  h.writeUInt32BE(width, 0);
+  h.writeUInt32BE(height, 4);
+  h.set([8, colourType, 0, 0, 0], 8);
+  return chunk('IHDR', h);
+}
+
+/** An 8-bit RGB PNG from its scanlines as IDAT holds them (`raw`: per row a filter byte, 0, then RGB). */
 export function encodePng(width: number, height: number, raw: Uint8Array): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 1 })), chunk('IEND', new Uint8Array())]);
+  return Buffer.concat([SIGNATURE, ihdr(width, height, 2), chunk('IDAT', deflateSync(raw, { level: 1 })), chunk('IEND', new Uint8Array())]);
+}
+
+/**
+ * An 8-bit palette PNG (`raw`: per row a filter byte, 0, then one palette index a pixel; `palette`: RGB
+ * triples), compressed on zlib's thread pool. Deflate level 1: at 1,024 tokens a layer's image is 13 MB
+ * of indices, which level 6 takes 4× longer to compress for a file only 15% smaller.
+ */
+async function encodePalettePng(width: number, height: number, raw: Uint8Array, palette: Uint8Array): Promise<Buffer> {
+  const idat = await deflateAsync(raw, { level: 1 });
+  return Buffer.concat([SIGNATURE, ihdr(width, height, 3), chunk('PLTE', palette), chunk('IDAT', idat), chunk('IEND', new Uint8Array())]);
 }
 
 const LOW = [13, 8, 135];
 const HIGH = [240, 249, 33];
-const SPAN = HIGH.map((h, c) => h - LOW[c]);
 const GAP = 4;
 const COLUMNS = 4;
+/** Palette indices 0…LEVELS−1 are √p = k/(LEVELS−1) (within half a level per channel of the exact colour); WHITE is the gaps. */
+const LEVELS = 255;
+const WHITE = LEVELS;
+const PALETTE = Uint8Array.from({ length: 3 * (LEVELS + 1) }, (_, i) => {
+  const [k, c] = [Math.floor(i / 3), i % 3];
+  return k === WHITE ? 255 : Math.round(LOW[c] + ((HIGH[c] - LOW[c]) * k) / (LEVELS - 1));
+});
 
 /**
- * Heatmaps of layers of one shape (heads, T), drawn into one scanline buffer reused layer after layer
- * (38 MB at 1,024 tokens and 12 heads): the cells are overwritten, the white gaps and filter bytes stay.
+ * Heatmaps of layers of one shape (heads, T), drawn as palette indices (one byte a pixel: a third of RGB
+ * to fill and to compress) into one scanline buffer reused layer after layer (13 MB at 1,024 tokens and
+ * 12 heads): the cells are overwritten, the white gaps and filter bytes stay. One image at a time:
+ * png() must have resolved before it is called again.
  */
 export class LayerHeatmaps {
   private readonly scale: number;
@@ -66,30 +90,29 @@ export class LayerHeatmaps {
     const rows = Math.ceil(heads / this.cols);
     this.width = this.cols * cell + (this.cols - 1) * GAP;
     this.height = rows * cell + (rows - 1) * GAP;
-    // Pixels go straight into the scanlines (filter byte 0 first in each): no second image-sized copy.
-    this.stride = this.width * 3 + 1;
-    this.raw = new Uint8Array(this.stride * this.height).fill(255);
+    this.stride = this.width + 1;
+    this.raw = new Uint8Array(this.stride * this.height).fill(WHITE);
     for (let y = 0; y < this.height; y++) this.raw[y * this.stride] = 0;
   }
 
-  /** The PNG of one layer's attention (H·T·T, row-major head, query, key). */
-  png(attention: Float32Array): Buffer {
+  /**
+   * The PNG of one layer's attention (H·T·T, row-major head, query, key). `attention` is read before the
+   * first await, so the caller may reuse it at once; the compression overlaps whatever the caller does next.
+   */
+  png(attention: Float32Array): Promise<Buffer> {
     const { heads, T, scale, cols, stride, raw } = this;
     const cell = T * scale;
+    const top = LEVELS - 1;
     for (let h = 0; h < heads; h++) {
       const x0 = (h % cols) * (cell + GAP);
       const y0 = Math.floor(h / cols) * (cell + GAP);
       for (let y = 0; y < cell; y++) {
-        for (let x = 0; x < cell; x++) {
-          const p = Math.sqrt(Math.min(1, Math.max(0, attention[(h * T + Math.floor(y / scale)) * T + Math.floor(x / scale)])));
-          const o = (y0 + y) * stride + 1 + (x0 + x) * 3;
-          raw[o] = Math.round(LOW[0] + SPAN[0] * p);
-          raw[o + 1] = Math.round(LOW[1] + SPAN[1] * p);
-          raw[o + 2] = Math.round(LOW[2] + SPAN[2] * p);
-        }
+        const row = (h * T + Math.floor(y / scale)) * T;
+        const o = (y0 + y) * stride + 1 + x0;
+        for (let x = 0; x < cell; x++) raw[o + x] = Math.round(top * Math.sqrt(Math.min(1, Math.max(0, attention[row + Math.floor(x / scale)]))));
       }
     }
-    return encodePng(this.width, this.height, raw);
+    return encodePalettePng(this.width, this.height, raw, PALETTE);
   }
 }
 

@@ -231,18 +231,26 @@ async function inspectWebGpu(modelDir: string, ids: number[], layers: number[], 
   await write({ ...r, layerMaps: async (l) => attention[layers.indexOf(l)] });
 }
 
-/** attention.npy, written as each layer's maps are derived: only one layer's maps are in memory. */
+/**
+ * attention.npy, written as each layer's maps are derived: only one layer's maps are in memory. A layer's
+ * PNG is compressed (zlib's thread pool) while the next layer's maps are derived.
+ */
 async function writeAttention(out: InspectOutput, dir: string, layers: number[], heads: number, T: number): Promise<void> {
   const npy = await open(join(dir, 'attention.npy'), 'w');
+  let image: Promise<void> = Promise.resolve();
   try {
     await npy.write(float32NpyHeader([layers.length, heads, T, T]));
     const heatmaps = new LayerHeatmaps(heads, T);
     for (const l of layers) {
       const maps = await out.layerMaps(l);
       await npy.write(new Uint8Array(maps.buffer, maps.byteOffset, maps.byteLength));
-      await writeFile(join(dir, `attention-layer${l}.png`), heatmaps.png(maps));
+      await image;
+      image = heatmaps.png(maps).then((png) => writeFile(join(dir, `attention-layer${l}.png`), png));
+      image.catch(() => undefined); // awaited below or in the next turn; not unhandled meanwhile
     }
+    await image;
   } finally {
+    await image.catch(() => undefined);
     await npy.close();
   }
 }

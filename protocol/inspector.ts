@@ -97,6 +97,14 @@ export interface HoverTokenSummary {
   loss?: number;
   /** The model's most likely next tokens after this one. */
   predictions: { text: string; p: number }[];
+  /** Under the panel's head ablation (HoverSummary.ablation), when one ran: the same loss and guesses. */
+  ablated?: { loss?: number; predictions: { text: string; p: number }[] };
+}
+
+/** Heads the panel ran ablated ("3.1" = layer 3 head 1) and what their output became. */
+export interface HoverAblation {
+  heads: string[];
+  mode: 'zero' | 'mean';
 }
 
 export interface HoverSummary {
@@ -104,6 +112,8 @@ export interface HoverSummary {
   /** -1: average over heads. */
   head: number;
   tokens: HoverTokenSummary[];
+  /** Set while the panel shows a run with these heads ablated (each token's `ablated`). */
+  ablation?: HoverAblation;
 }
 
 export interface RunFacts {
@@ -278,8 +288,10 @@ const hoverSummary = object<HoverSummary>({
       heads: array(object({ layer: integer, head: integer, index: integer, weight: number })),
       loss: optional(number),
       predictions: array(object({ text: string, p: number })),
+      ablated: optional(object<NonNullable<HoverTokenSummary['ablated']>>({ loss: optional(number), predictions: array(object({ text: string, p: number })) })),
     }),
   ),
+  ablation: optional(object<HoverAblation>({ heads: array(string), mode: oneOf('zero', 'mean') })),
 });
 
 type StreamParams<K extends keyof SaveStreamVocabulary> = SaveStreamVocabulary[K]['params'];

@@ -1,5 +1,5 @@
 /** The editor hover of an inspected token, as Markdown: pure, so its wording is unit-tested. */
-import type { HoverTokenSummary, TokenInfo } from '../protocol/inspector.js';
+import type { HoverAblation, HoverTokenSummary, TokenInfo } from '../protocol/inspector.js';
 
 /** A token's text with whitespace made visible and Markdown neutralised, in a code span. */
 export function visibleToken(text: string): string {
@@ -15,6 +15,8 @@ export interface HoverContext {
   head: number;
   summary?: HoverTokenSummary;
   modelLabel: string;
+  /** The heads the panel ran ablated, when its summary says so. */
+  ablation?: HoverAblation;
 }
 
 export function headName(layer: number, head: number): string {
@@ -41,7 +43,20 @@ export function hoverMarkdown(c: HoverContext): string {
     lines.push('', `Strongest heads: ${list}`);
   }
   if (s.predictions.length) lines.push('', `Next-token guesses: ${s.predictions.map((p) => `${visibleToken(p.text)} ${p.p.toFixed(2)}`).join(', ')}`);
+  if (s.ablated && c.ablation) lines.push('', ...ablationLines(s, s.ablated, c.ablation));
   return lines.join('\n');
+}
+
+/** Loss and top guess before → after the panel's head ablation. */
+function ablationLines(s: HoverTokenSummary, a: NonNullable<HoverTokenSummary['ablated']>, ablation: HoverAblation): string[] {
+  const lines = [`With heads ${ablation.heads.join(', ')} ${ablation.mode}-ablated:`];
+  if (s.loss !== undefined && a.loss !== undefined) {
+    const d = a.loss - s.loss;
+    lines.push(`- loss ${s.loss.toFixed(2)} → ${a.loss.toFixed(2)} nats (Δ ${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(2)})`);
+  }
+  const top = (p: { text: string; p: number } | undefined) => (p ? `${visibleToken(p.text)} ${p.p.toFixed(2)}` : '—');
+  lines.push(`- top guess ${top(s.predictions[0])} → ${top(a.predictions[0])}`);
+  return lines;
 }
 
 export const OUT_OF_DATE_MARKDOWN = '**Attention Inspector** — the inspection is out of date: the text changed since it ran. Run **Inspect Attention** again.';

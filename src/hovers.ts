@@ -69,7 +69,7 @@ export class InspectionHovers implements vscode.HoverProvider, vscode.Disposable
     const t = ins.tokens[index]!;
     const range = new vscode.Range(document.positionAt(ins.baseOffset + t.start), document.positionAt(ins.baseOffset + t.end));
     const s = ins.summary;
-    const md = hoverMarkdown({ tokens: ins.tokens, index, layer: s?.layer ?? 0, head: s?.head ?? 0, summary: s?.tokens[index], modelLabel: ins.modelLabel });
+    const md = hoverMarkdown({ tokens: ins.tokens, index, layer: s?.layer ?? 0, head: s?.head ?? 0, summary: s?.tokens[index], modelLabel: ins.modelLabel, ablation: s?.ablation });
     return new vscode.Hover(new vscode.MarkdownString(md), range);
   }
 

@@ -53,3 +53,23 @@ test('hover markdown names token, id, position, attention, heads and loss; white
   assert.match(hoverMarkdown({ tokens, index: 0, layer: 0, head: -1, modelLabel: 'tiny' }), /still being computed/);
   assert.match(OUT_OF_DATE_MARKDOWN, /out of date/);
 });
+
+test('with an ablated run, the summary carries its loss and guesses and the hover says them before → after', () => {
+  const a = attention();
+  const loss = Float32Array.from([1.5, 2.5, 0.5, 3, 0.25, NaN]);
+  const after = Float32Array.from([1.75, 2.5, 4.5, 3, 0.25, NaN]);
+  const top = Array.from({ length: 6 }, () => ({ ids: [7, 8], probs: [0.6, 0.3] }));
+  const topAfter = Array.from({ length: 6 }, () => ({ ids: [8, 7], probs: [0.4, 0.35] }));
+  const ablated = { ablation: { heads: ['0.1'], mode: 'zero' as const }, loss: after, top: topAfter };
+  const s = hoverSummary({ strongest: strongest(a), H: 2, T: 6, layer: 0, head: 0, chosen: a.subarray(0, 36), loss, top, tokenText: (id) => `t${id}`, k: 2, ablated });
+  assert.deepEqual(s.ablation, { heads: ['0.1'], mode: 'zero' });
+  assert.equal(s.tokens[3]!.ablated!.loss, 4.5, 'ablated loss of token 3 is its nll[2]');
+  assert.equal(s.tokens[0]!.ablated!.loss, undefined);
+  const md = hoverMarkdown({ tokens, index: 3, layer: 0, head: 0, summary: s.tokens[3], modelLabel: 'tiny', ablation: s.ablation });
+  assert.match(md, /With heads 0\.1 zero-ablated:/);
+  assert.match(md, /loss 0\.50 → 4\.50 nats \(Δ \+4\.00\)/);
+  assert.match(md, /top guess `t7` 0\.60 → `t8` 0\.40/);
+  const clean = hoverSummary({ strongest: strongest(a), H: 2, T: 6, layer: 0, head: 0, chosen: a.subarray(0, 36), loss, top, tokenText: (id) => `t${id}`, k: 2 });
+  assert.equal(clean.ablation, undefined);
+  assert.doesNotMatch(hoverMarkdown({ tokens, index: 3, layer: 0, head: 0, summary: clean.tokens[3], modelLabel: 'tiny' }), /ablated/);
+});

@@ -12,7 +12,7 @@ import { LoadCancelled } from '../../kernels/model/errors.js';
 import { fetchFolderReader } from '../../kernels/model/fetchReader.js';
 import { hostFolderReader } from './hostFiles.js';
 import { loadModelFolder, type LoadedModel } from '../../kernels/model/modelFolder.js';
-import type { HeadAblationMode, HeadRef } from '../../kernels/graph/decoderGraph.js';
+import type { Ablation, HeadAblationMode, HeadRef } from '../../kernels/graph/decoderGraph.js';
 import type { LayerInspection } from '../../kernels/runtime/decoderInspector.js';
 import { createEngine, type EngineStartup } from '../engine/engine.js';
 import type { EngineRef } from '../../protocol/inspector.js';
@@ -29,9 +29,9 @@ export interface Engine {
    * Runs the model once (one at a time: ORT sessions are not re-entrant); the maps are derived from the
    * result on demand (LayerInspection.headMap), and its kept q and k go with release(). `wanted` is asked
    * when the run's turn comes, after a task boundary so that queued cancels are seen: if it says no, the
-   * run is skipped (Cancelled).
+   * run is skipped (Cancelled). With `ablation`, heads of it run ablated (the panel's "Run ablated").
    */
-  inspect(ids: readonly number[], traceLayer: number, wanted: () => boolean): Promise<LayerInspection>;
+  inspect(ids: readonly number[], traceLayer: number | undefined, wanted: () => boolean, ablation?: Ablation): Promise<LayerInspection>;
   /** Per-token losses with each set of heads ablated, one run (DecoderInspector.ablatedLosses), queued and skipped as inspect's. */
   ablatedLosses(ids: readonly number[], sets: HeadRef[][], mode: HeadAblationMode, wanted: () => boolean): Promise<Float32Array[]>;
   /** Releases the sessions once the runs queued so far are done. */
@@ -109,7 +109,7 @@ async function create({ model: { baseUri, id, label }, ortBase, backend, weights
     adapter: provider.adapter ?? provider.description,
     fallbackReason: provider.fallbackReason,
     startup: runner.startup,
-    inspect: (ids, traceLayer, wanted) => queued(wanted, () => runner.inspector.inspectLayers(ids, { traceLayer })),
+    inspect: (ids, traceLayer, wanted, ablation) => queued(wanted, () => runner.inspector.inspectLayers(ids, { traceLayer, ablation })),
     ablatedLosses: (ids, sets, mode, wanted) => queued(wanted, () => runner.inspector.ablatedLosses(ids, sets, mode)),
     dispose: () => queue.then(() => runner.dispose()),
   };

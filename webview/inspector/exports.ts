@@ -38,6 +38,11 @@ export interface ExportSource {
   setStatus(text: string): void;
 }
 
+/** What the status line says of a save: where the file went, why not, or nothing when the dialog was cancelled. */
+export function savedText(r: SaveOutcome): string {
+  return r.path ? `Saved ${r.path}` : r.error === 'cancelled' ? '' : `Export failed: ${r.error}`;
+}
+
 /** Parts of the .npy sent to the host: a few MB, so that no message is large. */
 const NPY_PART_BYTES = 4 << 20;
 
@@ -46,10 +51,7 @@ export function exportButtons(source: ExportSource): HTMLElement {
     const { layer, head } = source.chosen();
     return `attention-L${layer}${head < 0 ? 'avg' : `H${head}`}`;
   };
-  const report = async (p: Promise<SaveOutcome>) => {
-    const r = await p;
-    source.setStatus(r.path ? `Saved ${r.path}` : r.error === 'cancelled' ? '' : `Export failed: ${r.error}`);
-  };
+  const report = async (p: Promise<SaveOutcome>) => source.setStatus(savedText(await p));
   const png = async () => {
     const blob = await new Promise<Blob | null>((r) => source.canvas().toBlob(r, 'image/png'));
     if (blob) await report(source.save(`${fileBase()}.png`, 'image/png', new Uint8Array(await blob.arrayBuffer())));

@@ -1,6 +1,8 @@
 /**
  * Every layer × head as a thumbnail (plus each layer's average), labelled with the head's kind where
  * its score says so. Click or Enter chooses a head; arrows move between cells (one tab stop for the grid).
+ * Alt+click or Space marks a head for ablation (headAblation.ts); after an ablated run each head shows
+ * how far its attention moved.
  */
 import { headLabel } from '../../kernels/inspect/headScores.js';
 import type { HeatmapColors } from './colors.js';
@@ -27,9 +29,16 @@ export class HeadGrid {
   private readonly grid = el('div', { class: 'head-grid', role: 'grid' });
   readonly element = section('Layers × heads', 'grid', this.grid, el('p', { class: 'hint' }, 'Labels: prev = previous-token, induct = induction, dup = duplicate-token, first = first-token head (score ≥ 0.4).'));
   private size = { L: 0, H: 0 };
+  /** Heads marked for ablation. */
+  private marked: (layer: number, head: number) => boolean = () => false;
+  /** Per head ([layer·H + head]) the change of its attention under the shown ablation (NaN: not yet). */
+  private change: Float32Array | undefined;
 
-  constructor(private readonly onChoose: (choice: HeadChoice) => void) {
-    this.grid.setAttribute('aria-label', 'Attention of every layer and head; Enter opens one');
+  constructor(
+    private readonly onChoose: (choice: HeadChoice) => void,
+    private readonly onMark: (choice: HeadChoice) => void = () => undefined,
+  ) {
+    this.grid.setAttribute('aria-label', 'Attention of every layer and head; Enter opens one, Space marks it for ablation');
   }
 
   render(c: HeadGridContent, chosen: HeadChoice, colors: HeatmapColors): void {
@@ -47,8 +56,10 @@ export class HeadGrid {
         b.dataset.head = String(head);
         const isChosen = l === chosen.layer && head === chosen.head;
         if (isChosen) b.setAttribute('aria-selected', 'true');
-        b.addEventListener('click', () => this.onChoose({ layer: l, head }));
+        b.addEventListener('click', (e) => (e.altKey && head >= 0 ? this.onMark({ layer: l, head }) : this.onChoose({ layer: l, head })));
         b.addEventListener('keydown', (e) => this.onKey(e, l, h));
+        // A button also clicks on Space's keyup: Space marks instead of choosing.
+        b.addEventListener('keyup', (e) => e.key === ' ' && e.preventDefault());
         b.tabIndex = isChosen ? 0 : -1;
         cells.push(b);
       }
@@ -66,10 +77,10 @@ export class HeadGrid {
   }
 
   /** A cell's thumbnail, tag and description; blank until its layer is digested. */
-  private fill(b: HTMLButtonElement, l: number, head: number, d: LayerDigest | undefined, toUnit: (v: number) => number, lut: Uint8ClampedArray): void {
+  private fill(b: HTMLButtonElement, l: number, head: number, d: LayerDigest | undefined, toUnit: (v: number) => number, lut: Uint8ClampedArray, draw = true): void {
     const canvas = b.querySelector('canvas')!;
     const tag = b.querySelector('.tag')!;
-    if (d) drawHeatmap(canvas, d.thumbs[head < 0 ? d.thumbs.length - 1 : head]!, d.side, THUMB_SIDE, toUnit, lut);
+    if (d && draw) drawHeatmap(canvas, d.thumbs[head < 0 ? d.thumbs.length - 1 : head]!, d.side, THUMB_SIDE, toUnit, lut);
     const scores = head >= 0 ? d?.scores[head] : undefined;
     const label = scores ? headLabel(scores) : undefined;
     tag.className = `tag ${label ?? 'none'}`;
@@ -79,8 +90,34 @@ export class HeadGrid {
       : head < 0
         ? `Layer ${l}, average of heads`
         : `Layer ${l} head ${head}, maps not derived yet`;
-    b.title = desc;
-    b.setAttribute('aria-label', desc);
+    const marked = head >= 0 && this.marked(l, head);
+    b.classList.toggle('marked', marked);
+    const change = head >= 0 && this.change ? this.change[l * this.size.H + head]! : NaN;
+    let badge = b.querySelector<HTMLElement>('.change');
+    if (Number.isFinite(change)) {
+      badge ??= b.appendChild(el('span', { class: 'change' }));
+      badge.textContent = change.toFixed(2);
+      // Heads at or before the first ablated layer read the same q and k: 0, said in the label, not drawn on every cell.
+      badge.hidden = change === 0;
+      b.style.setProperty('--change', `${(Math.min(1, change * 2) * 100).toFixed(0)}%`);
+    } else {
+      badge?.remove();
+      b.style.removeProperty('--change');
+    }
+    const more = `${marked ? ', marked for ablation' : ''}${Number.isFinite(change) ? `, attention changed by ${change.toFixed(3)} under the ablation` : ''}`;
+    b.title = desc + more;
+    b.setAttribute('aria-label', desc + more);
+  }
+
+  /** Marks the heads to ablate and shows each head's change score (undefined: none shown), without drawing the thumbnails again. */
+  showAblation(marked: (layer: number, head: number) => boolean, change: Float32Array | undefined, digests: readonly (LayerDigest | undefined)[], colors: HeatmapColors): void {
+    this.marked = marked;
+    this.change = change;
+    const toUnit = weightToUnit(colors.scale);
+    this.grid.querySelectorAll<HTMLButtonElement>('.cell').forEach((b) => {
+      const l = Number(b.dataset.layer);
+      this.fill(b, l, Number(b.dataset.head), digests[l], toUnit, colors.lut, false);
+    });
   }
 
   /** Marks the chosen cell, without drawing the thumbnails again. */
@@ -95,6 +132,11 @@ export class HeadGrid {
   private onKey(e: KeyboardEvent, l: number, col: number): void {
     const { L, H } = this.size;
     const d: Record<string, [number, number]> = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+    if (e.key === ' ') {
+      e.preventDefault();
+      if (col < H) this.onMark({ layer: l, head: col });
+      return;
+    }
     const mv = d[e.key];
     if (!mv) return;
     e.preventDefault();

@@ -1,6 +1,6 @@
 /** The compact per-token summary the editor hovers show, computed from the attention maps in the panel. */
 import { topIndices } from '../../kernels/inspect/rowStats.js';
-import type { HoverSummary, HoverTokenSummary } from '../../protocol/inspector.js';
+import type { HoverAblation, HoverSummary, HoverTokenSummary } from '../../protocol/inspector.js';
 
 /**
  * Per head and query row of one layer (index head·T + row), the strongest earlier key and its weight:
@@ -42,6 +42,18 @@ export interface SummaryInput {
   top: { ids: number[]; probs: number[] }[];
   tokenText: (id: number) => string;
   k: number;
+  /** The run with these heads ablated, when the panel shows one: its loss and guesses go beside the clean ones. */
+  ablated?: { ablation: HoverAblation; loss: Float32Array; top: readonly { ids: number[]; probs: number[] }[] };
+}
+
+/** Token i's loss (that of predicting it) and top-k guesses after it, from a run's arrays. */
+function lossAndGuesses(i: number, loss: Float32Array, top: readonly { ids: number[]; probs: number[] }[], k: number, tokenText: (id: number) => string): Pick<HoverTokenSummary, 'loss' | 'predictions'> {
+  const l = i > 0 ? loss[i - 1] : undefined;
+  const t = top[i];
+  return {
+    ...(l !== undefined && Number.isFinite(l) ? { loss: l } : {}),
+    predictions: t ? t.ids.slice(0, k).map((id, n) => ({ text: tokenText(id), p: t.probs[n]! })) : [],
+  };
 }
 
 export function hoverSummary(s: SummaryInput): HoverSummary {
@@ -61,14 +73,12 @@ export function hoverSummary(s: SummaryInput): HoverSummary {
       heads.sort((a, b) => b.weight - a.weight);
       heads.length = Math.min(heads.length, k);
     }
-    const loss = i > 0 ? s.loss[i - 1] : undefined;
-    const t = s.top[i];
     tokens.push({
       attends,
       heads,
-      ...(loss !== undefined && Number.isFinite(loss) ? { loss } : {}),
-      predictions: t ? t.ids.slice(0, k).map((id, n) => ({ text: s.tokenText(id), p: t.probs[n]! })) : [],
+      ...lossAndGuesses(i, s.loss, s.top, k, s.tokenText),
+      ...(s.ablated ? { ablated: lossAndGuesses(i, s.ablated.loss, s.ablated.top, k, s.tokenText) } : {}),
     });
   }
-  return { layer: s.layer, head: s.head, tokens };
+  return { layer: s.layer, head: s.head, tokens, ...(s.ablated ? { ablation: s.ablated.ablation } : {}) };
 }

@@ -21,7 +21,10 @@ import { themeRamp, type HeatmapColors } from './colors.js';
 import { el } from './dom.js';
 import { liveSessions } from '../engine/liveSessions.js';
 import { Cancelled, cancelLoading, getEngine, watchWeights, type Engine, type WeightsProgress } from './engine.js';
-import { exportButtons } from './exports.js';
+import { exportButtons, savedText } from './exports.js';
+import { ablatedTokensJson, ablationWords, changeScores, HeadMarks, hoverAblation, lossDelta, meanLossOfTokens, tokenChangeNote, type AblatedRun } from './headAblation.js';
+import { deltaLegend, HeadAblationControls } from './headAblationView.js';
+import type { HeadAblationMode } from '../../kernels/graph/decoderGraph.js';
 import { FocusHeatmap } from './focusHeatmap.js';
 import { HeadGrid, THUMB_SIDE } from './headGrid.js';
 import { HeadRankingView } from './headRanking.js';
@@ -60,6 +63,8 @@ interface Inspection {
   digesting: boolean;
   /** The traced layer as trained, without 1/√dh, without the mask: stats of every head, maps of the chosen. */
   ablation?: AblationDigest;
+  /** The last "Run ablated" of marked heads, shown beside this (clean) inspection until cleared. */
+  ablated?: AblatedRun;
 }
 
 /** A task boundary that the 4 ms clamp of nested timers does not slow (a message to ourselves). */
@@ -87,7 +92,19 @@ export class InspectorController {
   private readonly topBar = new TopBar();
   private readonly notices = new NoticeList();
   private readonly tokenStrip = new TokenStrip((pin) => this.focus.pin(pin));
-  private readonly grid = new HeadGrid(({ layer, head }) => this.choose(layer, head));
+  private readonly grid = new HeadGrid(
+    ({ layer, head }) => this.choose(layer, head),
+    (h) => this.toggleMark(h),
+  );
+  /** Heads marked in the grid for the next "Run ablated". */
+  private readonly marks = new HeadMarks();
+  /** Bumped by each run and clear of the ablation: a newer one stops the older's work. */
+  private ablationRun = 0;
+  private readonly ablationControls = new HeadAblationControls({
+    run: (mode) => void this.runAblated(mode),
+    clear: () => this.clearAblation(),
+    exportJson: () => void this.exportAblated(),
+  });
   private readonly focus: FocusHeatmap = new FocusHeatmap(
     {
       onLayer: (layer) => this.choose(layer, this.head),
@@ -148,6 +165,7 @@ export class InspectorController {
       this.ranking.element,
       this.predictions.element,
     );
+    this.grid.element.append(this.ablationControls.element);
     root.replaceChildren(this.topBar.element, this.progress, this.message, this.modelNotice, this.body);
     watchWeights((w) => this.showWeights(w));
     this.readTheme();
@@ -329,7 +347,10 @@ export class InspectorController {
       document.body.dataset.firstHeatmapMs = String(firstHeatmapMs);
       this.notices.render({ selection: req.notices, truncated: run.truncated?.message, fallbackReason: engine.fallbackReason });
       this.tokenStrip.render(req.tokens.slice(0, T));
+      for (const h of this.marks.list()) if (h.layer >= L || h.head >= H) this.marks.toggle(h);
+      this.ablationRun++;
       this.renderGrid();
+      this.showAblated();
       this.predictions.render({ tokens: req.tokens.slice(0, T), loss: run.loss, top: run.top, tokenText: (t) => engine.model.tokenizer.tokenText(t), topK: this.topK });
       this.ranking.show({ modelLabel: req.model.label, provider: engine.provider, L, H, T, losses: (sets, mode, wanted) => engine.ablatedLosses(run.ids, sets, mode, wanted), save });
       await yieldToPage(); // the page's first build (token strip, predictions table) is a task of its own
@@ -506,6 +527,96 @@ export class InspectorController {
   private renderGrid(): void {
     const c = this.current!;
     this.grid.render({ digests: c.digests, L: c.L, H: c.H }, this.chosen, this.colors);
+    this.grid.showAblation((layer, head) => this.marks.has({ layer, head }), c.ablated?.change, c.digests, this.colors);
+  }
+
+  private toggleMark(h: HeadChoice): void {
+    const c = this.current;
+    if (!c) return;
+    this.marks.toggle(h);
+    this.grid.showAblation((layer, head) => this.marks.has({ layer, head }), c.ablated?.change, c.digests, this.colors);
+    this.showAblationControls();
+  }
+
+  private showAblationControls(busy = ''): void {
+    const c = this.current;
+    const a = c?.ablated;
+    const shown = c && a ? { words: ablationWords(a), meanBefore: meanLossOfTokens(c.run.loss), meanAfter: meanLossOfTokens(a.loss), predicted: [...a.loss].filter(Number.isFinite).length } : undefined;
+    this.ablationControls.show(this.marks.list(), shown, busy, !!c);
+  }
+
+  /** Shows the ablated run of the inspection beside its clean results, or the clean results alone. */
+  private showAblated(): void {
+    const c = this.current;
+    if (!c) return;
+    const a = c.ablated;
+    const tokenText = (id: number) => c.engine.model.tokenizer.tokenText(id);
+    this.grid.showAblation((layer, head) => this.marks.has({ layer, head }), a?.change, c.digests, this.colors);
+    if (a) {
+      const delta = lossDelta(c.run.loss, a.loss);
+      const maxAbs = Math.max(1e-3, ...[...delta].filter(Number.isFinite).map(Math.abs));
+      const notes = Array.from({ length: c.T }, (_, i) => tokenChangeNote(i, c.run, a, tokenText));
+      this.tokenStrip.showDelta({ delta, maxAbs, notes, legend: deltaLegend(maxAbs) });
+    } else this.tokenStrip.showDelta(undefined);
+    this.predictions.render({ tokens: c.req.tokens.slice(0, c.T), loss: c.run.loss, top: c.run.top, tokenText, topK: this.topK, ...(a ? { ablated: { words: ablationWords(a), loss: a.loss, top: a.top } } : {}) });
+    this.showAblationControls();
+    this.postHoverSummary();
+  }
+
+  /**
+   * "Run ablated": the model runs again with the marked heads ablated; the loss and guesses are shown at
+   * once, then each later head's change score as its layer is done. The ablated run's q and k go then.
+   */
+  private async runAblated(mode: HeadAblationMode): Promise<void> {
+    const c = this.current;
+    const heads = this.marks.list();
+    if (!c || heads.length === 0) return;
+    const token = ++this.ablationRun;
+    const live = () => c === this.current && token === this.ablationRun;
+    this.showAblationControls(`Running with ${ablationWords({ heads, mode })}…`);
+    let run: LayerInspection | undefined;
+    try {
+      run = await c.engine.inspect(c.run.ids, undefined, live, { heads, headMode: mode });
+      if (!live()) return;
+      const a: AblatedRun = { heads, mode, loss: run.loss, top: run.top, change: new Float32Array(c.L * c.H).fill(Number.NaN) };
+      c.ablated = a;
+      this.showAblated();
+      const ablatedRun = run;
+      const ablatedSource = (l: number): DigestSource => ({ ...this.layerSource(c, l, live), headRows: (h, first, count) => ablatedRun.headRows(l, h, first, count) });
+      await changeScores(c.L, heads[0]!.layer, (l) => this.layerSource(c, l, live), ablatedSource, a.change, (l) => {
+        this.grid.showAblation((layer, head) => this.marks.has({ layer, head }), a.change, c.digests, this.colors);
+        if (l < c.L - 1) this.showAblationControls(`Attention change of layer ${l + 2}/${c.L}…`);
+      });
+      if (!live()) return;
+      this.showAblationControls();
+      document.body.dataset.ablated = String(token);
+      post({ type: 'log', level: 'info', message: `ablated run: ${ablationWords(a)}, mean loss ${meanLossOfTokens(c.run.loss).toFixed(4)} → ${meanLossOfTokens(a.loss).toFixed(4)} nats` });
+    } catch (e) {
+      if (!live()) return;
+      this.showAblationControls();
+      this.failed(e, { showFailure: (m) => this.showAblationControls(`Ablated run failed: ${m}`) });
+    } finally {
+      run?.release();
+    }
+  }
+
+  /** "Clear ablation": no head marked, the clean inspection shown again (it was kept: nothing runs). */
+  private clearAblation(): void {
+    this.ablationRun++;
+    this.marks.clear();
+    const c = this.current;
+    if (c) c.ablated = undefined;
+    delete document.body.dataset.ablated;
+    this.showAblated();
+  }
+
+  private async exportAblated(): Promise<void> {
+    const c = this.current;
+    const a = c?.ablated;
+    if (!c || !a) return;
+    const tokenText = (id: number) => c.engine.model.tokenizer.tokenText(id);
+    const json = ablatedTokensJson(a, c.run, c.req.tokens.slice(0, c.T), tokenText, c.req.model.label, c.engine.provider);
+    this.topBar.setStatus(savedText(await save('ablated-tokens.json', 'application/json', new TextEncoder().encode(JSON.stringify(json, null, 1)))));
   }
 
   private async choose(layer: number, head: number): Promise<void> {
@@ -628,6 +739,7 @@ export class InspectorController {
       top: c.run.top,
       tokenText: (id) => c.engine.model.tokenizer.tokenText(id),
       k: this.topK,
+      ...(c.ablated ? { ablated: { ablation: hoverAblation(c.ablated), loss: c.ablated.loss, top: c.ablated.top } } : {}),
     });
     post({ type: 'hoverSummary', requestId: c.req.requestId, summary });
   }
