@@ -27,6 +27,7 @@ import { deltaLegend, HeadAblationControls } from './headAblationView.js';
 import type { HeadAblationMode } from '../../kernels/graph/decoderGraph.js';
 import { FocusHeatmap } from './focusHeatmap.js';
 import { HeadGrid, THUMB_SIDE } from './headGrid.js';
+import { HeadRankingView } from './headRanking.js';
 import type { HeadChoice } from './headMaps.js';
 import { getState, post, save, saveInParts, setState } from './host.js';
 import { hoverSummary } from './hoverSummary.js';
@@ -151,6 +152,7 @@ export class InspectorController {
   private readonly trace = new ShapeTraceView();
   private readonly ablations = new AblationsView();
   private readonly predictions = new PredictionsView();
+  private readonly ranking = new HeadRankingView();
   private readonly body = el('div', { class: 'body', hidden: true });
   private readonly message = el('div', { class: 'message', role: 'alert', hidden: true });
   private readonly progress = el('div', { class: 'progress', role: 'status', hidden: true });
@@ -172,6 +174,7 @@ export class InspectorController {
       el('div', { class: 'columns' }, this.comparison.pinnedGridElement, this.grid.element, this.focus.element),
       this.trace.element,
       this.ablations.element,
+      this.ranking.element,
       this.predictions.element,
     );
     this.topBar.element.append(this.comparison.pinButton);
@@ -367,6 +370,7 @@ export class InspectorController {
       this.renderGrid();
       this.showAblated();
       this.predictions.render({ tokens: req.tokens.slice(0, T), loss: run.loss, top: run.top, tokenText: (t) => engine.model.tokenizer.tokenText(t), topK: this.topK });
+      this.ranking.show({ modelLabel: req.model.label, provider: engine.provider, L, H, T, losses: (sets, mode, wanted) => engine.ablatedLosses(run.ids, sets, mode, wanted), save });
       await yieldToPage(); // the page's first build (token strip, predictions table) is a task of its own
       const tMaps = performance.now();
       const complete = await this.digestLayers(c, live);
