@@ -34,6 +34,7 @@ interface Response {
   readonly ok: boolean;
   readonly status: number;
   readonly headers: { get(name: string): string | null };
+  readonly bodyUsed: boolean;
   readonly body: {
     cancel(reason?: unknown): Promise<void>;
     getReader(): { read(): Promise<{ done: boolean; value?: Uint8Array }>; cancel(reason?: unknown): Promise<void> };

@@ -14,7 +14,7 @@ export function fetchFolderReader(baseUri: string, options: RangedReaderOptions 
   return rangedFolderReader(async (name, start, length): Promise<RangePart | undefined> => {
     const r = await fetch(baseUri + name, { headers: { Range: `bytes=${start}-${start + length - 1}` }, signal });
     if (r.status === 404) return undefined;
-    const cancel = () => void r.body?.cancel();
+    const { pieces, cancel } = body(r);
     if (r.status === 200) {
       const stated = Number(r.headers.get('content-length') ?? 0);
       if (stated > Math.min(fileSizeLimit(name), MAX_WHOLE_FILE_BYTES)) cancel();
@@ -26,16 +26,31 @@ export function fetchFolderReader(baseUri: string, options: RangedReaderOptions 
     // `bytes START-END/TOTAL` (an empty file: `bytes 0--1/0`).
     const m = /^bytes (\d+)-(-?\d+)\/(\d+)$/.exec(r.headers.get('content-range') ?? '');
     if (!m) throw new Error(`could not read ${name} from the model folder (a partial answer without a usable Content-Range)`);
-    return { total: Number(m[3]), start: Number(m[1]), pieces: bodyPieces(r), cancel };
+    return { total: Number(m[3]), start: Number(m[1]), pieces, cancel };
   }, options);
 }
 
-async function* bodyPieces(r: Response): AsyncIterable<Uint8Array> {
-  const reader = r.body?.getReader();
-  if (!reader) return;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done || !value) return;
-    yield value;
+/**
+ * The body's bytes as they arrive, and a cancel that works before reading began, while it goes on (through
+ * the reader that locked the stream) and after a whole read (a consumed body has nothing left to cancel).
+ */
+function body(r: Response): { pieces: AsyncIterable<Uint8Array>; cancel(): void } {
+  let reader: ReturnType<NonNullable<Response['body']>['getReader']> | undefined;
+  async function* pieces(): AsyncIterable<Uint8Array> {
+    reader = r.body?.getReader();
+    if (!reader) return;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || !value) return;
+      yield value;
+    }
   }
+  return {
+    pieces: pieces(),
+    cancel: () => {
+      // Cancelling only lets the stream go: its failure (the connection already closed) changes nothing.
+      if (reader) void reader.cancel().catch(() => undefined);
+      else if (r.body && !r.bodyUsed) void r.body.cancel().catch(() => undefined);
+    },
+  };
 }
