@@ -2,8 +2,8 @@
 import type { HeadAblationMode, HeadRef } from '../../kernels/graph/decoderGraph.js';
 import { button, select } from '../components/controls.js';
 import { el } from './dom.js';
-import { deltaLegend, deltaScale, divergingRamp, symmetricLimit } from './deltaScale.js';
-import { lossDelta, signed, tokenChangeNote, type AblatedRun, type TopTokens } from './headAblation.js';
+import { deltaLegend, deltaScale, divergingRamp, signed, symmetricLimit } from './deltaScale.js';
+import { lossDelta, tokenChangeNote, type AblatedRun, type TopTokens } from './headAblation.js';
 import type { TokenChanges } from './tokenStrip.js';
 
 export interface AblationActions {
