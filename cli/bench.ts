@@ -6,16 +6,18 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toCsv, toJson } from '../kernels/bench/export.js';
-import { FULL_SETTINGS, parseBackends, parseKernels, parseNumberList, parsePrecisions, parseTileChoice, QUICK_SETTINGS, SettingsError } from '../kernels/bench/grid.js';
+import { checkGrouping, FULL_SETTINGS, parseBackends, parseKernels, parseNumberList, parsePrecisions, parseTileChoice, QUICK_SETTINGS, SettingsError } from '../kernels/bench/grid.js';
 import { attentionGraphBuilder } from '../kernels/bench/graphSource.js';
 import { runBenchmark, type BenchEnvironment } from '../kernels/bench/runBenchmark.js';
-import { speedups, textTable, trialsTable } from '../kernels/bench/table.js';
+import { headsLabel, speedups, textTable, trialsTable } from '../kernels/bench/table.js';
 import type { BenchReport, BenchSettings } from '../kernels/bench/types.js';
 
 export const BENCH_USAGE = `attention-inspector bench [options]
   --kernels ours,manual,ort-fused   kernels to run (default all)
   --T 128,256,512                   sequence lengths
-  --heads 8                         head counts
+  --heads 8                         head counts (query heads)
+  --q-per-kv 1,4                    query heads per key/value head: 1 multi-head, 4 grouped-query
+                                    (8 heads over 2 K/V heads); each head count a multiple of each
   --batch 1                         batch sizes
   --precision fp32[,fp16]           precisions (fp16 needs shader-f16 for WebGPU)
   --backend webgpu,wasm             backends (ours is WebGPU only)
@@ -53,6 +55,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       case '--kernels': s.kernels = parseKernels(value()); break;
       case '--T': s.seqLens = parseNumberList(value(), '--T'); break;
       case '--heads': s.heads = parseNumberList(value(), '--heads'); break;
+      case '--q-per-kv': s.queriesPerKv = parseNumberList(value(), '--q-per-kv'); break;
       case '--batch': s.batches = parseNumberList(value(), '--batch'); break;
       case '--precision': s.precisions = parsePrecisions(value()); break;
       case '--backend': s.backends = parseBackends(value()); break;
@@ -79,6 +82,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     }
   }
   if (s.headDim % 4 !== 0) throw new SettingsError('--head-dim must be a multiple of 4');
+  checkGrouping(s);
   return out;
 }
 
@@ -145,7 +149,7 @@ export async function runBenchCommand(argv: string[], log: (line: string) => voi
     report = await runBenchmark(args.settings, env, {
       signal: controller.signal,
       onProgress: (done, total, row, running) => {
-        if (running) log(`[${done + 1}/${total}] ${running.kernel} ${running.backend} ${running.precision} B${running.batch} H${running.heads} T${running.seqLen}…`);
+        if (running) log(`[${done + 1}/${total}] ${running.kernel} ${running.backend} ${running.precision} B${running.batch} ${headsLabel(running)} T${running.seqLen}…`);
         else if (row && row.status !== 'ok') log(`  ${row.status}: ${row.note ?? ''}`);
       },
     });
@@ -153,12 +157,12 @@ export async function runBenchCommand(argv: string[], log: (line: string) => voi
   }
   process.stdout.write(`${adapterLine(report)}\n${report.environment}\n\n${textTable(report)}\n`);
   for (const r of report.rows.filter((x) => x.tileTrials)) {
-    process.stdout.write(`\ntiles tried for ours B${r.batch} H${r.heads} T${r.seqLen} ${r.precision}:\n${trialsTable(r.tileTrials!)}\n`);
+    process.stdout.write(`\ntiles tried for ours B${r.batch} ${headsLabel(r)} T${r.seqLen} ${r.precision}:\n${trialsTable(r.tileTrials!)}\n`);
   }
   const ratios = speedups(report);
   if (ratios.length) {
     process.stdout.write('\nours vs ort-fused (WebGPU), time ratio ort-fused/ours:\n');
-    for (const s of ratios) process.stdout.write(`  B${s.batch} H${s.heads} T${s.seqLen} ${s.precision}: ${s.ratio.toFixed(2)}×\n`);
+    for (const s of ratios) process.stdout.write(`  B${s.batch} ${headsLabel(s)} T${s.seqLen} ${s.precision}: ${s.ratio.toFixed(2)}×\n`);
   }
   if (args.json) writeFileSync(args.json, toJson(report));
   if (args.csv) writeFileSync(args.csv, toCsv(report));

@@ -4,6 +4,7 @@
  */
 import type { HeadAblationMode, HeadRef } from '../kernels/graph/decoderGraph.js';
 import type { DecoderConfig } from '../kernels/model/decoder.js';
+import type { TokenRange } from '../kernels/inspect/headRanking.js';
 import { UsageError } from './errors.js';
 
 export const headName = ({ layer, head }: HeadRef): string => `${layer}.${head}`;
@@ -36,11 +37,7 @@ export function checkHeads(heads: readonly HeadRef[], config: DecoderConfig): vo
   }
 }
 
-/** Tokens start … end − 1 (0-based, as tokens.json numbers them). */
-export interface TokenRange {
-  start: number;
-  end: number;
-}
+export type { TokenRange } from '../kernels/inspect/headRanking.js';
 
 /** `a:b`, a < b; checked against the token count by checkRange. */
 export function parseRange(text: string): TokenRange {

@@ -1,9 +1,10 @@
 /**
  * `attention-inspector rank-heads`: runs the text once as it is, then once per head with that head alone
- * ablated (zero or mean, kernels/graph/decoderGraph.ts), and writes the change in mean loss per head:
+ * ablated (zero or mean; kernels/inspect/headRanking.ts, one session whose graph takes the ablated heads
+ * as an input, `--batch` heads per run), and writes the change in mean loss per head:
  * - rank-heads.json: `{ model, provider, ablation, tokens, range?, baseline: { meanLoss, rangeMeanLoss? },
  *   deltaMeanLoss: [layer][head], deltaRangeMeanLoss?: [layer][head], ranking: [{ head: 'L.H', deltaMeanLoss,
- *   deltaRangeMeanLoss? }] (largest first, by the range's Δ when there is one), wallSeconds }`; the mean loss
+ *   deltaRangeMeanLoss? }] (largest first, by the range's Δ when there is one), batch, wallSeconds }`; the mean loss
  *   is over every inspected token that has one (all but the first), or over tokens a … b − 1 of `--range a:b`;
  * - rank-heads.png: the table of Δ (the range's when given) as a diverging heatmap (cli/heatmapPng.ts).
  * Progress (one line per head) on stderr.
@@ -11,14 +12,18 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { HeadAblationMode } from '../kernels/graph/decoderGraph.js';
+import { type HeadRanking, rankHeads, rankingReport } from '../kernels/inspect/headRanking.js';
 import { DecoderInspector } from '../kernels/runtime/decoderInspector.js';
 import { loadModelFolderFromDisk } from '../node/folderReader.js';
 import { UsageError } from './errors.js';
 import { parseOptions } from './options.js';
-import { checkRange, headName, parseAblationMode, parseRange, type TokenRange } from './headSpec.js';
+import { checkRange, parseAblationMode, parseRange, type TokenRange } from './headSpec.js';
 import { headGridPng } from './heatmapPng.js';
 import { embeddedModelDir, inspectedTokens, positive, readText } from './inspect.js';
 import { loadWasmOrt } from './wasmOrt.js';
+
+/** Heads per run on wasm: see README, "Head ablation" (batching measured against one head per run). */
+const DEFAULT_BATCH = 8;
 
 export const RANK_HEADS_USAGE = `attention-inspector rank-heads --text-file FILE [options]
   --text-file FILE        UTF-8 text to run
@@ -26,6 +31,7 @@ export const RANK_HEADS_USAGE = `attention-inspector rank-heads --text-file FILE
   --out DIR               output folder (default: attention-inspector-out)
   --range A:B             also the Δ mean loss over tokens A … B − 1 (from 0, as tokens.json numbers them)
   --ablation zero|mean    what the ablated head's output becomes: 0 (default) or its mean over the tokens
+  --batch N               heads ablated per run of the model, along its batch dimension (default ${DEFAULT_BATCH})
   --max-tokens N          run at most the first N tokens
   --truncate              run the first n_positions tokens of a longer text instead of failing`;
 
@@ -35,6 +41,7 @@ interface RankHeadsArgs {
   out: string;
   range?: TokenRange;
   mode: HeadAblationMode;
+  batch: number;
   maxTokens?: number;
   truncate: boolean;
 }
@@ -46,6 +53,7 @@ function parseRankHeadsArgs(argv: string[]): RankHeadsArgs | 'help' {
     out: { type: 'string', default: 'attention-inspector-out' },
     range: { type: 'string' },
     ablation: { type: 'string', default: 'zero' },
+    batch: { type: 'string' },
     'max-tokens': { type: 'string' },
     truncate: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -58,16 +66,10 @@ function parseRankHeadsArgs(argv: string[]): RankHeadsArgs | 'help' {
     out: values.out!,
     range: values.range === undefined ? undefined : parseRange(values.range),
     mode: parseAblationMode(values.ablation!),
+    batch: values.batch === undefined ? DEFAULT_BATCH : positive('--batch', values.batch),
     maxTokens: values['max-tokens'] === undefined ? undefined : positive('--max-tokens', values['max-tokens']),
     truncate: values.truncate!,
   };
-}
-
-/** Mean of the losses of tokens start … end − 1; token i's loss is the runner's loss[i − 1], the first token has none. */
-function meanLoss(loss: Float32Array, { start, end }: TokenRange): number {
-  let sum = 0;
-  for (let i = Math.max(start, 1); i < end; i++) sum += loss[i - 1];
-  return sum / (end - Math.max(start, 1));
 }
 
 export async function runRankHeadsCommand(argv: string[], log: (line: string) => void): Promise<number> {
@@ -92,51 +94,40 @@ export async function runRankHeadsCommand(argv: string[], log: (line: string) =>
   const provider = `onnxruntime-web ${ort.env.versions.web} wasm in Node, ${ort.env.wasm.numThreads} thread(s)`;
   const inspector = await DecoderInspector.create({ model, ort, executionProvider: 'wasm' });
   const { nLayer: L, nHead: H } = config;
-  const delta: number[][] = [];
-  const rangeDelta: number[][] = [];
-  let baseline: { meanLoss: number; rangeMeanLoss?: number };
+  const ranges: TokenRange[] = args.range ? [all, args.range] : [all];
+  const signed = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(4)}`;
+  let ranked: HeadRanking;
   try {
-    const run = async (ablation?: { heads: { layer: number; head: number }[]; headMode: HeadAblationMode }) => {
-      const r = await inspector.inspectLayers(ids, { ablation });
-      r.release();
-      return { meanLoss: meanLoss(r.loss, all), rangeMeanLoss: args.range ? meanLoss(r.loss, args.range) : undefined };
-    };
-    baseline = await run();
-    log(`rank-heads: ${T} tokens, mean loss ${baseline.meanLoss.toFixed(4)} nats${args.range ? `, tokens ${args.range.start}:${args.range.end} ${baseline.rangeMeanLoss!.toFixed(4)}` : ''}; ablating each of ${L * H} heads (${args.mode})`);
-    for (let layer = 0; layer < L; layer++) {
-      delta.push([]);
-      rangeDelta.push([]);
-      for (let head = 0; head < H; head++) {
-        const r = await run({ heads: [{ layer, head }], headMode: args.mode });
-        delta[layer].push(r.meanLoss - baseline.meanLoss);
-        if (args.range) rangeDelta[layer].push(r.rangeMeanLoss! - baseline.rangeMeanLoss!);
-        const shown = args.range ? `Δ range ${rangeDelta[layer][head] >= 0 ? '+' : ''}${rangeDelta[layer][head].toFixed(4)}` : `Δ ${delta[layer][head] >= 0 ? '+' : ''}${delta[layer][head].toFixed(4)}`;
-        log(`rank-heads: ${layer * H + head + 1}/${L * H} head ${layer}.${head}: ${shown} nats (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-      }
-    }
+    ranked = await rankHeads({
+      layers: L,
+      heads: H,
+      losses: (sets) => inspector.ablatedLosses(ids, sets, args.mode),
+      ranges,
+      batch: args.batch,
+      onBaseline: ([whole, range]) =>
+        log(`rank-heads: ${T} tokens, mean loss ${whole.toFixed(4)} nats${args.range ? `, tokens ${args.range.start}:${args.range.end} ${range.toFixed(4)}` : ''}; ablating each of ${L * H} heads (${args.mode}, ${args.batch} per run)`),
+      onHead: ({ layer, head, delta: [whole, range] }, done, total) =>
+        log(`rank-heads: ${done}/${total} head ${layer}.${head}: ${args.range ? `Δ range ${signed(range)}` : `Δ ${signed(whole)}`} nats (${((performance.now() - t0) / 1000).toFixed(1)} s)`),
+    });
   } finally {
     await inspector.release();
   }
-  const ranking = delta
-    .flatMap((row, layer) => row.map((d, head) => ({ head: headName({ layer, head }), deltaMeanLoss: d, ...(args.range ? { deltaRangeMeanLoss: rangeDelta[layer][head] } : {}) })))
-    .sort((a, b) => (args.range ? b.deltaRangeMeanLoss! - a.deltaRangeMeanLoss! : b.deltaMeanLoss - a.deltaMeanLoss));
+  const report = rankingReport(ranked, args.range);
+  const [delta, rangeDelta] = ranked.delta;
   const wallSeconds = (performance.now() - t0) / 1000;
   const json = {
     model: basename(resolve(args.model)),
     provider,
     ablation: args.mode,
+    batch: args.batch,
     tokens: T,
-    ...(args.range ? { range: args.range } : {}),
     ...(truncated ? { truncated } : {}),
-    baseline,
-    deltaMeanLoss: delta,
-    ...(args.range ? { deltaRangeMeanLoss: rangeDelta } : {}),
-    ranking,
+    ...report,
     wallSeconds,
   };
   await writeFile(join(args.out, 'rank-heads.json'), JSON.stringify(json, null, 1) + '\n');
   await writeFile(join(args.out, 'rank-heads.png'), headGridPng(args.range ? rangeDelta : delta));
-  const top = ranking.slice(0, 3).map((r) => `${r.head} ${(args.range ? r.deltaRangeMeanLoss! : r.deltaMeanLoss).toFixed(3)}`);
+  const top = report.ranking.slice(0, 3).map((r) => `${r.head} ${(args.range ? r.deltaRangeMeanLoss! : r.deltaMeanLoss).toFixed(3)}`);
   log(`${L * H} heads ranked in ${wallSeconds.toFixed(1)} s on ${provider}; largest Δ mean loss: ${top.join(', ')}; wrote rank-heads.json and rank-heads.png to ${args.out}`);
   return 0;
 }

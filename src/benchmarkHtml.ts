@@ -31,6 +31,7 @@ export function benchmarkHtml(o: BenchmarkHtmlOptions): string {
     </fieldset>
     <label>Sequence lengths <input name="seqLens" value="64,256" aria-describedby="grid-help"></label>
     <label>Heads <input name="heads" value="8"></label>
+    <label title="1: multi-head attention; 4 with 8 heads: grouped-query attention, 8 query heads sharing 2 key/value heads (Llama 3's grouping). Each head count must be a multiple of each.">Query heads per K/V head <input name="queriesPerKv" value="1,4"></label>
     <label>Batch <input name="batches" value="1"></label>
     <label>Head size <input name="headDim" value="64" inputmode="numeric"></label>
     <label><input type="checkbox" name="causal" checked> causal</label>

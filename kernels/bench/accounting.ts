@@ -16,6 +16,12 @@ export function scoreMatrixBytes(c: Pick<BenchCase, 'batch' | 'heads' | 'seqLen'
   return c.batch * c.heads * c.seqLen * c.seqLen * bytesPerElement(c.precision);
 }
 
+/** What the manual graph holds beyond its inputs and output: the scores, and with KV < H, K and V repeated to H heads. */
+export function manualExtraBytes(c: Pick<BenchCase, 'batch' | 'heads' | 'kvHeads' | 'seqLen' | 'headDim' | 'precision'>): number {
+  const repeated = c.kvHeads < c.heads ? 2 * c.batch * c.heads * c.seqLen * c.headDim * bytesPerElement(c.precision) : 0;
+  return scoreMatrixBytes(c) + repeated;
+}
+
 export function tflops(c: BenchCase, ms: number): number {
   return attentionFlops(c) / (ms * 1e-3) / 1e12;
 }

@@ -2,7 +2,7 @@
 import type { BenchReport, BenchRow } from './types.js';
 
 const COLUMNS: (keyof BenchRow)[] = [
-  'kernel', 'backend', 'precision', 'batch', 'heads', 'seqLen', 'headDim', 'causal', 'status', 'provider', 'timing', 'runs',
+  'kernel', 'backend', 'precision', 'batch', 'heads', 'kvHeads', 'seqLen', 'headDim', 'causal', 'status', 'provider', 'timing', 'runs',
   'medianMs', 'minMs', 'maxMs', 'spreadPct', 'outliers', 'tflops', 'extraBytes', 'maxAbsDiff', 'tolerance', 'reference', 'note',
 ];
 

@@ -1,13 +1,17 @@
 /** The benchmark grid: defaults, expansion into cases, and parsing of lists from text. */
 import { BACKENDS, type BenchCase, type BenchSettings, KERNELS, type KernelName, PRECISIONS, TILE_CHOICES, type TileChoice } from './types.js';
 
-/** Finishes within about a minute on SwiftShader (a CPU): small T, one head count, fp32. */
+/**
+ * Small T, one head count as multi-head and as grouped-query attention (8 query heads over 2 K/V heads,
+ * the grouping of Llama 3's 32/8), fp32: about two minutes on SwiftShader (a CPU).
+ */
 export const QUICK_SETTINGS: BenchSettings = {
   kernels: ['ours', 'manual', 'ort-fused'],
   backends: ['webgpu', 'wasm'],
   precisions: ['fp32'],
   seqLens: [64, 256],
   heads: [8],
+  queriesPerKv: [1, 4],
   batches: [1],
   headDim: 64,
   causal: true,
@@ -36,21 +40,30 @@ export const FULL_SETTINGS: BenchSettings = {
 
 /** Cases in run order: by shape, then each kernel on each backend. `ours` is WebGPU only. */
 export function expandGrid(s: BenchSettings): BenchCase[] {
+  checkGrouping(s);
   const out: BenchCase[] = [];
   for (const batch of s.batches)
     for (const heads of s.heads)
-      for (const seqLen of s.seqLens)
-        for (const precision of s.precisions)
-          for (const backend of s.backends)
-            for (const kernel of s.kernels) {
-              if (kernel === 'ours' && backend !== 'webgpu') continue;
-              out.push({ kernel, backend, precision, batch, heads, seqLen, headDim: s.headDim, causal: s.causal });
-            }
+      for (const kvHeads of s.queriesPerKv.map((g) => heads / g))
+        for (const seqLen of s.seqLens)
+          for (const precision of s.precisions)
+            for (const backend of s.backends)
+              for (const kernel of s.kernels) {
+                if (kernel === 'ours' && backend !== 'webgpu') continue;
+                out.push({ kernel, backend, precision, batch, heads, kvHeads, seqLen, headDim: s.headDim, causal: s.causal });
+              }
   return out;
 }
 
 export class SettingsError extends Error {
   override name = 'SettingsError';
+}
+
+/** Every head count must split into whole groups of each `queriesPerKv`. */
+export function checkGrouping(s: Pick<BenchSettings, 'heads' | 'queriesPerKv'>): void {
+  for (const h of s.heads)
+    for (const g of s.queriesPerKv)
+      if (h % g !== 0) throw new SettingsError(`${h} heads cannot share K/V heads ${g} at a time: every head count must be a multiple of each "query heads per K/V head" (${s.queriesPerKv.join(', ')})`);
 }
 
 export function parseNumberList(text: string, what: string): number[] {

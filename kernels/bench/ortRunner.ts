@@ -6,7 +6,7 @@
  */
 import type * as Ort from 'onnxruntime-web';
 import { fromHalfArray, toHalfArray } from '../flash/half.js';
-import { scoreMatrixBytes } from './accounting.js';
+import { manualExtraBytes } from './accounting.js';
 import { type AttentionInputs, KernelUnavailable, type KernelRunner, now } from './runner.js';
 import type { BenchCase } from './types.js';
 
@@ -15,6 +15,8 @@ export type OrtModule = typeof Ort;
 export interface AttentionGraphOptions {
   batch: number;
   heads: number;
+  /** Key/value heads (K and V are (B, KV, T, dh)); H for multi-head attention. */
+  kvHeads: number;
   seqLen: number;
   headDim: number;
   dtype: 'float32' | 'float16';
@@ -22,7 +24,7 @@ export interface AttentionGraphOptions {
   causal: boolean;
 }
 
-/** Serialized ONNX model with inputs Q, K, V and output O, all (B, H, T, dh). */
+/** Serialized ONNX model with inputs Q (B, H, T, dh), K and V (B, KV, T, dh), and output O (B, H, T, dh). */
 export type AttentionGraphBuilder = (o: AttentionGraphOptions) => Uint8Array | Promise<Uint8Array>;
 
 export interface OrtEnvironment {
@@ -43,7 +45,7 @@ export async function ortRunner(env: OrtEnvironment, c: BenchCase, inputs: Atten
   if (c.kernel === 'ours') throw new KernelUnavailable('ours does not run through onnxruntime');
   const { ort } = env;
   const dtype = c.precision === 'fp16' ? 'float16' : 'float32';
-  const model = await env.buildGraph({ batch: c.batch, heads: c.heads, seqLen: c.seqLen, headDim: c.headDim, dtype, kind: c.kernel === 'manual' ? 'manual' : 'fused', causal: c.causal });
+  const model = await env.buildGraph({ batch: c.batch, heads: c.heads, kvHeads: c.kvHeads, seqLen: c.seqLen, headDim: c.headDim, dtype, kind: c.kernel === 'manual' ? 'manual' : 'fused', causal: c.causal });
   const gpu = c.backend === 'webgpu';
   let session: Ort.InferenceSession;
   try {
@@ -55,32 +57,35 @@ export async function ortRunner(env: OrtEnvironment, c: BenchCase, inputs: Atten
   } catch (e) {
     throw new KernelUnavailable(`onnxruntime could not create the session: ${(e as Error).message}`);
   }
-  const dims = [c.batch, c.heads, c.seqLen, c.headDim];
+  const qDims = [c.batch, c.heads, c.seqLen, c.headDim];
+  const kvDims = [c.batch, c.kvHeads, c.seqLen, c.headDim];
   const hostData = (a: Float32Array) => (dtype === 'float16' ? toHalfArray(a) : a);
   const buffers: GPUBuffer[] = [];
   let device: GPUDevice | undefined;
   let feeds: Record<string, Ort.Tensor>;
   if (gpu) {
     const dev = (device = (await ort.env.webgpu.device) as GPUDevice);
-    const upload = (a: Float32Array) => {
+    const upload = (a: Float32Array, dims: number[]) => {
       const data = hostData(a);
       const buf = dev.createBuffer({ size: Math.ceil(data.byteLength / 4) * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
       dev.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
       buffers.push(buf);
       return ort.Tensor.fromGpuBuffer(buf, { dataType: dtype, dims });
     };
-    feeds = { Q: upload(inputs.q), K: upload(inputs.k), V: upload(inputs.v) };
+    feeds = { Q: upload(inputs.q, qDims), K: upload(inputs.k, kvDims), V: upload(inputs.v, kvDims) };
     await dev.queue.onSubmittedWorkDone();
   } else {
-    const t = (a: Float32Array) => new ort.Tensor(dtype, hostData(a) as Float32Array, dims);
-    feeds = { Q: t(inputs.q), K: t(inputs.k), V: t(inputs.v) };
+    const t = (a: Float32Array, dims: number[]) => new ort.Tensor(dtype, hostData(a) as Float32Array, dims);
+    feeds = { Q: t(inputs.q, qDims), K: t(inputs.k, kvDims), V: t(inputs.v, kvDims) };
   }
   let last: Ort.Tensor | undefined;
 
+  // Grouped K/V reach GroupQueryAttention as they are; MultiHeadAttention (full attention) and manual take them repeated.
+  const grouping = c.kvHeads === c.heads ? '' : c.kernel === 'ort-fused' && c.causal ? '; GroupQueryAttention on the K/V heads' : '; K/V repeated to H heads';
   return {
-    provider: gpu ? env.webgpuProvider : `onnxruntime-web ${ort.env.versions.web} wasm (${ort.env.wasm.numThreads ?? 1} threads)`,
+    provider: (gpu ? env.webgpuProvider : `onnxruntime-web ${ort.env.versions.web} wasm (${ort.env.wasm.numThreads ?? 1} threads)`) + grouping,
     timing: gpu ? 'queue-completion' : 'wall-clock',
-    extraBytes: c.kernel === 'manual' ? scoreMatrixBytes(c) : undefined,
+    extraBytes: c.kernel === 'manual' ? manualExtraBytes(c) : undefined,
     async run() {
       const start = now();
       const out = await session.run(feeds, ['O']);

@@ -7,7 +7,7 @@
  * of that shape is an `error` saying so, and none is run.
  */
 import { gpuFacts } from '../flash/gpuFacts.js';
-import { elementCount, randomInputs, referenceAttentionRows, referenceRows, rowAgreement, type RowReference } from '../flash/reference.js';
+import { elementCount, kvElementCount, randomInputs, referenceAttentionRows, referenceRows, rowAgreement, type RowReference } from '../flash/reference.js';
 import { tflops, tolerance } from './accounting.js';
 import { expandGrid } from './grid.js';
 import { measure, measureInterleaved } from './measure.js';
@@ -38,7 +38,7 @@ interface Reference extends RowReference {
 }
 
 function shapeKey(c: BenchCase): string {
-  return `${c.batch}x${c.heads}x${c.seqLen}x${c.headDim}x${c.causal}`;
+  return `${c.batch}x${c.heads}x${c.kvHeads}x${c.seqLen}x${c.headDim}x${c.causal}`;
 }
 
 function errorText(e: unknown): string {
@@ -65,8 +65,8 @@ type ShapeData = { inputs: AttentionInputs; ref: Reference } | { failure: string
 
 function shapeData(c: BenchCase): ShapeData {
   try {
-    const n = elementCount(c);
-    const inputs = { q: randomInputs(n, 1), k: randomInputs(n, 2), v: randomInputs(n, 3) };
+    const n = kvElementCount(c);
+    const inputs = { q: randomInputs(elementCount(c), 1), k: randomInputs(n, 2), v: randomInputs(n, 3) };
     const rows = referenceRows(c);
     const all = rows.length === c.batch * c.heads * c.seqLen;
     const name = all ? REFERENCE_NAME : `${REFERENCE_NAME}, ${rows.length} of ${c.batch * c.heads * c.seqLen} query rows`;

@@ -1,7 +1,12 @@
 /** Human-readable cells of a report, shared by the view and the command line. */
 import type { BenchReport, BenchRow, TileTrial } from './types.js';
 
-export const TABLE_HEADERS = ['kernel', 'backend', 'prec', 'B', 'H', 'T', 'median ms', 'spread', 'runs', 'TFLOP/s', 'max |ΔO|', 'extra bytes', 'provider'];
+export const TABLE_HEADERS = ['kernel', 'backend', 'prec', 'B', 'H', 'KV', 'T', 'median ms', 'spread', 'runs', 'TFLOP/s', 'max |ΔO|', 'extra bytes', 'provider'];
+
+/** A shape's heads in words: `H8` for multi-head, `H8 KV2` when 8 query heads share 2 key/value heads. */
+export function headsLabel(c: Pick<BenchRow, 'heads' | 'kvHeads'>): string {
+  return c.kvHeads < c.heads ? `H${c.heads} KV${c.kvHeads}` : `H${c.heads}`;
+}
 
 export function formatBytes(n: number): string {
   if (n === 0) return '0';
@@ -37,6 +42,7 @@ export function rowCells(r: BenchRow): string[] {
     r.precision,
     String(r.batch),
     String(r.heads),
+    String(r.kvHeads),
     String(r.seqLen),
     timeCell(r),
     ok ? `±${r.spreadPct!.toFixed(0)}%${r.outliers ? ` (${r.outliers} outl.)` : ''}` : '',
@@ -52,6 +58,7 @@ export function rowCells(r: BenchRow): string[] {
 export interface Speedup {
   batch: number;
   heads: number;
+  kvHeads: number;
   seqLen: number;
   precision: string;
   against: string;
@@ -62,8 +69,8 @@ export function speedups(report: BenchReport, against: BenchRow['kernel'] = 'ort
   const ok = report.rows.filter((r) => r.status === 'ok' && r.backend === 'webgpu');
   const out: Speedup[] = [];
   for (const o of ok.filter((r) => r.kernel === 'ours')) {
-    const other = ok.find((r) => r.kernel === against && r.batch === o.batch && r.heads === o.heads && r.seqLen === o.seqLen && r.precision === o.precision);
-    if (other) out.push({ batch: o.batch, heads: o.heads, seqLen: o.seqLen, precision: o.precision, against, ratio: other.medianMs! / o.medianMs! });
+    const other = ok.find((r) => r.kernel === against && r.batch === o.batch && r.heads === o.heads && r.kvHeads === o.kvHeads && r.seqLen === o.seqLen && r.precision === o.precision);
+    if (other) out.push({ batch: o.batch, heads: o.heads, kvHeads: o.kvHeads, seqLen: o.seqLen, precision: o.precision, against, ratio: other.medianMs! / o.medianMs! });
   }
   return out;
 }

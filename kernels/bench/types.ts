@@ -15,7 +15,10 @@ export interface BenchCase {
   backend: Backend;
   precision: Precision;
   batch: number;
+  /** Query heads (H). */
   heads: number;
+  /** Key/value heads (KV): H for multi-head attention, fewer for grouped-query attention. */
+  kvHeads: number;
   seqLen: number;
   headDim: number;
   causal: boolean;
@@ -27,6 +30,11 @@ export interface BenchSettings {
   precisions: Precision[];
   seqLens: number[];
   heads: number[];
+  /**
+   * Query heads per key/value head, each combined with each head count: 1 is multi-head attention, 4 with
+   * 8 heads is grouped-query attention over 2 K/V heads. Every head count must be a multiple of each.
+   */
+  queriesPerKv: number[];
   batches: number[];
   headDim: number;
   causal: boolean;

@@ -1,11 +1,12 @@
 /// <reference types="@webgpu/types" />
 /**
- * Dispatches our flash-attention kernel on a GPUDevice. Q, K, V and O are GPU buffers laid out
- * (B, H, T, dh), fp32 or fp16; nothing is read back unless asked (`readOutput`).
+ * Dispatches our flash-attention kernel on a GPUDevice. Q and O are GPU buffers laid out (B, H, T, dh),
+ * K and V (B, KV, T, dh) (KV = H unless the shape groups query heads), fp32 or fp16; nothing is read
+ * back unless asked (`readOutput`).
  */
 import { type FlashPrecision, type FlashTiles, FlashConfigError, flashAttentionWgsl, workgroupThreads } from './flashWgsl.js';
 import { fromHalfArray, toHalfArray } from './half.js';
-import { type AttentionShape, elementCount } from './reference.js';
+import { type AttentionShape, elementCount, kvHeadsOf } from './reference.js';
 import { chooseFlashTiles } from './tiles.js';
 import { deviceFacts } from './gpuFacts.js';
 
@@ -48,6 +49,8 @@ export class FlashAttention {
     if (precision === 'fp16' && !device.features.has('shader-f16')) {
       throw new FlashConfigError('fp16 needs the shader-f16 feature, which this device does not have');
     }
+    const kv = kvHeadsOf(shape);
+    if (!(Number.isInteger(kv) && kv >= 1 && shape.heads % kv === 0)) throw new FlashConfigError(`${shape.heads} query heads are not a multiple of ${kv} key/value heads`);
     const t = tiles ?? chooseFlashTiles(shape.headDim, deviceFacts(device));
     if (t.subgroups && !device.features.has('subgroups')) throw new FlashConfigError('subgroup tiles need the subgroups feature');
     if (workgroupThreads(t) > device.limits.maxComputeInvocationsPerWorkgroup) throw new FlashConfigError('too many threads per workgroup for this device');
@@ -57,6 +60,7 @@ export class FlashAttention {
     const p = new ArrayBuffer(16);
     new Uint32Array(p, 0, 2).set([shape.seqLen, shape.causal ? 1 : 0]);
     new Float32Array(p, 8, 1)[0] = Math.LOG2E / Math.sqrt(shape.headDim);
+    new Uint32Array(p, 12, 1)[0] = shape.heads / kv;
     device.queue.writeBuffer(params, 0, p);
     return new FlashAttention(device, shape, precision, t, pipeline, params);
   }

@@ -5,7 +5,8 @@
  * streams K/V tiles of `keys` keys past them: S = Q·Kᵀ for the tile, an online softmax (running
  * max and sum per row), then O += P·V. The (T,T) matrix is never stored; with `causal` the key loop
  * stops at the last query row of the workgroup, so tiles above the diagonal are never loaded, and
- * the workgroups take the query blocks last-first so the heaviest start first.
+ * the workgroups take the query blocks last-first so the heaviest start first. With grouped-query
+ * attention (K, V laid out (B, KV, T, dh)) a workgroup streams the K/V head its query head shares.
  *
  * Register tiling: threads form row groups of `threadsPerRow` threads; each thread holds
  * `rowsPerThread` query rows × (keys / threadsPerRow) scores of S and
@@ -131,7 +132,7 @@ export function flashAttentionWgsl(c: FlashShaderConfig): string {
 
   return `${enables}
 // flash attention: headDim ${c.headDim}, ${c.rows} rows × ${c.keys} keys per tile, ${RQ} rows/thread, ${TC} threads/row group, ${c.precision}${c.subgroups ? ', subgroups' : ''}
-struct Params { seqLen: u32, causal: u32, scaleLog2: f32, pad: u32 }
+struct Params { seqLen: u32, causal: u32, scaleLog2: f32, group: u32 }
 @group(0) @binding(0) var<storage, read> q: array<vec4<${st}>>;
 @group(0) @binding(1) var<storage, read> k: array<vec4<${st}>>;
 @group(0) @binding(2) var<storage, read> v: array<vec4<${st}>>;
@@ -160,6 +161,8 @@ ${c.subgroups || !reduce ? '' : `var<workgroup> red: array<f32, ${c.rows * TC}>;
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let T = params.seqLen;
   let base = wg.y * T * D4;
+  // Query heads per K/V head: workgroup row b·H + h reads K/V head b·KV + ⌊h / group⌋ = ⌊(b·H + h) / group⌋.
+  let kvBase = (wg.y / params.group) * T * D4;
   // Heaviest query blocks first (under a causal mask the last rows see the most keys), so the
   // light blocks fill the last wave of workgroups instead of the heavy ones trailing alone.
   let q0 = ((T + BR - 1u) / BR - 1u - wg.x) * BR;
@@ -188,8 +191,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       var kv = vec4<f32>(0.0);
       var vv = vec4<f32>(0.0);
       if (key < T) {
-        kv = vec4<f32>(k[base + key * D4 + i % D4]);
-        vv = vec4<f32>(v[base + key * D4 + i % D4]);
+        kv = vec4<f32>(k[kvBase + key * D4 + i % D4]);
+        vv = vec4<f32>(v[kvBase + key * D4 + i % D4]);
       }
       ks[(i / D4) * QS + i % D4] = kv;
       vs[i] = vv;

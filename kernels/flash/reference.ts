@@ -1,19 +1,34 @@
 /**
  * Plain attention on the CPU, the reference every kernel is checked against:
  * O = softmax(Q·Kᵀ/√dh + causal mask)·V per (batch, head), row by row in float64.
- * Layout of Q, K, V and O: (B, H, T, dh), contiguous.
+ * Layout of Q and O: (B, H, T, dh); of K and V: (B, KV, T, dh), contiguous. With grouped-query attention
+ * (KV < H) query head h reads K/V head ⌊h / (H/KV)⌋, as Hugging Face's repeat_kv orders them.
  */
 
 export interface AttentionShape {
   batch: number;
+  /** Query heads (H). */
   heads: number;
+  /** Key/value heads (KV), a divisor of H; absent: H (multi-head attention). */
+  kvHeads?: number;
   seqLen: number;
   headDim: number;
   causal: boolean;
 }
 
+/** Elements of Q (and O): B·H·T·dh. */
 export function elementCount(s: AttentionShape): number {
   return s.batch * s.heads * s.seqLen * s.headDim;
+}
+
+/** Key/value heads of a shape (H when it names none). */
+export function kvHeadsOf(s: Pick<AttentionShape, 'heads' | 'kvHeads'>): number {
+  return s.kvHeads ?? s.heads;
+}
+
+/** Elements of K (and V): B·KV·T·dh. */
+export function kvElementCount(s: AttentionShape): number {
+  return s.batch * kvHeadsOf(s) * s.seqLen * s.headDim;
 }
 
 export function referenceAttention(q: Float32Array, k: Float32Array, v: Float32Array, s: AttentionShape): Float32Array {
@@ -42,6 +57,7 @@ export function referenceRows(s: AttentionShape, budget = 2 ** 29): Int32Array {
 /** O for the given query rows only: (rows.length, dh), row-major. */
 export function referenceAttentionRows(q: Float32Array, k: Float32Array, v: Float32Array, s: AttentionShape, rows: Int32Array): Float32Array {
   const { seqLen: T, headDim: D } = s;
+  const group = s.heads / kvHeadsOf(s);
   const out = new Float32Array(rows.length * D);
   const scale = 1 / Math.sqrt(D);
   const scores = new Float64Array(T);
@@ -49,11 +65,13 @@ export function referenceAttentionRows(q: Float32Array, k: Float32Array, v: Floa
   rows.forEach((r, n) => {
     const i = r % T;
     const base = (r - i) * D;
+    // Row r is of (batch·H + head); b·H + h = group·(b·KV + ⌊h / group⌋) + h mod group, so ⌊(b·H + h) / group⌋ is its K/V head.
+    const kvBase = Math.floor((r - i) / T / group) * T * D;
     const last = s.causal ? i : T - 1;
     let max = -Infinity;
     for (let j = 0; j <= last; j++) {
       let dot = 0;
-      for (let d = 0; d < D; d++) dot += q[base + i * D + d] * k[base + j * D + d];
+      for (let d = 0; d < D; d++) dot += q[base + i * D + d] * k[kvBase + j * D + d];
       scores[j] = dot * scale;
       if (scores[j] > max) max = scores[j];
     }
@@ -65,7 +83,7 @@ export function referenceAttentionRows(q: Float32Array, k: Float32Array, v: Floa
     row.fill(0);
     for (let j = 0; j <= last; j++) {
       const p = scores[j] / sum;
-      for (let d = 0; d < D; d++) row[d] += p * v[base + j * D + d];
+      for (let d = 0; d < D; d++) row[d] += p * v[kvBase + j * D + d];
     }
     for (let d = 0; d < D; d++) out[n * D + d] = row[d];
   });

@@ -47,6 +47,12 @@ export function constFloat(b: OnnxGraphBuilder, value: number, dtype: FloatDType
   return b.initializer(b.fresh('const'), floatTensor([], Float32Array.of(value), dtype));
 }
 
+/** (B, KV, T, dh) → (B, H, T, dh), KV head j serving query heads j·(H/KV) … (j+1)·(H/KV) − 1 (HF's repeat_kv); `t` itself when KV = H. */
+export function repeatKvHeads(b: OnnxGraphBuilder, t: string, H: number, KV: number, dh: number): string {
+  if (KV === H) return t;
+  return b.op('Reshape', [b.op('Expand', [b.op('Unsqueeze', [t, constInt64(b, [2])]), constInt64(b, [1, 1, H / KV, 1, 1])]), constInt64(b, [0, H, -1, dh])]);
+}
+
 /** Named intermediates of manual attention, all (B, H, T, T) except `context` (B, H, T, dh). */
 export interface ManualAttentionTensors {
   scores: string;
@@ -142,6 +148,8 @@ function fusedFullAttention(b: OnnxGraphBuilder, a: { q: string; k: string; v: s
 export interface AttentionGraphOptions {
   batch: number;
   heads: number;
+  /** Key/value heads (a divisor of heads); absent: heads. */
+  kvHeads?: number;
   seqLen: number;
   headDim: number;
   dtype: FloatDType | 'float32' | 'float16';
@@ -150,26 +158,34 @@ export interface AttentionGraphOptions {
 }
 
 /**
- * A standalone attention model: inputs Q, K, V (B, H, T, dh), output O (B, H, T, dh), softmax(Q·Kᵀ/√dh
- * [+ causal mask])·V. Used by the kernel benchmark.
+ * A standalone attention model: inputs Q (B, H, T, dh), K and V (B, KV, T, dh), output O (B, H, T, dh),
+ * softmax(Q·Kᵀ/√dh [+ causal mask])·V, query head h reading K/V head ⌊h / (H/KV)⌋. Used by the kernel
+ * benchmark. With KV < H, manual repeats K and V to H heads first (as Hugging Face's eager attention does);
+ * fused causal attention is GroupQueryAttention on the KV heads as they are; fused full attention
+ * (MultiHeadAttention, one head count) gets K and V repeated.
  */
 export function buildAttentionGraph(o: AttentionGraphOptions): Uint8Array {
   const dtype: FloatDType = o.dtype === 'fp16' || o.dtype === 'float16' ? 'fp16' : 'fp32';
   const b = new OnnxGraphBuilder();
+  const KV = o.kvHeads ?? o.heads;
   const dims: Dim[] = [o.batch, o.heads, o.seqLen, o.headDim];
+  const kvDims: Dim[] = [o.batch, KV, o.seqLen, o.headDim];
   const et = elemTypeOf(dtype);
-  const [q, k, v] = ['Q', 'K', 'V'].map((n) => b.input(n, et, dims));
+  const q = b.input('Q', et, dims);
+  const [k, v] = ['K', 'V'].map((n) => b.input(n, et, kvDims));
   const scale = 1 / Math.sqrt(o.headDim);
+  const repeated = (x: string) => repeatKvHeads(b, x, o.heads, KV, o.headDim);
   if (o.kind === 'manual') {
     const mask = o.causal ? causalMaskInitializer(b, 'causal_mask', o.seqLen, dtype) : undefined;
-    const kT = b.op('Transpose', [k], { perm: [0, 1, 3, 2] });
-    const { context } = manualAttention(b, { q, kT, v, scale, mask, dtype });
+    const kT = b.op('Transpose', [repeated(k)], { perm: [0, 1, 3, 2] });
+    const { context } = manualAttention(b, { q, kT, v: repeated(v), scale, mask, dtype });
     b.op('Identity', [context], undefined, 'O');
   } else {
-    const flat = constInt64(b, [0, 0, o.heads * o.headDim]);
-    const [q2, k2, v2] = [q, k, v].map((x) => b.op('Reshape', [b.op('Transpose', [x], { perm: [0, 2, 1, 3] }), flat]));
-    const a = { q: q2, k: k2, v: v2, heads: o.heads, scale };
-    const out = o.causal ? fusedCausalAttention(b, { ...a, lengthOf: q2 }) : fusedFullAttention(b, a);
+    const flat = (x: string, heads: number) => b.op('Reshape', [b.op('Transpose', [x], { perm: [0, 2, 1, 3] }), constInt64(b, [0, 0, heads * o.headDim])]);
+    const q2 = flat(q, o.heads);
+    const out = o.causal
+      ? fusedCausalAttention(b, { q: q2, k: flat(k, KV), v: flat(v, KV), heads: o.heads, kvHeads: KV, scale, lengthOf: q2 })
+      : fusedFullAttention(b, { q: q2, k: flat(repeated(k), o.heads), v: flat(repeated(v), o.heads), heads: o.heads, scale });
     const split = b.op('Reshape', [out, constInt64(b, [0, 0, o.heads, o.headDim])]);
     b.op('Transpose', [split], { perm: [0, 2, 1, 3] }, 'O');
   }

@@ -6,7 +6,9 @@
  * log-softmax, per-position loss and top-5 in the graph, a block of positions at a time (blockedHead), so
  * the logits (T × vocab) are never read back nor held whole.
  *
- * Input `input_ids` int64 (B, T), T dynamic (one session serves every length ≤ nPositions).
+ * Input `input_ids` int64 (B, T), T dynamic (one session serves every length ≤ nPositions); with the
+ * option `headMask` also `head_keep` float32 (B, L, H): 1 keeps a head's output, 0 ablates it (see
+ * maskHeads), so one session serves every set of ablated heads, several sets in one run along B.
  * Outputs (all float32 whatever the weight dtype, except `top_ids` int64):
  * - `logits` (B, T, V), only with the option `logits`;
  * - `nll` (B, T): −log p(id[t+1] | id[≤t]); the last position has no next token and holds garbage
@@ -24,7 +26,7 @@
 import type { DecoderConfig, NormSpec } from '../model/decoder.js';
 import type { LinearTensors, NormTensors } from '../model/families/family.js';
 import { familyOf } from '../model/families/index.js';
-import { type AttentionKind, blockedCausalAttention, causalMask, constFloat, constInt64, fusedCausalAttention, manualAttention } from './attentionGraph.js';
+import { type AttentionKind, blockedCausalAttention, causalMask, constFloat, constInt64, fusedCausalAttention, manualAttention, repeatKvHeads } from './attentionGraph.js';
 import type { GraphWeights } from './graphWeights.js';
 import { OnnxGraphBuilder } from './onnxBuilder.js';
 import { applyRope, ropeTables } from './rope.js';
@@ -94,12 +96,19 @@ export interface HeadRef {
  */
 export type HeadAblationMode = 'zero' | 'mean';
 
-export interface Ablation {
+/** What the graph itself changes in the trace layer's attention. */
+export interface TraceAblation {
   /** Skip the 1/√dh scaling of the scores (trace layer only). */
   noScale?: boolean;
   /** Skip the causal mask (each token also attends to later ones; trace layer only). */
   noMask?: boolean;
-  /** Heads of any layer whose output is replaced (`headMode`, default zero); none: the graph is unchanged. */
+}
+
+export interface Ablation extends TraceAblation {
+  /**
+   * Heads of any layer whose output is replaced (`headMode`, default zero): the runner feeds them to a
+   * `headMask` graph as `head_keep`; none: the plain graph runs.
+   */
   heads?: readonly HeadRef[];
   headMode?: HeadAblationMode;
 }
@@ -111,11 +120,10 @@ export interface DecoderGraphOptions {
   /** Output every layer's (true) or these layers' per-head query and key vectors (`attn_q_{l}`, `attn_k_{l}`). */
   attentionInputs?: boolean | readonly number[];
   traceLayer?: number;
-  /**
-   * noScale and noMask apply to the trace layer only (ignored without one), heads to their layers;
-   * each changes everything downstream.
-   */
-  ablation?: Ablation;
+  /** Applies to the trace layer only (ignored without one); changes everything downstream. */
+  ablation?: TraceAblation;
+  /** Take input `head_keep` (B, L, H) and ablate, in this mode, the heads it holds 0 for. */
+  headMask?: HeadAblationMode;
   /**
    * Also output the whole logits (B, T, V) (tests, the fused probe). Without them the unembedding, loss
    * and top-5 run `logitsBlock` positions at a time and no (T, V) tensor exists.
@@ -131,6 +139,9 @@ export interface DecoderGraphOptions {
 
 /** Positions per block of the unembedding when the logits are not an output. */
 export const LOGITS_BLOCK = 128;
+
+/** The `headMask` graph's input: 1 keeps head h of layer l of batch item b, 0 ablates it. */
+export const HEAD_KEEP = 'head_keep';
 
 export const attentionOutput = (layer: number): string => `attn_${layer}`;
 export const traceOutput = (name: TraceName): string => `trace_${name}`;
@@ -156,6 +167,7 @@ export function buildDecoderGraph(config: DecoderConfig, weights: GraphWeights, 
   };
 
   const ids = b.input('input_ids', 'int64', ['B', 'T']);
+  const keep = o.headMask ? b.input(HEAD_KEEP, 'float32', ['B', L, H]) : undefined;
   const shape = b.op('Shape', [ids]);
   const tScalar = b.op('Gather', [shape, constInt64(b, [1], [])], { axis: 0 });
   const positions = b.op('Range', [constInt64(b, [0], []), tScalar, constInt64(b, [1], [])]);
@@ -190,9 +202,7 @@ export function buildDecoderGraph(config: DecoderConfig, weights: GraphWeights, 
   const flat = (t: string, n: number): string => b.op('Reshape', [t, constInt64(b, [0, 0, n * dh])]);
   const mergedShape = once(() => constInt64(b, [0, 0, H * dh]));
   const toHeadMajor = (t: string) => b.op('Transpose', [t], { perm: [0, 2, 1, 3] });
-  /** (B, KV, T, dh) → (B, H, T, dh), KV head j serving query heads j·(H/KV) … (j+1)·(H/KV) − 1 (HF's repeat_kv). */
-  const repeatKv = (t: string): string =>
-    KV === H ? t : b.op('Reshape', [b.op('Expand', [b.op('Unsqueeze', [t, constInt64(b, [2])]), constInt64(b, [1, 1, H / KV, 1, 1])]), constInt64(b, [0, H, -1, dh])]);
+  const repeatKv = (t: string): string => repeatKvHeads(b, t, H, KV, dh);
 
   for (let l = 0; l < L; l++) {
     const layer = tensors.layers[l];
@@ -275,8 +285,7 @@ export function buildDecoderGraph(config: DecoderConfig, weights: GraphWeights, 
       const [fq, fk] = [qPos ? flat(qPos, H) : q, kPos ? flat(kPos, KV) : k];
       merged = fusedCausalAttention(b, { q: fq, k: fk, v, heads: H, kvHeads: KV, scale: 1 / Math.sqrt(dh), lengthOf: fq });
     }
-    const ablatedHeads = (o.ablation?.heads ?? []).filter((a) => a.layer === l).map((a) => a.head);
-    if (ablatedHeads.length > 0) merged = ablateHeads(b, merged, ablatedHeads, o.ablation?.headMode ?? 'zero', H, dh, dt);
+    if (keep) merged = maskHeads(b, merged, keep, l, o.headMask!, { H, dh, dt });
     trace('merged', merged);
     const attnOut = linear(merged, layer.o);
     trace('attnOut', attnOut);
@@ -373,16 +382,20 @@ function blockedHead(b: OnnxGraphBuilder, rows: string, targets: string, h: Head
 }
 
 /**
- * The merged context (B, T, H·dh) with the heads `ablated` replaced: by 0 or by their mean over the
- * positions (axis T). Where, not a multiply by a 0/1 mask, so the other heads pass through as they are.
+ * The merged context (B, T, H·dh) with layer `layer`'s heads scaled by `keep` (B, L, H): zero,
+ * keep·out; mean, keep·out + (1 − keep)·(the head's mean over the positions, axis T). For keep 0 or 1
+ * both are exact (x·1 + m·0 = x): a kept head passes through as it is, an ablated one is 0 or its mean.
  */
-function ablateHeads(b: OnnxGraphBuilder, merged: string, ablated: readonly number[], mode: HeadAblationMode, H: number, dh: number, dt: FloatDType): string {
+function maskHeads(b: OnnxGraphBuilder, merged: string, keep: string, layer: number, mode: HeadAblationMode, { H, dh, dt }: { H: number; dh: number; dt: FloatDType }): string {
   const perHead = b.op('Reshape', [merged, constInt64(b, [0, 0, H, dh])]);
-  const which = new Uint8Array(H);
-  for (const h of ablated) which[h] = 1;
-  const selected = b.initializer(b.fresh('ablated_heads'), { type: 'bool', dims: [1, 1, H, 1], data: which });
-  const replacement = mode === 'zero' ? constFloat(b, 0, dt) : b.op('ReduceMean', [perHead], { axes: [1], keepdims: 1 });
-  return b.op('Reshape', [b.op('Where', [selected, replacement, perHead]), constInt64(b, [0, 0, H * dh])]);
+  const layerKeep = b.op('Reshape', [b.op('Gather', [keep, constInt64(b, [layer], [])], { axis: 1 }), constInt64(b, [0, 1, H, 1])]);
+  const k = dt === 'fp16' ? b.op('Cast', [layerKeep], { to: 10 }) : layerKeep;
+  let out = b.op('Mul', [perHead, k]);
+  if (mode === 'mean') {
+    const mean = b.op('ReduceMean', [perHead], { axes: [1], keepdims: 1 });
+    out = b.op('Add', [out, b.op('Mul', [mean, b.op('Sub', [constFloat(b, 1, dt), k])])]);
+  }
+  return b.op('Reshape', [out, constInt64(b, [0, 0, H * dh])]);
 }
 
 type GeluKind = 'gelu_new' | 'gelu';

@@ -6,6 +6,7 @@
  *   const inspector = await DecoderInspector.create({ model, ort, executionProvider: 'wasm' | 'webgpu', adapter? })
  *   const r = await inspector.inspect(ids, { attentionLayers: [0, 1, 2, 3], traceLayer: 1, ablation: { noMask: true } })
  *   ablation: { heads: [{ layer: 3, head: 1 }], headMode: 'zero' | 'mean' } ablates heads of any layer
+ *   await inspector.ablatedLosses(ids, [[], [{ layer: 0, head: 0 }], …], 'zero')   loss per set of heads, one run
  *   r.attention[i]  Float32Array (H·T·T), layer r.attentionLayers[i], row-major (head, query, key)
  * or, one layer's maps at a time (memory: weights + O(L·T·D) + one layer's maps):
  *   const x = await inspector.inspectLayers(ids, { traceLayer?, ablation?, attention? })
@@ -26,13 +27,15 @@
  * Too-long input: only the first nPositions tokens run (truncation, never windows); `truncated` says so.
  * The fused attention path is checked against manual on a small probe when first used, per inspector
  * (one provider); if they disagree the inspector uses manual and says `fusedChecked: false`.
+ * Ablated heads are an input of the graph (`head_keep`, decoderGraph.ts): one session per ablation mode
+ * serves every set of heads; the plain graph, without that input, runs when no head is ablated.
  * Sessions are cached per graph variant (trace layer, ablation, attention kind), the last SESSION_CACHE
  * used; an evicted one is released. Weights enter the graphs as external data (kernels/graph/graphWeights.ts).
  * Concurrent inspect() calls are allowed; their session runs are serialised.
  */
 import type * as Ort from 'onnxruntime-web';
 import { type AttentionKind, QUERY_BLOCK } from '../graph/attentionGraph.js';
-import { type Ablation, buildDecoderGraph, type CoreTraceName, type DecoderGraphOptions, type HeadRef, keyOutput, type OptionalTraceName, queryOutput, TOP_K, traceNames, traceOutput } from '../graph/decoderGraph.js';
+import { type Ablation, buildDecoderGraph, type CoreTraceName, type DecoderGraphOptions, HEAD_KEEP, type HeadAblationMode, type HeadRef, keyOutput, type OptionalTraceName, queryOutput, TOP_K, traceNames, traceOutput } from '../graph/decoderGraph.js';
 import { type ExternalFile, GraphWeights } from '../graph/graphWeights.js';
 import type { FloatDType } from '../graph/tensors.js';
 import type { AttentionInputs } from '../inspect/attentionMaps.js';
@@ -187,6 +190,11 @@ function variantOf(config: DecoderConfig, options: LayerInspectOptions): GraphVa
   return { attention: options.attention ?? 'manual', traceLayer: options.traceLayer, ablation: options.ablation, logits: !!options.logits, mapsLayers };
 }
 
+/** The mode of the `headMask` graph a variant with ablated heads runs (every set of heads is one graph: they are its input); none: the plain graph. */
+function headMaskOf(g: GraphVariant): HeadAblationMode | undefined {
+  return g.ablation?.heads?.length ? (g.ablation.headMode ?? 'zero') : undefined;
+}
+
 /** The layers whose maps inspect() returns (default all), checked against the model. */
 function attentionLayersOf(config: DecoderConfig, options: InspectOptions): number[] {
   const layers = [...(options.attentionLayers ?? Array.from({ length: config.nLayer }, (_, l) => l))];
@@ -236,11 +244,8 @@ export class DecoderGraphs {
   }
 
   private options(g: GraphVariant): DecoderGraphOptions {
-    const ablation: Ablation = g.traceLayer === undefined ? {} : { noScale: !!g.ablation?.noScale, noMask: !!g.ablation?.noMask };
-    // In one order, without repeats, so that one set of heads is one session; none keeps the plain graph's key.
-    const heads = [...new Map((g.ablation?.heads ?? []).map((a) => [`${a.layer}.${a.head}`, { layer: a.layer, head: a.head }])).values()].sort((x, y) => x.layer - y.layer || x.head - y.head);
-    if (heads.length > 0) Object.assign(ablation, { heads, headMode: g.ablation?.headMode ?? 'zero' });
-    return { attention: g.attention, attentionLayers: [], attentionInputs: g.mapsLayers ?? true, traceLayer: g.traceLayer, ablation, logits: !!g.logits, queryBlock: this.queryBlock };
+    const ablation = g.traceLayer === undefined ? {} : { noScale: !!g.ablation?.noScale, noMask: !!g.ablation?.noMask };
+    return { attention: g.attention, attentionLayers: [], attentionInputs: g.mapsLayers ?? true, traceLayer: g.traceLayer, ablation, headMask: headMaskOf(g), logits: !!g.logits, queryBlock: this.queryBlock };
   }
 
   key(g: GraphVariant): string {
@@ -340,19 +345,62 @@ export class DecoderInspector {
     return s;
   }
 
-  private async runGraph(ids: readonly number[], g: GraphVariant, fetches: string[], timings: { graph: number; session: number; run: number }): Promise<Ort.InferenceSession.ReturnType> {
+  /** `head_keep` (B, L, H) for these sets of ablated heads, one per batch item: 1 everywhere but at their heads. */
+  private headKeep(sets: readonly (readonly HeadRef[])[]): Ort.Tensor {
+    const { nLayer: L, nHead: H } = this.config;
+    const keep = new Float32Array(sets.length * L * H).fill(1);
+    sets.forEach((heads, i) => {
+      checkHeads(this.config, heads);
+      for (const { layer, head } of heads) keep[(i * L + layer) * H + head] = 0;
+    });
+    return new this.o.ort.Tensor('float32', keep, [sets.length, L, H]);
+  }
+
+  /**
+   * Runs variant `g` on `ids`; a `headMask` variant on one batch item per set of ablated heads in
+   * `headSets` (default the options' heads), the ids repeated along the batch.
+   */
+  private async runGraph(ids: readonly number[], g: GraphVariant, fetches: string[], timings: { graph: number; session: number; run: number }, headSets?: readonly (readonly HeadRef[])[]): Promise<Ort.InferenceSession.ReturnType> {
     const session = await this.variantSession(g, timings);
-    const input = new this.o.ort.Tensor('int64', BigInt64Array.from(ids, (i) => BigInt(i)), [1, ids.length]);
+    const masked = headMaskOf(g) !== undefined;
+    const sets = masked ? headSets ?? [g.ablation!.heads!] : [[]];
+    const batch = new BigInt64Array(sets.length * ids.length);
+    for (let i = 0; i < sets.length; i++) ids.forEach((id, t) => (batch[i * ids.length + t] = BigInt(id)));
+    const feeds: Record<string, Ort.Tensor> = { input_ids: new this.o.ort.Tensor('int64', batch, [sets.length, ids.length]) };
+    if (masked) feeds[HEAD_KEEP] = this.headKeep(sets);
     try {
       return await this.serial(async () => {
         const t0 = now();
-        const out = await session.run({ input_ids: input }, fetches);
+        const out = await session.run(feeds, fetches);
         timings.run = now() - t0;
         return out;
       });
     } finally {
-      input.dispose();
+      for (const t of Object.values(feeds)) t.dispose();
     }
+  }
+
+  /**
+   * The per-token loss (as an inspection's `loss`: NaN at the last position) of `ids` with each set of
+   * heads in `headSets` ablated (`mode`), all sets in one run of one session: batch item i runs the ids
+   * with set i's heads ablated (an empty set: the model as it is, the same numbers as the plain graph's).
+   */
+  async ablatedLosses(ids: readonly number[], headSets: readonly (readonly HeadRef[])[], mode: HeadAblationMode): Promise<Float32Array[]> {
+    const T = ids.length;
+    if (T === 0) throw new InspectorError('nothing to inspect: the input has no tokens');
+    if (T > this.config.nPositions) throw new InspectorError(`the input has ${T} tokens; the model's context is ${this.config.nPositions}`);
+    if (headSets.length === 0) return [];
+    // Any head names the variant: the sets themselves are the graph's input.
+    const variant = variantOf(this.config, { ablation: { heads: [{ layer: 0, head: 0 }], headMode: mode } });
+    const out = await this.runGraph(ids, variant, ['nll'], { graph: 0, session: 0, run: 0 }, headSets);
+    const nll = out.nll.data as Float32Array;
+    const losses = headSets.map((_, i) => {
+      const loss = nll.slice(i * T, (i + 1) * T);
+      loss[T - 1] = NaN;
+      return loss;
+    });
+    for (const t of Object.values(out)) t.dispose();
+    return losses;
   }
 
   /**

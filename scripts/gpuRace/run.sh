@@ -36,7 +36,7 @@ fi
 
 sdpa() { "$py" scripts/gpuRace/sdpa.py time --T "$T" --heads "$H" --head-dim "$D" --json "$out/sdpa-$1.json"; }
 ours() {
-  "$node" dist/cli.js bench --kernels ours --backend webgpu --precision fp32 --T "$T" --heads "$H" --head-dim "$D" \
+  "$node" dist/cli.js bench --kernels ours --backend webgpu --precision fp32 --T "$T" --heads "$H" --q-per-kv 1 --head-dim "$D" \
     --tiles "$tiles" --warmup 5 --budget 2000 --min-runs 20 --max-runs 500 "${@:2}" --json "$out/ours-$1.json"
 }
 

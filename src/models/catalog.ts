@@ -71,11 +71,19 @@ export function termsText(m: Pick<CatalogModel, 'licence' | 'gated'>): string {
   return m.gated ? `${m.licence} · gated: needs a Hugging Face access token` : m.licence;
 }
 
-/** A repository outside the catalog, in GPT-2 layout; its size is learnt from the server while downloading. */
+/**
+ * The config and weights every family needs; the tokenizer files of either layout (GPT-2's vocab.json +
+ * merges.txt, the Llama family's tokenizer.json + tokenizer_config.json), whichever the repository has:
+ * the loader then refuses a folder with no tokenizer it can read.
+ */
+const ANY_FAMILY_FILES = ['config.json', 'model.safetensors'];
+const ANY_FAMILY_OPTIONAL = ['vocab.json', 'merges.txt', ...GPT2_OPTIONAL, ...LLAMA_OPTIONAL];
+
+/** A repository outside the catalog, of any family; its size is learnt from the server while downloading. */
 export function customRepo(repo: string, label?: string): CatalogModel {
   return {
     id: toSafeId(repo.split('/').pop() ?? repo), label: label ?? repo, repo, licence: 'see the repository', parameters: '?',
-    sizeBytes: 0, files: GPT2_FILES, optionalFiles: GPT2_OPTIONAL,
+    sizeBytes: 0, files: ANY_FAMILY_FILES, optionalFiles: ANY_FAMILY_OPTIONAL,
   };
 }
 

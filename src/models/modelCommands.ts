@@ -29,7 +29,7 @@ export class ModelCommands {
   }
 
   /**
-   * Offers the catalog (or takes a catalog id, or `{ repo }` for another GPT-2 repository, as argument),
+   * Offers the catalog (or takes a catalog id, or `{ repo }` for another repository of any family, as argument),
    * asks before large downloads, downloads with progress and cancel.
    */
   async download(arg?: unknown): Promise<void> {
@@ -109,7 +109,7 @@ export class ModelCommands {
       return found;
     }
     if (arg && typeof (arg as { repo?: unknown }).repo === 'string') return customRepo((arg as { repo: string }).repo, (arg as { label?: string }).label);
-    const other = { label: 'Other GPT-2 repository…', description: 'owner/name on the hub or the mirror', model: undefined };
+    const other = { label: 'Other repository…', description: 'owner/name on the hub or the mirror', model: undefined };
     const picked = await vscode.window.showQuickPick(
       [
         ...CATALOG.map((m) => ({
@@ -124,7 +124,7 @@ export class ModelCommands {
     );
     if (picked !== other) return picked?.model;
     const repo = await vscode.window.showInputBox({
-      title: 'Download Model', prompt: 'Repository in GPT-2 layout with model.safetensors', placeHolder: 'owner/name',
+      title: 'Download Model', prompt: 'Repository of a GPT-2 or Llama-family model with model.safetensors (or its shards)', placeHolder: 'owner/name',
       validateInput: (v) => (/^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/.test(v.trim()) ? undefined : 'owner/name, letters, digits, ".", "_" and "-"'),
     });
     return repo ? customRepo(repo.trim()) : undefined;

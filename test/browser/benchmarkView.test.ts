@@ -27,9 +27,10 @@ after(async () => {
 });
 
 test('tiny run completes: every kernel on every backend is available here and agrees with the reference', async (t) => {
-  const settings = { ...QUICK_SETTINGS, seqLens: [16, 40], heads: [2], warmup: 0, budgetMs: 0, minRuns: 2, maxRuns: 2 };
+  // 2 heads as MHA and sharing one K/V head (grouped-query attention).
+  const settings = { ...QUICK_SETTINGS, seqLens: [16, 40], heads: [2], queriesPerKv: [1, 2], warmup: 0, budgetMs: 0, minRuns: 2, maxRuns: 2 };
   const report = await runPageBenchmark(page, origin, settings, () => {}, 180_000);
-  const name = (r: { kernel: string; backend: string; seqLen: number }) => `${r.kernel}/${r.backend} T${r.seqLen}`;
+  const name = (r: { kernel: string; backend: string; seqLen: number; heads: number; kvHeads: number }) => `${r.kernel}/${r.backend} H${r.heads}/${r.kvHeads} T${r.seqLen}`;
   t.diagnostic(`ran: ${report.rows.map((r) => `${name(r)} ${r.status} ${r.maxAbsDiff?.toExponential(1) ?? r.note}`).join('; ')}`);
   // Headless Chromium here has WebGPU (SwiftShader) and onnxruntime-web: nothing may be unavailable.
   assert.deepEqual(report.rows.map(name), expandGrid(settings).map(name));
@@ -47,7 +48,7 @@ test('tiny run completes: every kernel on every backend is available here and ag
 });
 
 test('cancel stops a run and keeps the rows finished so far', async () => {
-  const settings = { ...QUICK_SETTINGS, kernels: ['ours' as const], backends: ['webgpu' as const], seqLens: [8, 16, 24, 32, 40, 48], heads: [1], warmup: 0, budgetMs: 400, minRuns: 1, maxRuns: 1000 };
+  const settings = { ...QUICK_SETTINGS, kernels: ['ours' as const], backends: ['webgpu' as const], seqLens: [8, 16, 24, 32, 40, 48], heads: [1], queriesPerKv: [1], warmup: 0, budgetMs: 400, minRuns: 1, maxRuns: 1000 };
   await page.goto(`${origin}/?autorun=${encodeURIComponent(JSON.stringify(settings))}`);
   await page.locator('#cancel:not([disabled])').waitFor();
   await page.locator('#cancel').click();

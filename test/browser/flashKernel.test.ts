@@ -23,16 +23,18 @@ after(async () => {
   server?.close();
 });
 
-const base: BenchSettings = { ...QUICK_SETTINGS, kernels: ['ours'], backends: ['webgpu'], precisions: ['fp32'], warmup: 0, budgetMs: 0, minRuns: 1, maxRuns: 1 };
+const base: BenchSettings = { ...QUICK_SETTINGS, kernels: ['ours'], backends: ['webgpu'], precisions: ['fp32'], queriesPerKv: [1], warmup: 0, budgetMs: 0, minRuns: 1, maxRuns: 1 };
 const cases: Partial<BenchSettings>[] = [
   { seqLens: [1, 45], heads: [1], batches: [2], headDim: 32, causal: true },
   { seqLens: [77], heads: [3], batches: [1], headDim: 64, causal: false },
   { seqLens: [33], heads: [2], batches: [1], headDim: 128, causal: true },
   { seqLens: [1000], heads: [1], batches: [1], headDim: 64, causal: true },
+  { seqLens: [45], heads: [6], queriesPerKv: [3], batches: [2], headDim: 32, causal: true },
+  { seqLens: [77], heads: [4], queriesPerKv: [4], batches: [1], headDim: 64, causal: false },
 ];
 
 for (const c of cases) {
-  test(`ours = reference in Chromium: T ${c.seqLens} dh ${c.headDim} H ${c.heads} B ${c.batches} causal=${c.causal}`, async () => {
+  test(`ours = reference in Chromium: T ${c.seqLens} dh ${c.headDim} H ${c.heads}${c.queriesPerKv ? ` (${c.queriesPerKv} per K/V head)` : ''} B ${c.batches} causal=${c.causal}`, async () => {
     const report = await runPageBenchmark(page, origin, { ...base, ...c }, () => {}, 120_000);
     assert.equal(report.adapter?.architecture, 'swiftshader');
     assert.equal(report.rows.length, c.seqLens!.length);

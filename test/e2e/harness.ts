@@ -430,6 +430,25 @@ async function firstPage(context: BrowserContext): Promise<Page> {
   return page;
 }
 
+/**
+ * Exports the panel's attention (L, H, T, T) through its .npy button and VS Code's save dialog, at the
+ * dialog's default place (the workspace folder, a scratch copy); returns the file's path.
+ */
+export async function exportNpy(wb: Workbench, panel: FrameLocator): Promise<string> {
+  const path = join(wb.workspace, 'attention.npy');
+  rmSync(path, { force: true });
+  await panel.getByTitle('Export all attention maps (L, H, T, T) as NumPy .npy').click();
+  // code-server's save dialog is a quick input holding the path, with an OK button. Typing into it
+  // races its completion, so the default path is taken as it is, once it is there.
+  const input = wb.page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await wb.page.waitForFunction((p) => document.querySelector<HTMLInputElement>('.quick-input-widget input')?.value === p, path, { timeout: UI_TIMEOUT });
+  await wb.page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).click();
+  await panel.locator('.status', { hasText: 'Saved' }).waitFor();
+  if (!existsSync(path)) throw new Error(`the export did not write ${path}`);
+  return path;
+}
+
 /** A test that, when it fails, leaves a screenshot and the logs in test-results/e2e/. */
 export function e2eTest(name: string, workbench: () => Workbench | undefined, fn: (t: TestContext) => Promise<void>, timeoutMs = 300_000): void {
   test(name, { timeout: timeoutMs }, async (t) => {

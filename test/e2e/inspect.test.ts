@@ -5,14 +5,14 @@
 // the hovers come back.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type { FrameLocator } from 'playwright-core';
 import { REPO_ROOT } from '../../scripts/vscodeServer.js';
 import { maxAbsDiff } from '../../kernels/flash/reference.js';
 import { readFloat32Npy } from '../support/npy.js';
-import { e2eTest, RESULTS, UI_TIMEOUT, Workbench } from './harness.js';
+import { e2eTest, exportNpy, RESULTS, UI_TIMEOUT, Workbench } from './harness.js';
 
 /** Inspections load the model and ORT's wasm on first use: several times a UI step on a cold machine. */
 const INSPECT_TIMEOUT = 240_000;
@@ -34,25 +34,6 @@ async function waitForInspection(n: number): Promise<FrameLocator> {
   return panel;
 }
 
-/**
- * Exports the panel's attention (L, H, T, T) through its .npy button and VS Code's save dialog, at the
- * dialog's default place (the workspace folder, a scratch copy); returns the file's path.
- */
-async function exportNpy(panel: FrameLocator): Promise<string> {
-  const path = join(wb!.workspace, 'attention.npy');
-  rmSync(path, { force: true });
-  await panel.getByTitle('Export all attention maps (L, H, T, T) as NumPy .npy').click();
-  // code-server's save dialog is a quick input holding the path, with an OK button. Typing into it
-  // races its completion, so the default path is taken as it is, once it is there.
-  const input = wb!.page.locator('.quick-input-widget input');
-  await input.waitFor();
-  await wb!.page.waitForFunction((p) => document.querySelector<HTMLInputElement>('.quick-input-widget input')?.value === p, path, { timeout: UI_TIMEOUT });
-  await wb!.page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).click();
-  await panel.locator('.status', { hasText: 'Saved' }).waitFor();
-  assert.ok(existsSync(path), `the export did not write ${path}`);
-  return path;
-}
-
 e2eTest('select, Inspect Attention, heatmaps drawn; attention equals the CLI; hover shows the token', () => wb, async (t) => {
   await wb!.quickOpen('repeated.md');
   const passage = wb!.fileText().split('\n').slice(6, 11).join('\n');
@@ -68,7 +49,7 @@ e2eTest('select, Inspect Attention, heatmaps drawn; attention equals the CLI; ho
 
   const dir = join(RESULTS, 'inspect-cli');
   mkdirSync(dir, { recursive: true });
-  const panelNpy = await exportNpy(panel);
+  const panelNpy = await exportNpy(wb!, panel);
   const textFile = join(dir, 'selection.txt');
   writeFileSync(textFile, passage);
   const cli = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'cli.js'), 'inspect', '--text-file', textFile, '--out', join(dir, 'cli')], { encoding: 'utf8' });

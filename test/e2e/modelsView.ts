@@ -17,7 +17,7 @@ export function modelRow(wb: Workbench, name: string | RegExp) {
   return modelsPane(wb).locator('.monaco-list-row', { hasText: name });
 }
 
-/** Download Model… → Other GPT-2 repository → `repo`; resolves once its row says it is downloaded. */
+/** Download Model… → Other repository → `repo`; resolves once its row says it is downloaded. */
 export async function downloadModel(wb: Workbench, repo: string, timeoutMs = 120_000, onCatalog?: () => Promise<void>): Promise<void> {
   await openDownloadPick(wb);
   await onCatalog?.();
@@ -48,12 +48,12 @@ export async function openDownloadPick(wb: Workbench): Promise<void> {
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'GPT-2 small' }).waitFor();
 }
 
-/** In the open catalog pick: Other GPT-2 repository…, then `repo` typed as a user types it. */
+/** In the open catalog pick: Other repository…, then `repo` typed as a user types it. */
 export async function pickOtherRepo(wb: Workbench, repo: string): Promise<void> {
   const page = wb.page;
   const input = page.locator('.quick-input-widget input');
   await input.fill('Other');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Other GPT-2 repository' }).first().waitFor();
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Other repository' }).first().waitFor();
   await page.keyboard.press('Enter');
   await page.locator('.quick-input-widget input[placeholder="owner/name"]').waitFor();
   await input.fill(repo);

@@ -106,7 +106,7 @@ async function showSideBar(): Promise<void> {
   await wb!.page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
 }
 
-/** Download Model… → Other GPT-2 repository… → `repo`, as a user types it. */
+/** Download Model… → Other repository… → `repo`, as a user types it. */
 async function startDownload(repo: string): Promise<void> {
   await openDownloadPick(wb!);
   await pickOtherRepo(wb!, repo);

@@ -1,22 +1,23 @@
 // The benchmark method without a browser: statistics, accounting, grid, export, a tiny run of `ours`
 // on Dawn for Node in which every row carries an agreement figure, interleaved timing of `ours` and
-// onnxruntime's `manual` (as the CLI loads it), and a reference that fails.
+// onnxruntime's `manual` (as the CLI loads it), grouped-query shapes (KV heads < heads) through all three
+// kernels, and a reference that fails.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { attentionFlops, scoreMatrixBytes } from '../../kernels/bench/accounting.js';
+import { attentionFlops, manualExtraBytes, scoreMatrixBytes } from '../../kernels/bench/accounting.js';
 import { toCsv } from '../../kernels/bench/export.js';
 import { expandGrid, parseNumberList, QUICK_SETTINGS, SettingsError } from '../../kernels/bench/grid.js';
 import { runBenchmark } from '../../kernels/bench/runBenchmark.js';
 import { summarize } from '../../kernels/bench/stats.js';
 import { extraBytesCell, textTable, timeCell, trialsTable } from '../../kernels/bench/table.js';
-import type { BenchRow } from '../../kernels/bench/types.js';
+import type { BenchCase, BenchRow } from '../../kernels/bench/types.js';
 import { attentionGraphBuilder } from '../../kernels/bench/graphSource.js';
 import { measureInterleaved } from '../../kernels/bench/measure.js';
 import { loadNodeOrt } from '../../node/dawnOrt.js';
 import { ortRunner, type OrtEnvironment } from '../../kernels/bench/ortRunner.js';
 import { oursRunner } from '../../kernels/bench/oursRunner.js';
 import type { KernelRunner } from '../../kernels/bench/runner.js';
-import { randomInputs } from '../../kernels/flash/reference.js';
+import { randomInputs, referenceAttention } from '../../kernels/flash/reference.js';
 import { deviceFacts, requestKernelDevice } from '../../kernels/flash/gpuFacts.js';
 import { fittingTiles, tilesLabel } from '../../kernels/flash/tiles.js';
 import { nodeGpuAdapter } from '../../node/dawnGpu.js';
@@ -47,14 +48,21 @@ test('FLOPs are 4·B·H·T²·dh, halved for causal; manual holds a (B,H,T,T) ma
   assert.equal(attentionFlops(c), 4 * 2 * 3 * 100 * 8);
   assert.equal(attentionFlops({ ...c, causal: true }), 2 * 2 * 3 * 100 * 8);
   assert.equal(scoreMatrixBytes({ ...c, precision: 'fp16' }), 2 * 3 * 100 * 2);
+  // Grouped: the FLOPs are those of H heads; manual also holds K and V repeated to H heads.
+  assert.equal(attentionFlops({ ...c, heads: 4 }), attentionFlops({ ...c, heads: 4, kvHeads: 1 } as typeof c));
+  assert.equal(manualExtraBytes({ ...c, heads: 4, kvHeads: 1, precision: 'fp32' }), 2 * 4 * 100 * 4 + 2 * 2 * 4 * 10 * 8 * 4);
+  assert.equal(manualExtraBytes({ ...c, kvHeads: 3, precision: 'fp32' }), scoreMatrixBytes({ ...c, precision: 'fp32' }));
 });
 
-test('grid: ours only on WebGPU, lists parsed strictly', () => {
+test('grid: ours only on WebGPU, each head count as MHA and grouped, lists parsed strictly', () => {
   const cases = expandGrid({ ...QUICK_SETTINGS, seqLens: [4], kernels: ['ours', 'manual'] });
-  assert.deepEqual(cases.map((c) => `${c.kernel}/${c.backend}`), ['ours/webgpu', 'manual/webgpu', 'manual/wasm']);
+  assert.deepEqual(cases.map((c) => `${c.kernel}/${c.backend} ${c.heads}/${c.kvHeads}`), ['ours/webgpu 8/8', 'manual/webgpu 8/8', 'manual/wasm 8/8', 'ours/webgpu 8/2', 'manual/webgpu 8/2', 'manual/wasm 8/2']);
+  assert.throws(() => expandGrid({ ...QUICK_SETTINGS, heads: [6] }), /6 heads cannot share K\/V heads 4 at a time/);
+  assert.deepEqual(parseBenchArgs(['--heads', '9,12', '--q-per-kv', '1,3']).settings.queriesPerKv, [1, 3]);
+  assert.throws(() => parseBenchArgs(['--heads', '8', '--q-per-kv', '3']), SettingsError);
   assert.throws(() => parseNumberList('12,x', '--T'), SettingsError);
-  const a = parseBenchArgs(['--kernels', 'ours', '--T', '1,7', '--heads', '2', '--no-causal', '--json', 'x.json']);
-  assert.deepEqual([a.settings.kernels, a.settings.seqLens, a.settings.heads, a.settings.causal, a.json], [['ours'], [1, 7], [2], false, 'x.json']);
+  const a = parseBenchArgs(['--kernels', 'ours', '--T', '1,7', '--heads', '4', '--no-causal', '--json', 'x.json']);
+  assert.deepEqual([a.settings.kernels, a.settings.seqLens, a.settings.heads, a.settings.causal, a.json], [['ours'], [1, 7], [4], false, 'x.json']);
   assert.throws(() => parseBenchArgs(['--kernels', 'fast']), SettingsError);
 });
 
@@ -71,7 +79,7 @@ test('extra bytes: manual a lower bound, ours none, ort-fused not reported', () 
 });
 
 test('tiny run of ours on Dawn: every row has an agreement figure, CSV has every row', async () => {
-  const settings = { ...QUICK_SETTINGS, kernels: ['ours' as const], backends: ['webgpu' as const], seqLens: [1, 33], heads: [2], warmup: 0, budgetMs: 0, minRuns: 2, maxRuns: 2 };
+  const settings = { ...QUICK_SETTINGS, kernels: ['ours' as const], backends: ['webgpu' as const], seqLens: [1, 33], heads: [2], queriesPerKv: [1], warmup: 0, budgetMs: 0, minRuns: 2, maxRuns: 2 };
   const progress: number[] = [];
   const report = await runBenchmark(settings, { gpu, description: 'test' }, { onProgress: (done) => progress.push(done) });
   assert.equal(report.rows.length, 2);
@@ -87,7 +95,7 @@ test('tiny run of ours on Dawn: every row has an agreement figure, CSV has every
 });
 
 test('interleaved timing: ours and manual of one shape alternate run by run, each gets its runs and agrees with the reference', async () => {
-  const settings = { ...QUICK_SETTINGS, kernels: ['ours' as const, 'manual' as const], backends: ['webgpu' as const, 'wasm' as const], seqLens: [5], heads: [1], warmup: 1, budgetMs: 0, minRuns: 3, maxRuns: 3, interleave: true };
+  const settings = { ...QUICK_SETTINGS, kernels: ['ours' as const, 'manual' as const], backends: ['webgpu' as const, 'wasm' as const], seqLens: [5], heads: [1], queriesPerKv: [1], warmup: 1, budgetMs: 0, minRuns: 3, maxRuns: 3, interleave: true };
   const report = await runBenchmark(settings, { gpu, ort: await nodeOrt(), description: 'test' });
   assert.deepEqual(report.rows.map((r) => [r.kernel, r.backend, r.status, r.runs]), [['ours', 'webgpu', 'ok', 3], ['manual', 'webgpu', 'ok', 3], ['manual', 'wasm', 'ok', 3]], JSON.stringify(report.rows.map((r) => r.note)));
   for (const r of report.rows) {
@@ -107,9 +115,36 @@ test('interleaved timing: ours and manual of one shape alternate run by run, eac
   assert.deepEqual(times.map((t) => t.length), [3, 3]);
 });
 
+for (const causal of [true, false]) {
+  test(`grouped-query shapes (${causal ? 'causal' : 'full'}): ours, manual and ort-fused on WebGPU and wasm, 6 heads over 3, 2 and 1 K/V heads and as MHA, each agreeing with the reference`, async () => {
+    const settings = { ...QUICK_SETTINGS, seqLens: [19], heads: [6], queriesPerKv: [1, 2, 3, 6], headDim: 16, causal, warmup: 0, budgetMs: 0, minRuns: 1, maxRuns: 1 };
+    const report = await runBenchmark(settings, { gpu, ort: await nodeOrt(), description: 'test' });
+    const name = (r: BenchCase) => `${r.kernel}/${r.backend} ${r.heads}/${r.kvHeads}`;
+    assert.deepEqual(report.rows.map(name), expandGrid(settings).map(name));
+    assert.equal(report.rows.length, 4 * 5);
+    for (const r of report.rows) {
+      assert.equal(r.status, 'ok', `${name(r)}: ${r.note}`);
+      assert.ok(r.maxAbsDiff! <= r.tolerance && r.maxAbsDiff! > 0, `${name(r)}: max |ΔO| ${r.maxAbsDiff}`);
+      if (r.kvHeads < r.heads && r.kernel !== 'ours') assert.match(r.provider, causal && r.kernel === 'ort-fused' ? /GroupQueryAttention on the K\/V heads/ : /K\/V repeated to H heads/);
+    }
+    console.log(`GQA ${causal ? 'causal' : 'full'}: ${report.rows.map((r) => `${name(r)} ${r.maxAbsDiff!.toExponential(1)}`).join(', ')}`);
+    // The reference's grouping is what matters most: query head h must read K/V head ⌊h / (H/KV)⌋, not h mod KV.
+    // Grouped inputs against the same K/V repeated by hand to 6 heads (the MHA reference on them).
+    const shape = { batch: 2, heads: 6, kvHeads: 2, seqLen: 7, headDim: 4, causal };
+    const q = randomInputs(2 * 6 * 7 * 4, 5);
+    const [k, v] = [6, 7].map((seed) => randomInputs(2 * 2 * 7 * 4, seed));
+    const repeat = (x: Float32Array) => {
+      const out = new Float32Array(2 * 6 * 7 * 4);
+      for (let b = 0; b < 2; b++) for (let h = 0; h < 6; h++) out.set(x.subarray((b * 2 + Math.floor(h / 3)) * 28, (b * 2 + Math.floor(h / 3) + 1) * 28), (b * 6 + h) * 28);
+      return out;
+    };
+    assert.deepEqual(referenceAttention(q, k, v, shape), referenceAttention(q, repeat(k), repeat(v), { ...shape, kvHeads: undefined }));
+  });
+}
+
 test('a reference that cannot be computed is reported on every row of its shape, and nothing of it runs', async () => {
   // 2^36 elements: more than a typed array can hold, so the inputs and the reference cannot exist.
-  const settings = { ...QUICK_SETTINGS, kernels: ['ours' as const], backends: ['webgpu' as const], seqLens: [2 ** 20], heads: [1024], warmup: 0, budgetMs: 0, minRuns: 1, maxRuns: 1 };
+  const settings = { ...QUICK_SETTINGS, kernels: ['ours' as const], backends: ['webgpu' as const], seqLens: [2 ** 20], heads: [1024], queriesPerKv: [1], warmup: 0, budgetMs: 0, minRuns: 1, maxRuns: 1 };
   const report = await runBenchmark(settings, { gpu, description: 'test' });
   assert.equal(report.rows.length, 1);
   const [row] = report.rows;
@@ -121,7 +156,7 @@ test('a reference that cannot be computed is reported on every row of its shape,
 });
 
 test('tuned ours: every fitting tile configuration timed and checked, the fastest agreeing one benchmarked', async () => {
-  const settings = { ...QUICK_SETTINGS, kernels: ['ours' as const], backends: ['webgpu' as const], seqLens: [40], heads: [1], headDim: 32, warmup: 0, budgetMs: 0, minRuns: 1, maxRuns: 1 };
+  const settings = { ...QUICK_SETTINGS, kernels: ['ours' as const], backends: ['webgpu' as const], seqLens: [40], heads: [1], queriesPerKv: [1], headDim: 32, warmup: 0, budgetMs: 0, minRuns: 1, maxRuns: 1 };
   const tuned = await runBenchmark({ ...settings, tileChoice: 'tune' }, { gpu, description: 'test' });
   const [row] = tuned.rows;
   assert.equal(row.status, 'ok', row.note);

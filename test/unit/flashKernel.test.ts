@@ -1,12 +1,13 @@
 // Our WGSL flash attention, dispatched through Dawn for Node (SwiftShader without a GPU), against the
-// TS reference at awkward sizes, through both row-max reductions (subgroups and workgroup memory).
+// TS reference at awkward sizes, through both row-max reductions (subgroups and workgroup memory), with
+// multi-head and grouped-query shapes (K and V of fewer heads, each shared by H/KV query heads).
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { runFlashAttention } from '../../kernels/flash/flashAttention.js';
 import type { FlashTiles } from '../../kernels/flash/flashWgsl.js';
 import { requestKernelDevice } from '../../kernels/flash/gpuFacts.js';
 import { nodeGpuAdapter } from '../../node/dawnGpu.js';
-import { maxAbsDiff, randomInputs, referenceAttention, type AttentionShape } from '../../kernels/flash/reference.js';
+import { elementCount, kvElementCount, maxAbsDiff, randomInputs, referenceAttention, type AttentionShape } from '../../kernels/flash/reference.js';
 import { chooseFlashTiles, tilesFit } from '../../kernels/flash/tiles.js';
 
 let device: GPUDevice;
@@ -15,8 +16,8 @@ before(async () => {
 });
 
 async function check(s: AttentionShape, tiles?: FlashTiles): Promise<void> {
-  const n = s.batch * s.heads * s.seqLen * s.headDim;
-  const [q, k, v] = [11, 12, 13].map((seed) => randomInputs(n, seed + s.seqLen));
+  const q = randomInputs(elementCount(s), 11 + s.seqLen);
+  const [k, v] = [12, 13].map((seed) => randomInputs(kvElementCount(s), seed + s.seqLen));
   device.pushErrorScope('validation');
   const o = await runFlashAttention(device, s, q, k, v, 'fp32', tiles);
   const err = await device.popErrorScope();
@@ -32,10 +33,12 @@ const shapes: AttentionShape[] = [
   { batch: 2, heads: 1, seqLen: 77, headDim: 64, causal: false },
   { batch: 1, heads: 2, seqLen: 33, headDim: 128, causal: true },
   { batch: 1, heads: 1, seqLen: 1000, headDim: 64, causal: true },
+  { batch: 2, heads: 6, kvHeads: 2, seqLen: 45, headDim: 32, causal: true },
+  { batch: 1, heads: 4, kvHeads: 1, seqLen: 77, headDim: 64, causal: false },
 ];
 
 for (const s of shapes) {
-  test(`ours = reference, adapter's tiles: B${s.batch} H${s.heads} T${s.seqLen} dh${s.headDim} causal=${s.causal}`, () => check(s));
+  test(`ours = reference, adapter's tiles: B${s.batch} H${s.heads}${s.kvHeads ? ` KV${s.kvHeads}` : ''} T${s.seqLen} dh${s.headDim} causal=${s.causal}`, () => check(s));
 }
 
 // Small tiles so the short sequences above still span several query and key tiles.
@@ -47,7 +50,7 @@ const forced: FlashTiles[] = [
 ];
 for (const t of forced) {
   for (const s of shapes.filter((x) => x.seqLen < 1000)) {
-    test(`ours = reference, tiles ${t.rows}x${t.keys}/${t.rowsPerThread}x${t.threadsPerRow}${t.subgroups ? ' subgroups' : ''}: T${s.seqLen} dh${s.headDim} causal=${s.causal}`, async (ctx) => {
+    test(`ours = reference, tiles ${t.rows}x${t.keys}/${t.rowsPerThread}x${t.threadsPerRow}${t.subgroups ? ' subgroups' : ''}: H${s.heads}${s.kvHeads ? ` KV${s.kvHeads}` : ''} T${s.seqLen} dh${s.headDim} causal=${s.causal}`, async (ctx) => {
       const limits = { maxWorkgroupStorage: device.limits.maxComputeWorkgroupStorageSize, maxInvocations: device.limits.maxComputeInvocationsPerWorkgroup, subgroups: device.features.has('subgroups'), subgroupMinSize: device.adapterInfo.subgroupMinSize };
       if (!tilesFit(t, s.headDim, limits)) return ctx.skip('these tiles do not fit this head size on this adapter');
       await check(s, t);

@@ -55,11 +55,17 @@ async function checkAgainstReference(script: string, modelDir: string, model: In
         worstLoss = Math.max(worstLoss, Math.abs(r.loss[t] - ref.nll[t]));
         moved = Math.max(moved, Math.abs(r.loss[t] - plain.loss[t]));
       }
+      // The batched path: the plain model, these heads and these heads again in one run of the same session.
+      const [none, once, again] = await inspector.ablatedLosses(ids, [[], heads!, heads!], headMode);
+      assert.deepEqual(none.subarray(0, T - 1), plain.loss.subarray(0, T - 1), `${label} ${headMode}: the batch item with no head ablated is not the plain model`);
+      let worstBatched = 0;
+      for (let t = 0; t < T - 1; t++) worstBatched = Math.max(worstBatched, Math.abs(once[t] - ref.nll[t]), Math.abs(again[t] - ref.nll[t]));
+      assert.ok(worstBatched <= LOSS_TOLERANCE, `${label} ${headMode}: batched loss max abs diff ${worstBatched}`);
       assert.ok(worst <= ATTENTION_TOLERANCE, `${label} ${headMode}: attention max abs diff ${worst}`);
       assert.ok(worstLoss <= LOSS_TOLERANCE, `${label} ${headMode}: loss max abs diff ${worstLoss}`);
       // The ablation must change the loss, or the comparison would prove nothing.
       assert.ok(moved > 100 * LOSS_TOLERANCE, `${label} ${headMode}: the ablation moved the loss by only ${moved}`);
-      console.log(`${label}, ${headMode} ablation: attention max abs ${worst.toExponential(2)}, loss max abs ${worstLoss.toExponential(2)} (the ablation moved it by up to ${moved.toFixed(3)})`);
+      console.log(`${label}, ${headMode} ablation: attention max abs ${worst.toExponential(2)}, loss max abs ${worstLoss.toExponential(2)}, batched ${worstBatched.toExponential(2)} (the ablation moved it by up to ${moved.toFixed(3)})`);
     }
   } finally {
     await inspector.release();
@@ -98,7 +104,7 @@ test('Llama (GQA 4/2): zero and mean ablation of query heads across layers match
   await checkAgainstReference('llama_reference.py', modelDir, model, ids, [{ layer: 0, head: 1 }, { layer: 1, head: 2 }, { layer: 1, head: 3 }], 'llama');
 });
 
-test('no ablated head is the plain graph: bit-identical results, one session', async () => {
+test('no ablated head is the plain graph: bit-identical results; every set of heads one session', async () => {
   const model = await loadModelFolderFromDisk(GPT2);
   const inspector = await DecoderInspector.create({ model, ort, executionProvider: 'wasm' });
   try {
@@ -112,6 +118,10 @@ test('no ablated head is the plain graph: bit-identical results, one session', a
     const last = await inspector.inspect(ids, { ablation: { heads: [{ layer: 3, head: 4 }] } });
     assert.deepEqual(last.attention, plain.attention);
     assert.notDeepEqual(last.loss, plain.loss);
+    // Another set of heads, same mode: the same session (the heads are the graph's input).
+    const other = await inspector.inspect(ids, { ablation: { heads: [{ layer: 1, head: 2 }, { layer: 0, head: 0 }] } });
+    assert.equal(other.timingsMs.session, 0, 'another set of ablated heads made a new session');
+    assert.notDeepEqual(other.loss, last.loss);
     await assert.rejects(inspector.inspect(ids, { ablation: { heads: [{ layer: 3, head: 8 }] } }), /head 3\.8 does not exist/);
     await assert.rejects(inspector.inspect(ids, { ablation: { heads: [{ layer: 4, head: 0 }] } }), /layer 4 does not exist/);
   } finally {

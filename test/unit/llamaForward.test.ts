@@ -16,7 +16,8 @@ import { loadModelFolderFromDisk } from '../../node/folderReader.js';
 import { llamaShapedFolder } from '../support/llamaShapedFolder.js';
 import type { WeightDType } from '../../kernels/model/types.js';
 import { readFloat32Npy } from '../support/npy.js';
-import { traceRows } from '../../webview/inspector/shapeTrace.js';
+import { measuredRopeFrequencies, traceRows } from '../../webview/inspector/shapeTrace.js';
+import { ropeInverseFrequencies } from '../../kernels/graph/rope.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const REFERENCE = join(ROOT, 'test', 'reference', 'llama_reference.py');
@@ -151,6 +152,16 @@ CASES.forEach((c, n) => {
       assert.equal(rows.get('RMSNorm')?.shape, `(B=1, T=${T}, D=${D})`);
       assert.equal(rows.get('RoPE')?.shape, `Q (B=1, T=${T}, H=${H}, dh=${dh}), K (B=1, T=${T}, KV=${KV}, dh=${dh})`);
       assert.equal(rows.get('repeat K V')?.shape, KV < H ? `(B=1, KV=${KV}, T=${T}, dh=${dh}) → (B=1, H=${H}, T=${T}, dh=${dh})` : undefined);
+      // RoPE's frequencies read back from how q and k were turned (q and k after RoPE equal the reference's,
+      // below) are the configured ones, scaling included; the row says both.
+      assert.equal(model.config.positions.kind, 'rope');
+      const configured = ropeInverseFrequencies(model.config.positions as Extract<typeof model.config.positions, { kind: 'rope' }>, dh);
+      const measured = measuredRopeFrequencies(trace)!;
+      let worstTheta = 0;
+      for (let i = 0; i < dh / 2; i++) worstTheta = Math.max(worstTheta, Math.abs(measured[i] - configured[i]) / configured[i]);
+      assert.ok(worstTheta <= 1e-4, `RoPE θ measured ${measured.join()} vs configured ${configured.join()}: relative ${worstTheta}`);
+      assert.equal(rows.get('RoPE θ')?.shape, `(dh/2=${dh / 2})`);
+      assert.match(new Map(traceRows(trace, model.config).map((row) => [row.step, row])).get('RoPE θ')?.note ?? '', /configured \(rope_theta [\d,]+.*\): .* measured within/);
 
       // What attention was computed from (kept per layer, maps derived from it): q and k after the q/k
       // norms and RoPE, k per query head, equal to the reference's.
@@ -173,7 +184,7 @@ CASES.forEach((c, n) => {
       assert.equal(fused.provider.attention, 'fused');
       const fusedDiff = maxAbsDiff(fused.logits!, logits);
       assert.ok(fusedDiff <= 1e-3, `fused logits max abs diff ${fusedDiff}`);
-      console.log(`${c.name}: attention max abs ${worst.toExponential(2)}, q/k ${worstQk.toExponential(2)}, loss max relative ${worstLoss.toExponential(2)}, logits ${logitDiff.toExponential(2)}, fused logits ${fusedDiff.toExponential(2)}; ${peaked}/${L * H * T} rows peaked`);
+      console.log(`${c.name}: attention max abs ${worst.toExponential(2)}, q/k ${worstQk.toExponential(2)}, RoPE θ relative ${worstTheta.toExponential(2)}, loss max relative ${worstLoss.toExponential(2)}, logits ${logitDiff.toExponential(2)}, fused logits ${fusedDiff.toExponential(2)}; ${peaked}/${L * H * T} rows peaked`);
     } finally {
       await inspector.release();
     }

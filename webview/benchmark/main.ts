@@ -1,9 +1,9 @@
 /// <reference types="@webgpu/types" />
 /** The Benchmark view: settings form, run with progress and cancel, table, plot, adapter facts, exports. */
 import { toCsv, toJson } from '../../kernels/bench/export.js';
-import { FULL_SETTINGS, parseNumberList, parseTileChoice, QUICK_SETTINGS } from '../../kernels/bench/grid.js';
+import { checkGrouping, FULL_SETTINGS, parseNumberList, parseTileChoice, QUICK_SETTINGS } from '../../kernels/bench/grid.js';
 import { runBenchmark } from '../../kernels/bench/runBenchmark.js';
-import { rowCells, speedups, TABLE_HEADERS, trialsTable } from '../../kernels/bench/table.js';
+import { headsLabel, rowCells, speedups, TABLE_HEADERS, trialsTable } from '../../kernels/bench/table.js';
 import type { BenchReport, BenchSettings } from '../../kernels/bench/types.js';
 import { benchEnvironment } from './environment.js';
 import { announceReady, inVsCode, post, save } from './host.js';
@@ -39,13 +39,14 @@ function tileChoiceField(): HTMLSelectElement {
 }
 
 function readSettings(): BenchSettings {
-  return {
+  const s: BenchSettings = {
     ...QUICK_SETTINGS,
     kernels: checked('kernel') as BenchSettings['kernels'],
     backends: checked('backend') as BenchSettings['backends'],
     precisions: checked('precision') as BenchSettings['precisions'],
     seqLens: parseNumberList(field('seqLens').value, 'Sequence lengths'),
     heads: parseNumberList(field('heads').value, 'Heads'),
+    queriesPerKv: parseNumberList(field('queriesPerKv').value, 'Query heads per K/V head'),
     batches: parseNumberList(field('batches').value, 'Batch'),
     headDim: parseNumberList(field('headDim').value, 'Head size')[0],
     causal: field('causal').checked,
@@ -53,6 +54,8 @@ function readSettings(): BenchSettings {
     budgetMs: parseNumberList(field('budgetMs').value, 'Time budget')[0],
     tileChoice: parseTileChoice(tileChoiceField().value),
   };
+  checkGrouping(s);
+  return s;
 }
 
 function writeSettings(s: BenchSettings): void {
@@ -61,6 +64,7 @@ function writeSettings(s: BenchSettings): void {
   }
   field('seqLens').value = s.seqLens.join(',');
   field('heads').value = s.heads.join(',');
+  field('queriesPerKv').value = s.queriesPerKv.join(',');
   field('batches').value = s.batches.join(',');
   field('headDim').value = String(s.headDim);
   field('causal').checked = s.causal;
@@ -111,12 +115,12 @@ function renderResults(r: BenchReport): void {
     }),
   );
   $<HTMLParagraphElement>('#ratios').textContent = speedups(r)
-    .map((s) => `ours is ${s.ratio.toFixed(2)}× ${s.ratio >= 1 ? 'faster' : 'as fast'} than ort-fused at B${s.batch} H${s.heads} T${s.seqLen} ${s.precision}`)
+    .map((s) => `ours is ${s.ratio.toFixed(2)}× ${s.ratio >= 1 ? 'faster' : 'as fast'} than ort-fused at B${s.batch} ${headsLabel(s)} T${s.seqLen} ${s.precision}`)
     .join('; ');
   $<HTMLDivElement>('#tile-trials').replaceChildren(
     ...r.rows.filter((row) => row.tileTrials).map((row) => {
       const details = document.createElement('details');
-      const summary = Object.assign(document.createElement('summary'), { textContent: `Tiles tried for ours B${row.batch} H${row.heads} T${row.seqLen} ${row.precision}` });
+      const summary = Object.assign(document.createElement('summary'), { textContent: `Tiles tried for ours B${row.batch} ${headsLabel(row)} T${row.seqLen} ${row.precision}` });
       details.append(summary, Object.assign(document.createElement('pre'), { textContent: trialsTable(row.tileTrials!) }));
       return details;
     }),
@@ -139,7 +143,7 @@ async function run(settings: BenchSettings): Promise<BenchReport> {
       onProgress: (done, total, row, running) => {
         progress.max = total;
         progress.value = done;
-        if (running) status.textContent = `${done + 1} of ${total}: ${running.kernel} ${running.backend} ${running.precision} B${running.batch} H${running.heads} T${running.seqLen}`;
+        if (running) status.textContent = `${done + 1} of ${total}: ${running.kernel} ${running.backend} ${running.precision} B${running.batch} ${headsLabel(running)} T${running.seqLen}`;
         if (row) {
           partial.rows.push(row);
           renderResults(partial);

@@ -1,4 +1,5 @@
 /** Log-log plot of median time against T, one series per kernel/backend/precision/shape; theme colours. */
+import { headsLabel } from '../../kernels/bench/table.js';
 import type { BenchRow } from '../../kernels/bench/types.js';
 
 const PALETTE = ['--vscode-charts-blue', '--vscode-charts-red', '--vscode-charts-green', '--vscode-charts-orange', '--vscode-charts-purple', '--vscode-charts-yellow'];
@@ -9,7 +10,7 @@ function cssVar(name: string, fallback: string): string {
 }
 
 export function seriesName(r: BenchRow): string {
-  return `${r.kernel} ${r.backend} ${r.precision} B${r.batch} H${r.heads}`;
+  return `${r.kernel} ${r.backend} ${r.precision} B${r.batch} ${headsLabel(r)}`;
 }
 
 /** Least-squares slope of log(time) against log(T): ≈ 2 for attention's O(T²). */

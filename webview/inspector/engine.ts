@@ -12,7 +12,7 @@ import { LoadCancelled } from '../../kernels/model/errors.js';
 import { fetchFolderReader } from '../../kernels/model/fetchReader.js';
 import { hostFolderReader } from './hostFiles.js';
 import { loadModelFolder, type LoadedModel } from '../../kernels/model/modelFolder.js';
-import type { Ablation } from '../../kernels/graph/decoderGraph.js';
+import type { Ablation, HeadAblationMode, HeadRef } from '../../kernels/graph/decoderGraph.js';
 import type { LayerInspection } from '../../kernels/runtime/decoderInspector.js';
 import { createEngine, type EngineStartup } from '../engine/engine.js';
 import type { EngineRef } from '../../protocol/inspector.js';
@@ -32,6 +32,8 @@ export interface Engine {
    * run is skipped (Cancelled). With `ablation`, heads of it run ablated (the panel's "Run ablated").
    */
   inspect(ids: readonly number[], traceLayer: number | undefined, wanted: () => boolean, ablation?: Ablation): Promise<LayerInspection>;
+  /** Per-token losses with each set of heads ablated, one run (DecoderInspector.ablatedLosses), queued and skipped as inspect's. */
+  ablatedLosses(ids: readonly number[], sets: HeadRef[][], mode: HeadAblationMode, wanted: () => boolean): Promise<Float32Array[]>;
   /** Releases the sessions once the runs queued so far are done. */
   dispose(): Promise<void>;
 }
@@ -92,21 +94,23 @@ async function create({ model: { baseUri, id, label }, ortBase, backend, weights
   const model = await loading;
   const { provider } = runner;
   let queue: Promise<unknown> = Promise.resolve();
+  const queued = <T>(wanted: () => boolean, job: () => Promise<T>): Promise<T> => {
+    const run = queue.then(async () => {
+      await nextTask();
+      if (!wanted()) throw new Cancelled('superseded');
+      return job();
+    });
+    queue = run.catch(() => undefined);
+    return run;
+  };
   return {
     model,
     provider: provider.name,
     adapter: provider.adapter ?? provider.description,
     fallbackReason: provider.fallbackReason,
     startup: runner.startup,
-    inspect: (ids, traceLayer, wanted, ablation) => {
-      const run = queue.then(async () => {
-        await nextTask();
-        if (!wanted()) throw new Cancelled('superseded');
-        return runner.inspector.inspectLayers(ids, { traceLayer, ablation });
-      });
-      queue = run.catch(() => undefined);
-      return run;
-    },
+    inspect: (ids, traceLayer, wanted, ablation) => queued(wanted, () => runner.inspector.inspectLayers(ids, { traceLayer, ablation })),
+    ablatedLosses: (ids, sets, mode, wanted) => queued(wanted, () => runner.inspector.ablatedLosses(ids, sets, mode)),
     dispose: () => queue.then(() => runner.dispose()),
   };
 }

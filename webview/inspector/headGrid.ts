@@ -1,6 +1,8 @@
 /**
  * Every layer × head as a thumbnail (plus each layer's average), labelled with the head's kind where
  * its score says so. Click or Enter chooses a head; arrows move between cells (one tab stop for the grid).
+ * With grouped-query attention (KV < H) the query heads that read one key/value head are bracketed under
+ * a header ("KV 0: H0–H2") that describes each of their cells.
  * Alt+click or Space marks a head for ablation (headAblation.ts); after an ablated run each head shows
  * how far its attention moved.
  */
@@ -23,12 +25,25 @@ export interface HeadGridContent {
   digests: readonly (LayerDigest | undefined)[];
   L: number;
   H: number;
+  /** Key/value heads; query head h reads KV head ⌊h / (H/KV)⌋. Equal to H: no groups are drawn. */
+  KV: number;
+}
+
+/** The key/value head query head `h` reads (HF's repeat_kv order). */
+export function kvHeadOf(h: number, H: number, KV: number): number {
+  return Math.floor(h / (H / KV));
+}
+
+/** The query heads sharing key/value head `kv`, as the grid names them ("H0–H2"). */
+export function kvGroupHeads(kv: number, H: number, KV: number): string {
+  const g = H / KV;
+  return g === 1 ? `H${kv}` : `H${kv * g}–H${kv * g + g - 1}`;
 }
 
 export class HeadGrid {
   private readonly grid = el('div', { class: 'head-grid', role: 'grid' });
   readonly element = section('Layers × heads', 'grid', this.grid, el('p', { class: 'hint' }, 'Labels: prev = previous-token, induct = induction, dup = duplicate-token, first = first-token head (score ≥ 0.4).'));
-  private size = { L: 0, H: 0 };
+  private size = { L: 0, H: 0, KV: 0 };
   /** Heads marked for ablation. */
   private marked: (layer: number, head: number) => boolean = () => false;
   /** Per head ([layer·H + head]) the change of its attention under the shown ablation (NaN: not yet). */
@@ -42,16 +57,21 @@ export class HeadGrid {
   }
 
   render(c: HeadGridContent, chosen: HeadChoice, colors: HeatmapColors): void {
-    this.size = { L: c.L, H: c.H };
+    this.size = { L: c.L, H: c.H, KV: c.KV };
     const toUnit = unitOf(colors);
-    const rows: HTMLElement[] = [el('div', { class: 'grid-row head-names' }, el('span', { class: 'layer-name' }), ...Array.from({ length: c.H }, (_, h) => el('span', { class: 'col-name' }, `H${h}`)), el('span', { class: 'col-name' }, 'avg'))];
+    const groupStart = (h: number) => (this.grouped && h > 0 && h % (c.H / c.KV) === 0 ? ' kv-group-start' : '');
+    const rows: HTMLElement[] = [
+      ...(this.grouped ? [this.groupRow()] : []),
+      el('div', { class: 'grid-row head-names' }, el('span', { class: 'layer-name' }), ...Array.from({ length: c.H }, (_, h) => el('span', { class: `col-name${groupStart(h)}` }, `H${h}`)), el('span', { class: 'col-name' }, 'avg')),
+    ];
     for (let l = 0; l < c.L; l++) {
       const cells: HTMLElement[] = [];
       for (let h = 0; h <= c.H; h++) {
         const head = h === c.H ? -1 : h;
-        const b = el('button', { class: 'cell' }, el('canvas', { class: 'thumb', width: THUMB_SIDE, height: THUMB_SIDE }), el('span', { class: 'tag none' }));
+        const b = el('button', { class: `cell${head >= 0 ? groupStart(head) : ''}` }, el('canvas', { class: 'thumb', width: THUMB_SIDE, height: THUMB_SIDE }), el('span', { class: 'tag none' }));
         this.fill(b, l, head, c.digests[l], toUnit, colors.lut);
         b.setAttribute('role', 'gridcell');
+        if (this.grouped && head >= 0) b.setAttribute('aria-describedby', kvGroupId(kvHeadOf(head, c.H, c.KV)));
         b.dataset.layer = String(l);
         b.dataset.head = String(head);
         const isChosen = l === chosen.layer && head === chosen.head;
@@ -68,6 +88,25 @@ export class HeadGrid {
       rows.push(row);
     }
     this.grid.replaceChildren(...rows);
+  }
+
+  private get grouped(): boolean {
+    return this.size.KV < this.size.H;
+  }
+
+  /** One bracket per key/value head over the query heads that read it, each the description of their cells. */
+  private groupRow(): HTMLElement {
+    const { H, KV } = this.size;
+    const g = H / KV;
+    const groups = Array.from({ length: KV }, (_, kv) => {
+      const header = el('span', { class: `kv-group${kv > 0 ? ' kv-group-start' : ''}`, id: kvGroupId(kv) }, `KV ${kv}: ${kvGroupHeads(kv, H, KV)}`);
+      header.style.setProperty('--kv-group-heads', String(g));
+      header.title = `Query heads ${kvGroupHeads(kv, H, KV)} share key/value head ${kv}`;
+      return header;
+    });
+    const row = el('div', { class: 'grid-row kv-groups' }, el('span', { class: 'layer-name' }), ...groups);
+    row.setAttribute('aria-hidden', 'true');
+    return row;
   }
 
   /** Draws layer `l`'s row once its maps are digested, leaving the rest of the grid as it is. */
@@ -105,7 +144,10 @@ export class HeadGrid {
       b.style.removeProperty('--change');
     }
     const more = `${marked ? ', marked for ablation' : ''}${Number.isFinite(change) ? `, attention changed by ${change.toFixed(3)} under the ablation` : ''}`;
-    b.title = desc + more;
+    const { H, KV } = this.size;
+    const kv = kvHeadOf(head, H, KV);
+    const group = head >= 0 && KV < H ? `. Reads key/value head ${kv}, shared by ${kvGroupHeads(kv, H, KV)}` : '';
+    b.title = desc + more + group;
     b.setAttribute('aria-label', desc + more);
   }
 
@@ -149,4 +191,9 @@ export class HeadGrid {
       target.focus();
     }
   }
+}
+
+/** Element id of key/value head `kv`'s group header (the description of its query heads' cells). */
+function kvGroupId(kv: number): string {
+  return `kv-group-${kv}`;
 }

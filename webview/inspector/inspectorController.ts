@@ -27,6 +27,7 @@ import { ablationTokenChanges, HeadAblationControls } from './headAblationView.j
 import type { HeadAblationMode } from '../../kernels/graph/decoderGraph.js';
 import { FocusHeatmap } from './focusHeatmap.js';
 import { HeadGrid, THUMB_SIDE } from './headGrid.js';
+import { HeadRankingView } from './headRanking.js';
 import type { HeadChoice } from './headMaps.js';
 import { getState, post, save, saveInParts, setState } from './host.js';
 import { hoverSummary } from './hoverSummary.js';
@@ -52,7 +53,6 @@ interface Inspection {
   T: number;
   H: number;
   L: number;
-  D: number;
   keys: PatternKeys;
   /** Per layer, once its maps were digested. */
   digests: (LayerDigest | undefined)[];
@@ -152,6 +152,7 @@ export class InspectorController {
   private readonly trace = new ShapeTraceView();
   private readonly ablations = new AblationsView();
   private readonly predictions = new PredictionsView();
+  private readonly ranking = new HeadRankingView();
   private readonly body = el('div', { class: 'body', hidden: true });
   private readonly message = el('div', { class: 'message', role: 'alert', hidden: true });
   private readonly progress = el('div', { class: 'progress', role: 'status', hidden: true });
@@ -173,6 +174,7 @@ export class InspectorController {
       el('div', { class: 'columns' }, this.comparison.pinnedGridElement, this.grid.element, this.focus.element),
       this.trace.element,
       this.ablations.element,
+      this.ranking.element,
       this.predictions.element,
     );
     this.topBar.element.append(this.comparison.pinButton);
@@ -338,7 +340,6 @@ export class InspectorController {
         T,
         H,
         L,
-        D: engine.model.config.nEmbd,
         keys: patternKeysOf(run.ids),
         digests: [],
         recent: new RecentMaps(RECENT_MAPS_BYTES),
@@ -369,6 +370,7 @@ export class InspectorController {
       this.renderGrid();
       this.showAblated();
       this.predictions.render({ tokens: req.tokens.slice(0, T), loss: run.loss, top: run.top, tokenText: (t) => engine.model.tokenizer.tokenText(t), topK: this.topK });
+      this.ranking.show({ modelLabel: req.model.label, provider: engine.provider, L, H, T, losses: (sets, mode, wanted) => engine.ablatedLosses(run.ids, sets, mode, wanted), save });
       await yieldToPage(); // the page's first build (token strip, predictions table) is a task of its own
       const tMaps = performance.now();
       const complete = await this.digestLayers(c, live);
@@ -546,6 +548,7 @@ export class InspectorController {
         T: c.T,
         L: c.L,
         H: c.H,
+        KV: c.engine.model.config.nKvHead,
         tokens: c.req.tokens.slice(0, c.T),
         loss: c.run.loss,
         digests: c.digests,
@@ -609,7 +612,7 @@ export class InspectorController {
 
   private renderGrid(): void {
     const c = this.current!;
-    const { content, colors } = this.comparison.gridContent({ digests: c.digests, L: c.L, H: c.H }, this.colors);
+    const { content, colors } = this.comparison.gridContent({ digests: c.digests, L: c.L, H: c.H, KV: c.engine.model.config.nKvHead }, this.colors);
     this.comparison.titleGrid(this.grid.element);
     this.grid.render(content, this.chosen, colors);
     this.grid.showAblation((layer, head) => this.marks.has({ layer, head }), c.ablated?.change, c.digests, this.colors);
@@ -765,7 +768,7 @@ export class InspectorController {
 
   private renderTrace(): void {
     const c = this.current!;
-    this.trace.render({ trace: c.trace, layer: this.layer, T: c.T, H: c.H, D: c.D }, this.chosen, this.colors);
+    this.trace.render({ trace: c.trace, layer: this.layer, T: c.T, H: c.H, config: c.engine.model.config }, this.chosen, this.colors);
   }
 
   /** How the chosen layer's heads attend as trained, without 1/√dh and without the mask, derived from the kept q and k. */

@@ -32,6 +32,8 @@ export interface ComparedInspection {
   T: number;
   L: number;
   H: number;
+  /** Key/value heads (the side-by-side grid groups query heads by them). */
+  KV: number;
   tokens: readonly TokenInfo[];
   /** loss[t] = −ln p(token t+1 | ≤ t); NaN at the last position. */
   loss: Float32Array;
@@ -258,7 +260,7 @@ export class PinnedComparison {
     this.legends.replaceChildren(...legends);
     if (s.kind === 'sideBySide') {
       this.pinnedGrid.element.querySelector('h2')!.textContent = `Pinned — ${describeInspection(p)}`;
-      this.pinnedGrid.render({ digests: p.digests, L: p.L, H: p.H }, chosen, colors);
+      this.pinnedGrid.render({ digests: p.digests, L: p.L, H: p.H, KV: p.KV }, chosen, colors);
     }
   }
 
@@ -333,7 +335,7 @@ export class PinnedComparison {
         // A larger difference changes the whole grid's scale: everything drawn so far is drawn again.
         this.gridLimit = limit;
         redrawGrid();
-      } else showLayer(l, digest, this.gridContent({ digests: [], L: c.L, H: c.H }, colors).colors);
+      } else showLayer(l, digest, this.gridContent({ digests: [], L: c.L, H: c.H, KV: c.KV }, colors).colors);
     }
     this.events.setStatus('');
     return true;

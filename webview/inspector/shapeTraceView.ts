@@ -7,7 +7,8 @@ import type { HeatmapColors } from './colors.js';
 import { el, failureNote, headerRow, section } from './dom.js';
 import { headMap, headWords, type HeadChoice } from './headMaps.js';
 import { drawHeatmap, rangeToUnit, weightToUnit } from './heatmapImage.js';
-import { fmt, parameterEquivalence, traceRows } from './shapeTrace.js';
+import type { DecoderConfig } from '../../kernels/model/decoder.js';
+import { fmt, parameterEquivalence, parameterEquivalenceText, traceRows } from './shapeTrace.js';
 
 const TRACE_SIDE = 160;
 
@@ -19,7 +20,8 @@ export interface ShapeTraceContent {
   layer: number;
   T: number;
   H: number;
-  D: number;
+  /** The model's description: the parameter counts, RoPE's frequencies. */
+  config: DecoderConfig;
 }
 
 /** A T×T figure of the trace and ablation cards: the map, its title and caption, labelled for screen readers. */
@@ -51,7 +53,7 @@ export class ShapeTraceView {
       this.body.replaceChildren(el('p', { class: 'hint' }, 'No trace for this layer.'));
       return;
     }
-    const rows = traceRows(t);
+    const rows = traceRows(t, c.config);
     const table = el(
       'table',
       { class: 'trace-table' },
@@ -59,13 +61,7 @@ export class ShapeTraceView {
       headerRow(['step', 'operation', 'shape', 'min', 'max', '']),
       el('tbody', {}, ...rows.map((r) => el('tr', {}, el('th', { scope: 'row' }, r.step), el('td', {}, r.op), el('td', { class: 'shape' }, r.shape), el('td', { class: 'num' }, fmt(r.min)), el('td', { class: 'num' }, fmt(r.max)), el('td', { class: 'note' }, r.note ?? '')))),
     );
-    const p = parameterEquivalence(c.D, c.H);
-    const n = (x: number) => x.toLocaleString('en-US');
-    const equivalence = el(
-      'p',
-      { class: 'equivalence' },
-      `Splitting D = ${p.D} into H = ${p.H} heads of dh = ${p.dh} keeps the projection parameters: one head of width ${p.D} needs 3·(${p.D}·${p.D} + ${p.D}) = ${n(p.oneHead)} for Q, K, V; ${p.H} heads of width ${p.dh} need ${p.H}·3·(${p.D}·${p.dh} + ${p.dh}) = ${n(p.multiHead)}. W_O is ${p.D}·${p.D} + ${p.D} = ${n(p.output)} either way. Heads change what is computed, not how many weights there are.`,
-    );
+    const equivalence = el('div', { class: 'equivalence' }, ...parameterEquivalenceText(parameterEquivalence(c.config), c.T).map((text) => el('p', {}, text)));
     this.body.replaceChildren(table, el('div', { class: 'trace-matrices' }), equivalence);
     this.renderMatrices(chosen, colors);
   }
