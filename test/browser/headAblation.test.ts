@@ -16,6 +16,7 @@ import { runCli } from '../support/cliRun.js';
 import { readFloat32Npy } from '../support/npy.js';
 import { REPO_ROOT } from '../support/paths.js';
 import { startStaticServer, type StaticServer } from '../support/staticServer.js';
+import { assertAblationColours } from '../support/tokenChanges.js';
 import { launchChromium, openPage, saveScreenshot, type ChromiumMode, type CollectingPage } from './harness.js';
 import { inspectorTestPage, posted, requestFor, send, waitForPost, waitForReady } from './inspectorPage.js';
 
@@ -134,8 +135,8 @@ for (const mode of ['wasm', 'webgpu'] as ChromiumMode[]) {
             const want = l <= 2 ? 0 : changeScore(cli.clean.attention, cli[ablation].attention, l, h, H, T);
             assert.ok(Math.abs(shown - want) <= 1e-3, `L${l}H${h}: change ${shown}, CLI maps ${want}`);
           }
-        assert.ok(await page.locator('.token.delta-up').count() > 20);
-        assert.match((await page.locator('.delta-legend').textContent()) ?? '', /Δloss −\d\.\d\d.*\+\d\.\d\d nats/);
+        await assertAblationColours(page.locator('.token-strip'), 20);
+        assert.match((await page.locator('#tokens .delta-legend').textContent()) ?? '', /Δloss \(nats\)−\d\.\d{3} loss fell\+\d\.\d{3} loss rose/);
         const note = (await page.locator('.token').nth(100).getAttribute('title')) ?? '';
         assert.match(note, new RegExp(`${ablation}-ablated: loss \\d+\\.\\d\\d → \\d+\\.\\d\\d nats`));
         assert.match((await page.locator('.ablated-mean').textContent()) ?? '', /mean loss \d\.\d{3} → \d\.\d{3} nats/);
@@ -151,8 +152,8 @@ for (const mode of ['wasm', 'webgpu'] as ChromiumMode[]) {
       await page.locator('.ablate vscode-button', { hasText: 'Clear ablation' }).click();
       assert.equal(await page.locator('.cell.marked').count(), 0);
       assert.equal(await page.locator('.cell .change').count(), 0);
-      assert.equal(await page.locator('.token.delta-up, .token.delta-down').count(), 0);
-      assert.equal(await page.locator('.delta-legend').count(), 0);
+      assert.equal(await page.locator('.token.changed').count(), 0);
+      assert.equal(await page.locator('#tokens .delta-legend').count(), 0);
       const cleared = await lastSummary(page, 1, () => true);
       assert.ok((await posted(page)).filter(isSummary(1)).length > summaries);
       assert.equal(cleared.ablation, undefined);

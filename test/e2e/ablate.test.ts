@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { REPO_ROOT } from '../../scripts/vscodeServer.js';
+import { assertAblationColours } from '../support/tokenChanges.js';
 import { e2eTest, RESULTS, UI_TIMEOUT, Workbench } from './harness.js';
 
 const INSPECT_TIMEOUT = 240_000;
@@ -68,8 +69,8 @@ e2eTest('mark heads by click and keyboard, Run ablated: Δloss strip, summary, h
   const summary = await panel.locator('.ablate-summary').innerText();
   t.diagnostic(`panel: ${summary.split('.')[0]}; CLI: mean loss ${meanLoss(clean).toFixed(3)} → ${meanLoss(ablated).toFixed(3)}`);
   assert.ok(summary.includes(`mean loss ${meanLoss(clean).toFixed(3)} → ${meanLoss(ablated).toFixed(3)} nats`), `summary: ${summary}`);
-  assert.match(await panel.locator('.delta-legend').innerText(), /Δloss −\d+\.\d\d\s*\+\d+\.\d\d nats/);
-  assert.ok((await panel.locator('.token.delta-up').count()) > 20);
+  assert.match(await panel.locator('#tokens .delta-legend').innerText(), /Δloss \(nats\)\s*−\d+\.\d{3} loss fell\s*\+\d+\.\d{3} loss rose/);
+  await assertAblationColours(panel.locator('.token-strip'), 20);
   await wb!.page.mouse.move(1, 1);
   await wb!.screenshot('ablate-heads');
   await panel.locator('#grid').screenshot({ path: join(RESULTS, 'ablate-heads-grid.png') });
@@ -111,9 +112,9 @@ e2eTest('mark heads by click and keyboard, Run ablated: Δloss strip, summary, h
   assert.ok(worst <= 2e-4);
 
   await panel.locator('.ablate vscode-button', { hasText: 'Clear ablation' }).click();
-  await panel.locator('.delta-legend').waitFor({ state: 'detached' });
+  await panel.locator('#tokens .delta-legend').waitFor({ state: 'detached' });
   assert.equal(await panel.locator('.head-grid .cell.marked').count(), 0);
-  assert.equal(await panel.locator('.token.delta-up, .token.delta-down').count(), 0);
+  assert.equal(await panel.locator('.token.changed').count(), 0);
   assert.equal(await panel.locator('.ablated-mean').count(), 0);
   await wb!.screenshot('ablate-cleared');
 }, 600_000);

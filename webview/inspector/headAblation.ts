@@ -12,6 +12,7 @@
  */
 import type { HeadAblationMode, HeadRef } from '../../kernels/graph/decoderGraph.js';
 import type { HoverAblation, TokenInfo } from '../../protocol/inspector.js';
+import { signed } from './deltaScale.js';
 import { rowsPerTask, type DigestSource } from './layerDigest.js';
 
 /** "3.1": layer 3 head 1, as the CLI's `--ablate` names heads. */
@@ -138,8 +139,6 @@ export function ablatedTokensJson(a: AblatedRun, clean: { loss: Float32Array; to
   };
 }
 
-export const signed = (d: number, digits = 2) => `${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(digits)}`;
-
 /** "L3H1, L3H2, L2H2 zero-ablated", as the views name a run. */
 export function ablationWords(a: { heads: readonly HeadRef[]; mode: HeadAblationMode }): string {
   return `${a.heads.map((h) => `L${h.layer}H${h.head}`).join(', ')} ${a.mode}-ablated`;
@@ -149,7 +148,7 @@ export function ablationWords(a: { heads: readonly HeadRef[]; mode: HeadAblation
 export function tokenChangeNote(i: number, clean: { loss: Float32Array; top: TopTokens }, a: AblatedRun, tokenText: (id: number) => string): string {
   const before = clean.loss[i - 1];
   const after = a.loss[i - 1];
-  const loss = i > 0 && before !== undefined && after !== undefined && Number.isFinite(before) ? `loss ${before.toFixed(2)} → ${after.toFixed(2)} nats (Δ ${signed(after - before)})` : 'no loss (first token)';
+  const loss = i > 0 && before !== undefined && after !== undefined && Number.isFinite(before) ? `loss ${before.toFixed(2)} → ${after.toFixed(2)} nats (Δ ${signed(after - before, 2)})` : 'no loss (first token)';
   const top = (t: TopTokens) => (t[i] ? `${JSON.stringify(tokenText(t[i]!.ids[0]!))} ${t[i]!.probs[0]!.toFixed(2)}` : '—');
   return `${ablationWords(a)}: ${loss}; top guess ${top(clean.top)} → ${top(a.top)}`;
 }

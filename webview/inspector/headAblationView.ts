@@ -1,8 +1,10 @@
-/** The "Ablate heads" controls under the head grid and the token strip's Δloss legend (headAblation.ts has the arithmetic). */
+/** The "Ablate heads" controls under the head grid and the token strip's Δloss (headAblation.ts has the arithmetic). */
 import type { HeadAblationMode, HeadRef } from '../../kernels/graph/decoderGraph.js';
 import { button, select } from '../components/controls.js';
 import { el } from './dom.js';
-import { signed } from './headAblation.js';
+import { deltaLegend, deltaScale, divergingRamp, signed, symmetricLimit } from './deltaScale.js';
+import { lossDelta, tokenChangeNote, type AblatedRun, type TopTokens } from './headAblation.js';
+import type { TokenChanges } from './tokenStrip.js';
 
 export interface AblationActions {
   run(mode: HeadAblationMode): void;
@@ -53,11 +55,17 @@ export class HeadAblationControls {
   }
 }
 
-/** The diverging Δloss legend of the token strip: blue (loss fell) through none to red (loss rose). */
-export function deltaLegend(maxAbs: number): HTMLElement {
-  const ramp = el('span', { class: 'delta-ramp' });
-  const legend = el('div', { class: 'delta-legend' }, el('span', {}, `Δloss −${maxAbs.toFixed(2)}`), ramp, el('span', {}, `+${maxAbs.toFixed(2)} nats`));
-  legend.setAttribute('role', 'img');
-  legend.setAttribute('aria-label', `Token colours: change in loss under the ablation, from ${maxAbs.toFixed(2)} nats lower (blue) through 0 to ${maxAbs.toFixed(2)} nats higher (red)`);
-  return legend;
+/**
+ * The ablated run's Δloss (ablated − clean) of predicting each token, for the token strip, on the shared
+ * diverging scale (red: the loss rose, blue: it fell), with its legend built as the comparison's is.
+ */
+export function ablationTokenChanges(clean: { loss: Float32Array; top: TopTokens }, a: AblatedRun, tokenText: (id: number) => string): { changes: TokenChanges; legend: HTMLElement } {
+  const delta = lossDelta(clean.loss, a.loss);
+  // delta[t] is the change of predicting token t + 1; the first token has none.
+  const values = Array.from({ length: delta.length + 1 }, (_, i) => (i > 0 && Number.isFinite(delta[i - 1]!) ? delta[i - 1]! : undefined));
+  const scale = deltaScale(symmetricLimit(delta), divergingRamp(document.body));
+  return {
+    changes: { values, scale, describe: (i) => tokenChangeNote(i, clean, a, tokenText) },
+    legend: deltaLegend(scale, 'Δloss (nats)', 'loss fell', 'loss rose'),
+  };
 }

@@ -22,8 +22,8 @@ import { el } from './dom.js';
 import { liveSessions } from '../engine/liveSessions.js';
 import { Cancelled, cancelLoading, getEngine, watchWeights, type Engine, type WeightsProgress } from './engine.js';
 import { exportButtons, savedText } from './exports.js';
-import { ablatedTokensJson, ablationWords, changeScores, HeadMarks, hoverAblation, lossDelta, meanLossOfTokens, tokenChangeNote, type AblatedRun } from './headAblation.js';
-import { deltaLegend, HeadAblationControls } from './headAblationView.js';
+import { ablatedTokensJson, ablationWords, changeScores, HeadMarks, hoverAblation, meanLossOfTokens, type AblatedRun } from './headAblation.js';
+import { ablationTokenChanges, HeadAblationControls } from './headAblationView.js';
 import type { HeadAblationMode } from '../../kernels/graph/decoderGraph.js';
 import { FocusHeatmap } from './focusHeatmap.js';
 import { HeadGrid, THUMB_SIDE } from './headGrid.js';
@@ -582,7 +582,19 @@ export class InspectorController {
   /** The comparison card, the pinned grid and the token strip's Δloss as the comparison is now. */
   private renderComparison(): void {
     this.comparison.render(this.colors, this.chosen);
-    this.tokenStrip.showChanges(this.comparison.tokenChanges());
+    this.showTokenChanges();
+  }
+
+  /**
+   * The token strip's one change view: an ablated run's Δloss wins while it is shown (it is the newer,
+   * more specific question); clearing it shows the comparison's Δloss again, if any.
+   */
+  private showTokenChanges(): void {
+    const c = this.current;
+    if (c?.ablated) {
+      const { changes, legend } = ablationTokenChanges(c.run, c.ablated, (id) => c.engine.model.tokenizer.tokenText(id));
+      this.tokenStrip.showChanges(changes, legend);
+    } else this.tokenStrip.showChanges(this.comparison.tokenChanges());
   }
 
   /** While differencing: every head's difference digested into the grid (the current's maps are all digested). */
@@ -628,12 +640,7 @@ export class InspectorController {
     const a = c.ablated;
     const tokenText = (id: number) => c.engine.model.tokenizer.tokenText(id);
     this.grid.showAblation((layer, head) => this.marks.has({ layer, head }), a?.change, c.digests, this.colors);
-    if (a) {
-      const delta = lossDelta(c.run.loss, a.loss);
-      const maxAbs = Math.max(1e-3, ...[...delta].filter(Number.isFinite).map(Math.abs));
-      const notes = Array.from({ length: c.T }, (_, i) => tokenChangeNote(i, c.run, a, tokenText));
-      this.tokenStrip.showDelta({ delta, maxAbs, notes, legend: deltaLegend(maxAbs) });
-    } else this.tokenStrip.showDelta(undefined);
+    this.showTokenChanges();
     this.predictions.render({ tokens: c.req.tokens.slice(0, c.T), loss: c.run.loss, top: c.run.top, tokenText, topK: this.topK, ...(a ? { ablated: { words: ablationWords(a), loss: a.loss, top: a.top } } : {}) });
     this.showAblationControls();
     this.postHoverSummary();

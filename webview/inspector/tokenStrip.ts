@@ -18,7 +18,7 @@ export interface TokenChanges {
 
 export class TokenStrip {
   private readonly strip = el('div', { class: 'token-strip', role: 'listbox' });
-  /** The Δloss legend while an ablated run is shown. */
+  /** The legend of the changes shown, where no other view has it (the comparison's is in its card). */
   private readonly legend = el('div', { class: 'delta-legend-slot' });
   readonly element = section('Tokens', 'tokens', this.strip, this.legend);
 
@@ -40,8 +40,11 @@ export class TokenStrip {
     this.strip.replaceChildren(...strip);
   }
 
-  /** Colours each token by its change (undefined: plain again), its tooltip and label saying the value. */
-  showChanges(c: TokenChanges | undefined): void {
+  /**
+   * Colours each token by its change (undefined: plain again), its tooltip and label saying the value;
+   * `legend`, if given, is shown under the strip.
+   */
+  showChanges(c: TokenChanges | undefined, legend?: HTMLElement): void {
     [...this.strip.children].forEach((node, i) => {
       const t = node as HTMLElement;
       const base = t.dataset.base!;
@@ -55,25 +58,7 @@ export class TokenStrip {
       t.title = words ? `${base} · ${words}` : base;
       t.setAttribute('aria-label', words ? `${label}, ${words}` : label);
     });
-  }
-
-  /**
-   * Colours each token by its change in loss (delta[i − 1] for token i), on a diverging scale of ±maxAbs
-   * that `legend` explains, and adds `notes[i]` to its hover and label; undefined: the clean colours.
-   */
-  showDelta(change: { delta: Float32Array; maxAbs: number; notes: readonly string[]; legend: HTMLElement } | undefined): void {
-    [...this.strip.children].forEach((node, i) => {
-      const s = node as HTMLElement;
-      const d = change && i > 0 ? change.delta[i - 1]! : NaN;
-      s.classList.toggle('delta-up', Number.isFinite(d) && d > 0);
-      s.classList.toggle('delta-down', Number.isFinite(d) && d < 0);
-      if (Number.isFinite(d)) s.style.setProperty('--delta', (Math.min(1, Math.abs(d) / change!.maxAbs) * 100).toFixed(1) + '%');
-      else s.style.removeProperty('--delta');
-      const note = change?.notes[i];
-      s.title = note ? `${s.dataset.base}\n${note}` : s.dataset.base!;
-      s.setAttribute('aria-label', note ? `${s.dataset.label}; ${note}` : s.dataset.label!);
-    });
-    this.legend.replaceChildren(...(change ? [change.legend] : []));
+    this.legend.replaceChildren(...(legend ? [legend] : []));
   }
 
   /** Marks the pinned token (undefined: none). */
