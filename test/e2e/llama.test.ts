@@ -83,7 +83,7 @@ e2eTest('a Llama-style GQA model: grid grouped by K/V head, trace and parameter 
   // Per layer K and V save 2·(64·64 − 64·32) = 4,096 weights; 8,192 over the 2 layers.
   assert.match(card, /4,096 fewer per layer, 8,192 over the 2 layers/);
 
-  await panel.locator('.head-grid').scrollIntoViewIfNeeded();
+  await panel.locator('#grid .head-grid').scrollIntoViewIfNeeded();
   const shot = await wb!.screenshot('llama-gqa-grid');
   t.diagnostic(`screenshot: ${shot}`);
 

@@ -31,8 +31,10 @@ export async function downloadModel(wb: Workbench, repo: string, timeoutMs = 120
  */
 export async function openDownloadPick(wb: Workbench): Promise<void> {
   const page = wb.page;
-  // The view's container is there once the extension is registered; its commands are in the palette then.
+  // The view's container is there once the extension is registered; its commands are in the palette then,
+  // but run before activation has registered them they are "not found" (seen once under load).
   await openModelsView(wb);
+  await wb.waitForLog(/activated in \d+ ms/);
   // The Benchmark view beside it is a webview: once its page is there, it no longer takes the keyboard.
   await wb.webview('Benchmark');
   const input = page.locator('.quick-input-widget input');
