@@ -258,6 +258,7 @@ e2eTest('the Benchmark view cancelled mid-grid: rows run stay, the rest say canc
   // A grid that takes minutes on wasm (no WebGPU here), so the cancel lands with most of it still to run.
   await view.locator('input[name="seqLens"]').fill('32,256,512,1024');
   await view.locator('input[name="heads"]').fill('2,8');
+  await view.locator('input[name="queriesPerKv"]').fill('1');
   await view.locator('input[name="budgetMs"]').fill('300');
   await view.locator('#run').click();
   await view.locator('#results tbody tr.status-ok').first().waitFor({ timeout: INSPECT_TIMEOUT });
