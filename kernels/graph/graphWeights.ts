@@ -1,14 +1,16 @@
 /**
  * How a model's weights enter a graph without being copied in JS:
- * - stored as F32 or F16: referenced as ONNX external data, the model file's own bytes (mounted in ORT
- *   by name, `externalFiles()`), widened or narrowed to the compute dtype by a Cast in the graph when the
- *   stored dtype differs (ORT folds it once, at session creation);
- * - BF16 (or every weight when `external` is false, for runtimes without external data): converted
- *   tensor by tensor while the graph is written, so no whole converted copy is held.
+ * - referenced as ONNX external data, the model file's own bytes (mounted in ORT by name,
+ *   `externalFiles()`), cast to the compute dtype in the graph when the stored dtype (F32, F16, BF16)
+ *   differs: ORT folds the Cast once, at session creation, before the graph is split between providers,
+ *   so a provider without bfloat16 kernels (WebGPU) never sees one;
+ * - every weight when `external` is false (runtimes without external data): converted tensor by tensor
+ *   while the graph is written, so no whole converted copy is held.
  */
 import type { ModelWeights, WeightTensor } from '../model/types.js';
 import { elementCount, toFloat16Bits, toFloat32 } from '../model/weightData.js';
 import { type OnnxGraphBuilder, type TensorBytes, bytesOf } from './onnxBuilder.js';
+import type { ElemType } from './onnxBuilder.js';
 import { type FloatDType, elemTypeOf } from './tensors.js';
 
 /** One external data "file" as ORT's `externalData` session option takes it. */
@@ -18,6 +20,7 @@ export interface ExternalFile {
 }
 
 const ONNX_TYPE: Record<FloatDType, number> = { fp32: 1, fp16: 10 };
+const STORED_TYPE: Record<WeightTensor['dtype'], ElemType> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
 
 export class GraphWeights {
   /** One external file per distinct buffer the weights are views of (usually the one model file). */
@@ -34,10 +37,11 @@ export class GraphWeights {
     const t = this.weights.get(name);
     if (!t) throw new Error(`weight ${name} is missing`);
     if (elementCount(t) !== dims.reduce((a, d) => a * d, 1)) throw new Error(`weight ${name} has shape [${t.shape}], the graph needs [${dims}]`);
-    const stored: FloatDType | undefined = t.dtype === 'F32' ? 'fp32' : t.dtype === 'F16' ? 'fp16' : undefined;
-    if (!this.external || !stored) return b.initializer(name, { type: elemTypeOf(this.dtype), dims, data: converted(t, this.dtype) });
-    const init = b.initializer(stored === this.dtype ? name : `${name}.stored`, { type: elemTypeOf(stored), dims, data: { external: this.locate(t.data) } });
-    return stored === this.dtype ? init : b.op('Cast', [init], { to: ONNX_TYPE[this.dtype] }, name);
+    const compute = elemTypeOf(this.dtype);
+    if (!this.external) return b.initializer(name, { type: compute, dims, data: converted(t, this.dtype) });
+    const stored = STORED_TYPE[t.dtype];
+    const init = b.initializer(stored === compute ? name : `${name}.stored`, { type: stored, dims, data: { external: this.locate(t.data) } });
+    return stored === compute ? init : b.op('Cast', [init], { to: ONNX_TYPE[this.dtype] }, name);
   }
 
   /** The external data the graphs built so far refer to: views of the weights' buffers, no copies. */

@@ -6,9 +6,9 @@
  * dimensions.
  */
 
-export type ElemType = 'float32' | 'float16' | 'int64' | 'int32' | 'bool';
+export type ElemType = 'float32' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'bool';
 
-const ELEM_CODE: Record<ElemType, number> = { float32: 1, int32: 6, int64: 7, bool: 9, float16: 10 };
+const ELEM_CODE: Record<ElemType, number> = { float32: 1, int32: 6, int64: 7, bool: 9, float16: 10, bfloat16: 16 };
 
 /** A dimension: a fixed size or a symbolic name (`'T'`) for a dynamic one. */
 export type Dim = number | string;

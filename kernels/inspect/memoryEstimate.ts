@@ -86,8 +86,7 @@ export function parameterCount(c: DecoderConfig): number {
 
 /**
  * How a model.safetensors of `bytes` stores its weights: its size over the parameter count (the header
- * is small next to the data). BF16 and F16 are alike in size and in this estimate, except that BF16 is
- * converted while the graph is written.
+ * is small next to the data). BF16 and F16 are alike in size and in this estimate.
  */
 export function storedDtypeOfSize(c: DecoderConfig, bytes: number): WeightDType {
   return bytes / parameterCount(c) >= 3 ? 'F32' : 'F16';
@@ -99,9 +98,8 @@ export function estimateInspectionMemory(i: MemoryEstimateInput): MemoryEstimate
   const P = parameterCount(i.config);
   const weightsStored = P * bytesPerElement(i.stored);
   const computeWeights = P * bytesPerElement(i.compute);
-  // BF16 is converted into the graph's bytes (JS) and copied into the heap from there.
   const widened = i.stored !== 'F32' && i.compute === 'fp32';
-  const heapAtCreation = i.stored === 'BF16' ? 2 * computeWeights : widened ? FOLDING_OVERLAP * weightsStored + computeWeights : computeWeights;
+  const heapAtCreation = widened ? FOLDING_OVERLAP * weightsStored + computeWeights : computeWeights;
   // Keys repeated to the H query heads, as attention used them.
   const keptQk = 2 * L * T * H * dh * F32;
   const temporaries = T * (TEMPORARY_D * D + TEMPORARY_F * F) * F32 + SCORE_TENSORS * H * T * T * F32;

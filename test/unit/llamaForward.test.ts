@@ -73,8 +73,8 @@ const CASES: { name: string; dtype: WeightDType; qkStd?: number; config: Record<
     config: { ...base, model_type: 'mistral', num_attention_heads: 8, num_key_value_heads: 2, rope_theta: 1e6, sliding_window: null, tie_word_embeddings: false },
   },
   {
-    name: 'qwen2: q/k/v biases, GQA 4/1, tied',
-    dtype: 'F32',
+    name: 'qwen2: q/k/v biases, GQA 4/1, tied, BF16',
+    dtype: 'BF16',
     config: { ...base, model_type: 'qwen2', num_attention_heads: 4, num_key_value_heads: 1, rope_theta: 1e6, use_sliding_window: false, sliding_window: 4096, tie_word_embeddings: true },
   },
   {
