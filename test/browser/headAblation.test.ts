@@ -10,15 +10,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
 import type { HoverSummary, PanelMessage } from '../../protocol/inspector.js';
 import { runCli } from '../support/cliRun.js';
 import { readFloat32Npy } from '../support/npy.js';
 import { REPO_ROOT } from '../support/paths.js';
-import { startStaticServer, type StaticServer } from '../support/staticServer.js';
+import type { StaticServer } from '../support/staticServer.js';
 import { assertAblationColours } from '../support/tokenChanges.js';
-import { launchChromium, openPage, saveScreenshot, type ChromiumMode, type CollectingPage } from './harness.js';
-import { inspectorTestPage, posted, requestFor, send, waitForPost, waitForReady } from './inspectorPage.js';
+import { saveScreenshot, type ChromiumMode, type CollectingPage } from './harness.js';
+import { openInspectorPage, posted, requestFor, send, waitForPost, type OpenInspectorPage } from './inspectorPage.js';
 
 const sample = readFileSync(join(REPO_ROOT, 'samples', 'repeated.md'), 'utf8');
 /** The two copies, from the first "The quick" to the end (README's induction demo). */
@@ -74,19 +73,14 @@ async function lastSummary(page: CollectingPage, id: number, pred: (s: HoverSumm
 
 for (const mode of ['wasm', 'webgpu'] as ChromiumMode[]) {
   describe(`ablate heads in the panel (${mode})`, () => {
+    let opened: OpenInspectorPage;
     let server: StaticServer;
-    let browser: Browser;
     let page: CollectingPage;
     before(async () => {
-      server = await startStaticServer({ pages: { '/inspector.html': inspectorTestPage } });
-      browser = await launchChromium(mode);
-      page = await openPage(browser, server.url('/inspector.html'), { width: 1400, height: 1000 });
-      await waitForReady(page, 30_000);
+      opened = await openInspectorPage(mode, { width: 1400, height: 1000 });
+      ({ server, page } = opened);
     });
-    after(async () => {
-      await browser?.close();
-      await server?.close();
-    });
+    after(() => opened?.close());
 
     test('marked heads run ablated: loss equals the CLI, change scores equal total variation of the CLI maps, clear returns to clean', { timeout: 400_000 }, async () => {
       await send(page, requestFor(server.origin, PASSAGE, 1));

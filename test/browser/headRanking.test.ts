@@ -8,34 +8,28 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as ort from 'onnxruntime-web';
-import type { Browser } from 'playwright-core';
 import { rankHeads } from '../../kernels/inspect/headRanking.js';
 import { DecoderInspector } from '../../kernels/runtime/decoderInspector.js';
 import { loadModelFolderFromDisk } from '../../node/folderReader.js';
 import type { PanelMessage, RunFacts } from '../../protocol/inspector.js';
 import { REPO_ROOT } from '../support/paths.js';
-import { startStaticServer, type StaticServer } from '../support/staticServer.js';
-import { launchChromium, openPage, saveScreenshot, type CollectingPage } from './harness.js';
-import { EMBEDDED_MODEL, inspectorTestPage, requestFor, send, waitForPost, waitForReady } from './inspectorPage.js';
+import type { StaticServer } from '../support/staticServer.js';
+import { saveScreenshot, type CollectingPage } from './harness.js';
+import { EMBEDDED_MODEL, openInspectorPage, requestFor, send, waitForPost, type OpenInspectorPage } from './inspectorPage.js';
 
 const T = 200;
 const LOSS_TOLERANCE = 2e-4;
 const isResult = (id: number) => (m: PanelMessage): m is { type: 'result'; requestId: number; facts: RunFacts } => m.type === 'result' && m.requestId === id;
 
+let opened: OpenInspectorPage;
 let server: StaticServer;
-let browser: Browser;
 let page: CollectingPage;
 
 before(async () => {
-  server = await startStaticServer({ pages: { '/inspector.html': inspectorTestPage } });
-  browser = await launchChromium('wasm');
-  page = await openPage(browser, server.url('/inspector.html'), { width: 1280, height: 1400 });
-  await waitForReady(page, 30_000);
+  opened = await openInspectorPage('wasm', { width: 1280, height: 1400 });
+  ({ server, page } = opened);
 });
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+after(() => opened?.close());
 
 test('Rank heads fills the layer × head table with the Δ mean loss Node computes, progressively, on wasm at T = 200', { timeout: 400_000 }, async () => {
   const sample = readFileSync(join(REPO_ROOT, 'samples', 'repeated.md'), 'utf8');

@@ -5,13 +5,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { ByteLevelBpeTokenizer } from '../../kernels/tokenizer/byteLevelBpe.js';
 import { inspectorHtml } from '../../src/inspectorHtml.js';
 import { LineIndex, toTokenInfos } from '../../src/inspectSelection.js';
 import type { HostMessage, InspectRequest, PanelMessage } from '../../protocol/inspector.js';
 import type { Envelope } from '../../protocol/messenger.js';
 import { REPO_ROOT } from '../support/paths.js';
+import { startStaticServer, type StaticServer } from '../support/staticServer.js';
+import { launchChromium, openPage, type ChromiumMode, type CollectingPage } from './harness.js';
 
 export const EMBEDDED_MODEL = 'media/models/tinycode-4l8h-1k';
 const NONCE = 'testnonce0123456789';
@@ -49,6 +51,31 @@ export function inspectorTestPage(origin: string): string {
   return html
     .replace('</head>', `<style nonce="${NONCE}">${DARK_MODERN}</style>\n</head>`)
     .replace('<script type="module"', `<script nonce="${NONCE}">${STUB}</script>\n<script type="module"`);
+}
+
+/** The inspector page served from the repository, open in Chromium, its ready message received. */
+export interface OpenInspectorPage {
+  server: StaticServer;
+  browser: Browser;
+  page: CollectingPage;
+  close(): Promise<void>;
+}
+
+export async function openInspectorPage(mode: ChromiumMode, viewport?: { width: number; height: number }): Promise<OpenInspectorPage> {
+  const server = await startStaticServer({ pages: { '/inspector.html': inspectorTestPage } });
+  const browser = await launchChromium(mode);
+  const close = async (): Promise<void> => {
+    await browser.close();
+    await server.close();
+  };
+  try {
+    const page = await openPage(browser, server.url('/inspector.html'), viewport);
+    await waitForReady(page, 30_000);
+    return { server, browser, page, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
 }
 
 let tokenizer: ByteLevelBpeTokenizer | undefined;

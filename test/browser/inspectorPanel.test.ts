@@ -7,12 +7,11 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
 import type { HoverSummary, PanelMessage, RunFacts } from '../../protocol/inspector.js';
 import { REPO_ROOT } from '../support/paths.js';
-import { startStaticServer, type StaticServer } from '../support/staticServer.js';
-import { launchChromium, openPage, saveScreenshot, type ChromiumMode, type CollectingPage } from './harness.js';
-import { canvasPixels, embeddedTokenizer, inspectorTestPage, posted, requestFor, send, sendAll, waitForPost, waitForReady } from './inspectorPage.js';
+import type { StaticServer } from '../support/staticServer.js';
+import { saveScreenshot, type ChromiumMode, type CollectingPage } from './harness.js';
+import { canvasPixels, embeddedTokenizer, openInspectorPage, posted, requestFor, send, sendAll, waitForPost, type OpenInspectorPage } from './inspectorPage.js';
 
 interface FixtureHead {
   layer: number;
@@ -53,20 +52,15 @@ async function decodedWeights(page: CollectingPage, T: number): Promise<{ cell: 
 
 for (const mode of ['webgpu', 'wasm'] as ChromiumMode[]) {
   describe(`inspector panel on ${mode}`, () => {
+    let opened: OpenInspectorPage;
     let server: StaticServer;
-    let browser: Browser;
     let page: CollectingPage;
 
     before(async () => {
-      server = await startStaticServer({ pages: { '/inspector.html': inspectorTestPage } });
-      browser = await launchChromium(mode);
-      page = await openPage(browser, server.url('/inspector.html'));
-      await waitForReady(page, 30_000);
+      opened = await openInspectorPage(mode);
+      ({ server, page } = opened);
     });
-    after(async () => {
-      await browser?.close();
-      await server?.close();
-    });
+    after(() => opened?.close());
 
     test('runs the embedded model and draws the reference attention', { timeout: 240_000 }, async () => {
       assert.deepEqual(embeddedTokenizer().encode(fixture.text).map((t) => t.id), fixture.ids, 'host tokenizer = reference BPE');
@@ -186,11 +180,8 @@ for (const mode of ['webgpu', 'wasm'] as ChromiumMode[]) {
 
 describe('inspector panel at T = 1024 (wasm)', () => {
   test('draws the full context without a DOM element per cell', { timeout: 300_000 }, async () => {
-    const server = await startStaticServer({ pages: { '/inspector.html': inspectorTestPage } });
-    const browser = await launchChromium('wasm');
+    const { server, page, close } = await openInspectorPage('wasm');
     try {
-      const page = await openPage(browser, server.url('/inspector.html'));
-      await waitForReady(page, 30_000);
       const line = 'for (let i = 0; i < n; i++) { total += values[i] * weights[i]; }\n';
       const text = line.repeat(80);
       const req = requestFor(server.origin, text, 1);
@@ -212,8 +203,7 @@ describe('inspector panel at T = 1024 (wasm)', () => {
       await saveScreenshot(page, 'inspector-wasm-t1024');
       assert.deepEqual(page.errors, []);
     } finally {
-      await browser.close();
-      await server.close();
+      await close();
     }
   });
 });

@@ -2,7 +2,8 @@
 // Δloss, mean loss, total-variation change scores (0 up to the first ablated layer), marks, the export.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ablatedTokensJson, changeScores, HeadMarks, lossDelta, meanLossOfTokens, totalVariationSum, type AblatedRun } from '../../webview/inspector/headAblation.js';
+import { ablatedTokensJson, changeScores, HeadMarks, meanLossOfTokens, totalVariationSum, type AblatedRun } from '../../webview/inspector/headAblation.js';
+import { tokenLossDelta } from '../../webview/inspector/deltaScale.js';
 import type { DigestSource } from '../../webview/inspector/layerDigest.js';
 
 /** A random row-stochastic causal (H, T, T) tensor per layer. */
@@ -48,7 +49,7 @@ test('change scores: mean over rows of ½·Σ|p − p′|, 0 at and before the f
 test('Δloss, mean loss of tokens, marks in layer order, the export names before and after', () => {
   const clean = Float32Array.from([1, 2, 3, NaN]);
   const after = Float32Array.from([1.5, 2, 5, NaN]);
-  assert.deepEqual([...lossDelta(clean, after)], [0.5, 0, 2, NaN]);
+  assert.deepEqual(tokenLossDelta(after, clean), [undefined, 0.5, 0, 2]);
   assert.equal(meanLossOfTokens(clean), 2);
   assert.equal(meanLossOfTokens(after, 2, 4), 3.5, 'tokens 2 and 3: loss[1], loss[2]');
   const marks = new HeadMarks();

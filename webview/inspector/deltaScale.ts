@@ -53,6 +53,17 @@ export function deltaScale(limit: number, lut: Uint8ClampedArray, shape: ColorSc
   };
 }
 
+/**
+ * Per token i, the change in the loss of predicting it (loss[i − 1]): a − b; undefined for the first
+ * token and where either run has no loss (the last position).
+ */
+export function tokenLossDelta(a: Float32Array, b: Float32Array): (number | undefined)[] {
+  return Array.from({ length: b.length }, (_, i) => {
+    const d = i > 0 ? a[i - 1]! - b[i - 1]! : NaN;
+    return Number.isFinite(d) ? d : undefined;
+  });
+}
+
 /** "+0.123" / "−0.123": the sign always shown, a true minus sign. */
 export function signed(v: number, digits = 3): string {
   return `${v < 0 ? '−' : '+'}${Math.abs(v).toFixed(digits)}`;

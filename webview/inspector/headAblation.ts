@@ -68,11 +68,6 @@ export function hoverAblation(a: AblatedRun): HoverAblation {
   return { heads: a.heads.map(headKey), mode: a.mode };
 }
 
-/** Per position, ablated − clean loss (NaN where either has none: the last position). */
-export function lossDelta(clean: Float32Array, ablated: Float32Array): Float32Array {
-  return clean.map((c, t) => (Number.isFinite(c) && Number.isFinite(ablated[t]!) ? ablated[t]! - c : NaN));
-}
-
 /** Mean of the finite losses of predicting tokens from … to − 1 (loss[t] is that of token t + 1). */
 export function meanLossOfTokens(loss: Float32Array, from = 1, to = loss.length + 1): number {
   let sum = 0;

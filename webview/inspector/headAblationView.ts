@@ -2,8 +2,8 @@
 import type { HeadAblationMode, HeadRef } from '../../kernels/graph/decoderGraph.js';
 import { button, select } from '../components/controls.js';
 import { el } from './dom.js';
-import { deltaLegend, deltaScale, divergingRamp, signed, symmetricLimit } from './deltaScale.js';
-import { lossDelta, tokenChangeNote, type AblatedRun, type TopTokens } from './headAblation.js';
+import { deltaLegend, deltaScale, divergingRamp, signed, symmetricLimit, tokenLossDelta } from './deltaScale.js';
+import { tokenChangeNote, type AblatedRun, type TopTokens } from './headAblation.js';
 import type { TokenChanges } from './tokenStrip.js';
 
 export interface AblationActions {
@@ -60,10 +60,8 @@ export class HeadAblationControls {
  * diverging scale (red: the loss rose, blue: it fell), with its legend built as the comparison's is.
  */
 export function ablationTokenChanges(clean: { loss: Float32Array; top: TopTokens }, a: AblatedRun, tokenText: (id: number) => string): { changes: TokenChanges; legend: HTMLElement } {
-  const delta = lossDelta(clean.loss, a.loss);
-  // delta[t] is the change of predicting token t + 1; the first token has none.
-  const values = Array.from({ length: delta.length + 1 }, (_, i) => (i > 0 && Number.isFinite(delta[i - 1]!) ? delta[i - 1]! : undefined));
-  const scale = deltaScale(symmetricLimit(delta), divergingRamp(document.body));
+  const values = tokenLossDelta(a.loss, clean.loss);
+  const scale = deltaScale(symmetricLimit(values.map((v) => v ?? 0)), divergingRamp(document.body));
   return {
     changes: { values, scale, describe: (i) => tokenChangeNote(i, clean, a, tokenText) },
     legend: deltaLegend(scale, 'Δloss (nats)', 'loss fell', 'loss rose'),

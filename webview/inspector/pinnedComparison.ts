@@ -14,7 +14,7 @@ import type { ModelName, SourceRef, TokenInfo } from '../../protocol/inspector.j
 import type { SaveOutcome } from '../../protocol/shared.js';
 import { button } from '../components/controls.js';
 import type { HeatmapColors } from './colors.js';
-import { deltaLegend, deltaScale, divergingRamp, signed, symmetricLimit, type DeltaScale } from './deltaScale.js';
+import { deltaLegend, deltaScale, divergingRamp, signed, symmetricLimit, tokenLossDelta, type DeltaScale } from './deltaScale.js';
 import { el, section } from './dom.js';
 import { canvasPng, headMapsNpy, reportSave } from './exports.js';
 import { HeadGrid, THUMB_SIDE, type HeadGridContent } from './headGrid.js';
@@ -98,14 +98,6 @@ export function differenceOf(pinned: Float32Array, current: Float32Array): Float
   const d = new Float32Array(current.length);
   for (let i = 0; i < d.length; i++) d[i] = pinned[i]! - current[i]!;
   return d;
-}
-
-/** Per token i, Δloss of predicting it (loss[i − 1]): pinned − current; undefined for the first token and where either has none. */
-export function deltaLossOf(pinned: Float32Array, current: Float32Array): (number | undefined)[] {
-  return Array.from({ length: current.length }, (_, i) => {
-    const d = i > 0 ? pinned[i - 1]! - current[i - 1]! : NaN;
-    return Number.isFinite(d) ? d : undefined;
-  });
 }
 
 /** `m` (T×T) pooled to side × side keeping each block's value of largest magnitude, so a sign survives shrinking. */
@@ -373,7 +365,7 @@ export class PinnedComparison {
     const p = this.pinned;
     const c = this.current;
     if (this.state.kind !== 'difference' || !p || !c) return undefined;
-    const values = deltaLossOf(p.loss, c.loss);
+    const values = tokenLossDelta(p.loss, c.loss);
     const scale = deltaScale(symmetricLimit(values.map((v) => v ?? 0)), divergingRamp(document.body));
     return {
       values,
@@ -409,7 +401,7 @@ export class PinnedComparison {
     const c = this.current;
     if (this.state.kind !== 'difference' || !p || !c) return;
     const side = (x: ComparedInspection) => ({ file: x.source.fileName, lines: [x.source.startLine + 1, x.source.endLine + 1], model: x.model.label, tokens: x.T });
-    const deltas = deltaLossOf(p.loss, c.loss);
+    const deltas = tokenLossDelta(p.loss, c.loss);
     const content = {
       difference: 'pinned − current',
       pinned: side(p),
