@@ -20,6 +20,7 @@ import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { QUERY_BLOCK } from '../kernels/graph/attentionGraph.js';
 import { type Ablation, LOGITS_BLOCK } from '../kernels/graph/decoderGraph.js';
 import { estimateInspectionMemory, formatBytes, longestFittingTokens, type MemoryEstimateInput } from '../kernels/inspect/memoryEstimate.js';
 import { float32NpyHeader } from '../kernels/inspect/npy.js';
@@ -313,8 +314,18 @@ export async function runInspectCommand(argv: string[], log: (line: string) => v
   const checkMemory = (T: number): void => {
     if (args.memoryBudgetMB === undefined) return;
     const wasm = args.backend === 'wasm';
-    // The wasm run derives one layer's maps at a time and lets go of the stored weights; the Chromium run returns every layer's.
-    const estimate = { config, stored: loaded!.weights.values().next().value!.dtype, compute: 'fp32', mapsLayers: wasm ? 1 : layers.length, runtime: args.backend, keepsStoredWeights: !wasm, logitsBlock: LOGITS_BLOCK } as const;
+    // The wasm run keeps only the written layers' q and k, runs attention in blocks of query rows, derives
+    // one head's map at a time and lets go of the stored weights; the Chromium run returns every layer's maps.
+    const estimate = {
+      config,
+      stored: loaded!.weights.values().next().value!.dtype,
+      compute: 'fp32',
+      mapsLayers: wasm ? 1 : layers.length,
+      runtime: args.backend,
+      keepsStoredWeights: !wasm,
+      logitsBlock: LOGITS_BLOCK,
+      ...(wasm ? { keptLayers: layers.length, queryBlock: QUERY_BLOCK, mapsHeads: 1 } : {}),
+    } as const;
     checkBudget(estimate, T, args.memoryBudgetMB);
   };
   const { tokens, truncated } = inspectedTokens(text, tokenizer, config.nPositions, args, log, checkMemory);

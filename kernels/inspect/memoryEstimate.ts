@@ -33,6 +33,12 @@ export interface MemoryEstimateInput {
   keepsStoredWeights: boolean;
   /** Positions per block of the unembedding (LOGITS_BLOCK). */
   logitsBlock: number;
+  /** Layers whose q and k the forward keeps (default every layer; the CLI keeps only its `--layers`). */
+  keptLayers?: number;
+  /** Query rows per block of manual attention (QUERY_BLOCK on wasm); default the whole (H, T, T) scores. */
+  queryBlock?: number;
+  /** Heads whose (T, T) maps are derived at once (default a whole layer's; the CLI derives one head at a time). */
+  mapsHeads?: number;
 }
 
 /** Bytes, by what holds them; `total` is the peak over the phases, not the sum of the parts. */
@@ -101,13 +107,14 @@ export function estimateInspectionMemory(i: MemoryEstimateInput): MemoryEstimate
   const widened = i.stored !== 'F32' && i.compute === 'fp32';
   const heapAtCreation = widened ? FOLDING_OVERLAP * weightsStored + computeWeights : computeWeights;
   // Keys repeated to the H query heads, as attention used them.
-  const keptQk = 2 * L * T * H * dh * F32;
-  const temporaries = T * (TEMPORARY_D * D + TEMPORARY_F * F) * F32 + SCORE_TENSORS * H * T * T * F32;
+  const keptQk = 2 * (i.keptLayers ?? L) * T * H * dh * F32;
+  const scoreRows = Math.min(i.queryBlock ?? T, T);
+  const temporaries = T * (TEMPORARY_D * D + TEMPORARY_F * F) * F32 + SCORE_TENSORS * H * scoreRows * T * F32;
   const logits = 2 * Math.min(i.logitsBlock, T) * V * F32;
-  const oneLayer = H * T * T * F32;
+  const derived = (i.mapsHeads ?? H) * T * T * F32;
   // The maps graph's inputs (one layer's q and k) and its scores.
-  const mapsHeap = 2 * T * H * dh * F32 + SCORE_TENSORS * oneLayer;
-  const mapsJs = i.mapsLayers * oneLayer;
+  const mapsHeap = 2 * T * H * dh * F32 + SCORE_TENSORS * derived;
+  const mapsJs = i.mapsLayers * derived;
   const forwardHeap = keptQk + temporaries + logits;
   const keptJs = i.keepsStoredWeights ? weightsStored : 0;
 

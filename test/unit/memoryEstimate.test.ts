@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { QUERY_BLOCK } from '../../kernels/graph/attentionGraph.js';
 import { LOGITS_BLOCK } from '../../kernels/graph/decoderGraph.js';
 import { estimateInspectionMemory, longestFittingTokens, type MemoryEstimateInput, parameterCount, storedDtypeOfSize } from '../../kernels/inspect/memoryEstimate.js';
 import { parseModelConfig } from '../../kernels/model/config.js';
@@ -96,7 +97,8 @@ test('CLI --memory-budget: over it, exit 2 and one error line with the estimate,
   const dir = mkdtempSync(join(tmpdir(), 'ai-budget-'));
   writeFileSync(join(dir, 'in.txt'), 'function add(a, b) { return a + b; }\n'.repeat(40));
   const config = parseModelConfig(readFileSync(join(EMBEDDED, 'config.json')));
-  const embedded: Omit<MemoryEstimateInput, 'tokens'> = { ...cli, config };
+  // What the CLI estimates on wasm (every layer written).
+  const embedded: Omit<MemoryEstimateInput, 'tokens'> = { ...cli, config, keptLayers: config.nLayer, queryBlock: QUERY_BLOCK, mapsHeads: 1 };
   const budgetMB = Math.floor(estimateInspectionMemory({ ...embedded, tokens: 300 }).total / MIB);
   const longest = longestFittingTokens(embedded, budgetMB * MIB);
   assert.ok(longest > 1 && longest < 400, `${longest}`);
@@ -109,4 +111,25 @@ test('CLI --memory-budget: over it, exit 2 and one error line with the estimate,
   assert.equal(run('--max-tokens', String(longest), '--memory-budget', String(budgetMB)).status, 0, 'the advice works');
   assert.match(run('--memory-budget', '1').stderr, /^error: .*not even one token fits/);
   assert.match(run('--memory-budget', 'lots').stderr, /^error: --memory-budget must be a positive integer/);
+});
+
+test('the CLI on wasm (only --layers\' q and k kept, attention in blocks of query rows, one head\'s map at a time): within the band of measured peaks of BF16 Llama-family shapes', () => {
+  const config = (c: Record<string, unknown>): DecoderConfig => parseModelConfig(new TextEncoder().encode(JSON.stringify({ hidden_act: 'silu', rms_norm_eps: 1e-5, rope_theta: 1e5, tie_word_embeddings: true, ...c })));
+  const SMOLLM2 = config({ model_type: 'llama', hidden_size: 576, intermediate_size: 1536, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3, vocab_size: 49152, max_position_embeddings: 8192 });
+  const QWEN25 = config({ model_type: 'qwen2', hidden_size: 896, intermediate_size: 4864, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2, vocab_size: 151936, max_position_embeddings: 32768 });
+  // Peak RSS of `npm run bench:cli` (README, "Llama-family shapes"), MiB.
+  const measured = [
+    { config: SMOLLM2, tokens: 2048, keptLayers: 30, peakMiB: 1547 },
+    { config: SMOLLM2, tokens: 4096, keptLayers: 1, peakMiB: 1350 },
+    { config: QWEN25, tokens: 1024, keptLayers: 24, peakMiB: 3328 },
+  ];
+  for (const m of measured) {
+    const e = estimateInspectionMemory({ ...cli, config: m.config, stored: 'BF16', tokens: m.tokens, keptLayers: m.keptLayers, queryBlock: QUERY_BLOCK, mapsHeads: 1 });
+    const ratio = e.total / MIB / m.peakMiB;
+    assert.ok(ratio >= 0.97 && ratio <= 1.12, `${m.config.family} T=${m.tokens}: estimate ${Math.round(e.total / MIB)} MiB, measured ${m.peakMiB} MiB`);
+  }
+  // Whole attention and every layer's q and k would be counted where they are kept.
+  const blocked = estimateInspectionMemory({ ...cli, config: SMOLLM2, stored: 'BF16', tokens: 2048, queryBlock: QUERY_BLOCK });
+  const whole = estimateInspectionMemory({ ...cli, config: SMOLLM2, stored: 'BF16', tokens: 2048 });
+  assert.equal(whole.activations - blocked.activations, 3 * 9 * (2048 - QUERY_BLOCK) * 2048 * 4);
 });
