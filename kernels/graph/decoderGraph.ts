@@ -174,7 +174,7 @@ export function buildDecoderGraph(config: DecoderConfig, weights: GraphWeights, 
   const embed = w(tensors.embed, [V, D]);
   let x = b.op('Gather', [embed, ids]);
   if (tensors.positions) x = b.op('Add', [x, b.op('Gather', [w(tensors.positions, [config.nPositions, D]), positions])]);
-  const rope = config.positions.kind === 'rope' ? ropeTables(b, positions, config.positions, dh, dt) : undefined;
+  const rope = config.positions.kind === 'rope' ? ropeTables(b, dh, dt) : undefined;
 
   const traceSizes = { D, H, KV, dh, Q: H * dh, KVD: KV * dh };
   const mask = once(() => causalMask(b, positions, dt));

@@ -1,11 +1,11 @@
 /**
  * How a model's weights enter a graph without being copied in JS:
  * - referenced as ONNX external data, the model file's own bytes (mounted in ORT by name,
- *   `externalFiles()`), cast to the compute dtype in the graph when the stored dtype (F32, F16, BF16)
- *   differs: ORT folds the Cast once, at session creation, before the graph is split between providers,
- *   so a provider without bfloat16 kernels (WebGPU) never sees one;
- * - every weight when `external` is false (runtimes without external data): converted tensor by tensor
- *   while the graph is written, so no whole converted copy is held.
+ *   `externalFiles()`), cast to the compute dtype in the graph when the stored dtype differs (ORT folds
+ *   the Cast once, at session creation);
+ * - otherwise (`external`: 'none' for runtimes without external data; 'except-bf16' for WebGPU, which
+ *   has no bfloat16 Cast, so a session with one is refused): converted tensor by tensor while the graph
+ *   is written, so no whole converted copy is held.
  */
 import type { ModelWeights, WeightTensor } from '../model/types.js';
 import { elementCount, toFloat16Bits, toFloat32 } from '../model/weightData.js';
@@ -19,6 +19,9 @@ export interface ExternalFile {
   data: Uint8Array;
 }
 
+/** Which stored weights are referenced as external data (the rest are converted while the graph is written). */
+export type ExternalWeights = 'all' | 'except-bf16' | 'none';
+
 const ONNX_TYPE: Record<FloatDType, number> = { fp32: 1, fp16: 10 };
 const STORED_TYPE: Record<WeightTensor['dtype'], ElemType> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
 
@@ -29,7 +32,7 @@ export class GraphWeights {
   constructor(
     private readonly weights: ModelWeights,
     readonly dtype: FloatDType,
-    private readonly external = true,
+    private readonly external: ExternalWeights = 'all',
   ) {}
 
   /** Adds weight `name` (shape `dims`) to the graph; returns the tensor that holds it in the compute dtype. */
@@ -38,7 +41,7 @@ export class GraphWeights {
     if (!t) throw new Error(`weight ${name} is missing`);
     if (elementCount(t) !== dims.reduce((a, d) => a * d, 1)) throw new Error(`weight ${name} has shape [${t.shape}], the graph needs [${dims}]`);
     const compute = elemTypeOf(this.dtype);
-    if (!this.external) return b.initializer(name, { type: compute, dims, data: converted(t, this.dtype) });
+    if (this.external === 'none' || (this.external === 'except-bf16' && t.dtype === 'BF16')) return b.initializer(name, { type: compute, dims, data: converted(t, this.dtype) });
     const stored = STORED_TYPE[t.dtype];
     const init = b.initializer(stored === compute ? name : `${name}.stored`, { type: stored, dims, data: { external: this.locate(t.data) } });
     return stored === compute ? init : b.op('Cast', [init], { to: ONNX_TYPE[this.dtype] }, name);

@@ -1,7 +1,7 @@
 import type { PositionsSpec } from '../model/decoder.js';
 import { constInt64 } from './attentionGraph.js';
 import type { OnnxGraphBuilder } from './onnxBuilder.js';
-import { floatTensor, type FloatDType } from './tensors.js';
+import type { FloatDType } from './tensors.js';
 
 const f32 = Math.fround;
 
@@ -32,18 +32,43 @@ export function ropeInverseFrequencies(positions: Extract<PositionsSpec, { kind:
 
 export type RopePositions = Extract<PositionsSpec, { kind: 'rope' }>;
 
+/** The graph inputs that carry RoPE's tables (ropeTableValues) for the positions that run. */
+export const ROPE_COS = 'rope_cos';
+export const ROPE_SIN = 'rope_sin';
+
 /**
- * cos and sin (T, 1, dh) of the positions that run (int64 0…T−1), as Hugging Face's rotary embedding
- * makes them: angles = position · inv_freq in float32, duplicated (cat(freqs, freqs)), then cos/sin in
- * float32, cast to the compute dtype afterwards. Computed in the graph for the length that runs.
+ * cos and sin (T, dh / 2) of the angles position · inv_freq for positions 0…T−1, as Hugging Face's rotary
+ * embedding makes them (each angle a float32 product, its cos and sin rounded to float32). Computed
+ * here on the CPU and fed to the graph: a GPU's sin and cos are far less exact (WGSL allows 2⁻¹¹
+ * absolute error inside [−π, π] and bounds nothing outside, and RoPE's angles reach T radians; WebGPU on
+ * SwiftShader was off by 1.9e-4, which moved attention weights by 1.2e-3).
  */
-export function ropeTables(b: OnnxGraphBuilder, positions: string, rope: RopePositions, headDim: number, dtype: FloatDType): { cos: string; sin: string } {
-  const inv = b.initializer(b.fresh('rope_inv_freq'), floatTensor([headDim / 2], ropeInverseFrequencies(rope, headDim), 'fp32'));
-  const p = b.op('Unsqueeze', [b.op('Cast', [positions], { to: 1 }), constInt64(b, [1])]);
-  const freqs = b.op('Mul', [p, inv]);
-  const angles = b.op('Unsqueeze', [b.op('Concat', [freqs, freqs], { axis: -1 }), constInt64(b, [1])]);
-  const cast = (t: string) => (dtype === 'fp16' ? b.op('Cast', [t], { to: 10 }) : t);
-  return { cos: cast(b.op('Cos', [angles])), sin: cast(b.op('Sin', [angles])) };
+export function ropeTableValues(rope: RopePositions, headDim: number, T: number): { cos: Float32Array; sin: Float32Array } {
+  const inv = ropeInverseFrequencies(rope, headDim);
+  const half = headDim / 2;
+  const cos = new Float32Array(T * half);
+  const sin = new Float32Array(T * half);
+  for (let p = 0; p < T; p++) {
+    for (let i = 0; i < half; i++) {
+      const angle = f32(p * inv[i]!);
+      cos[p * half + i] = Math.cos(angle);
+      sin[p * half + i] = Math.sin(angle);
+    }
+  }
+  return { cos, sin };
+}
+
+/**
+ * cos and sin (T, 1, dh) from the graph inputs ROPE_COS and ROPE_SIN (T, dh / 2): duplicated
+ * (cat(freqs, freqs)) as Hugging Face does, cast to the compute dtype.
+ */
+export function ropeTables(b: OnnxGraphBuilder, headDim: number, dtype: FloatDType): { cos: string; sin: string } {
+  const table = (name: string) => {
+    const half = b.input(name, 'float32', ['T', headDim / 2]);
+    const t = b.op('Unsqueeze', [b.op('Concat', [half, half], { axis: -1 }), constInt64(b, [1])]);
+    return dtype === 'fp16' ? b.op('Cast', [t], { to: 10 }) : t;
+  };
+  return { cos: table(ROPE_COS), sin: table(ROPE_SIN) };
 }
 
 /** x·cos + rotate_half(x)·sin on x (B, T, heads, dh), rotate_half(x) = cat(−x[dh/2:], x[:dh/2]). */

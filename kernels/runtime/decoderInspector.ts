@@ -36,7 +36,8 @@
 import type * as Ort from 'onnxruntime-web';
 import { type AttentionKind, QUERY_BLOCK } from '../graph/attentionGraph.js';
 import { type Ablation, buildDecoderGraph, type CoreTraceName, type DecoderGraphOptions, HEAD_KEEP, type HeadAblationMode, type HeadRef, keyOutput, type OptionalTraceName, queryOutput, TOP_K, traceNames, traceOutput } from '../graph/decoderGraph.js';
-import { type ExternalFile, GraphWeights } from '../graph/graphWeights.js';
+import { type ExternalFile, type ExternalWeights, GraphWeights } from '../graph/graphWeights.js';
+import { ROPE_COS, ROPE_SIN, ropeTableValues } from '../graph/rope.js';
 import type { FloatDType } from '../graph/tensors.js';
 import type { AttentionInputs } from '../inspect/attentionMaps.js';
 import type { DecoderConfig, ModelWeights } from '../model/types.js';
@@ -202,6 +203,11 @@ function attentionLayersOf(config: DecoderConfig, options: InspectOptions): numb
   return layers;
 }
 
+/** The weights a provider's graphs may take as external data: WebGPU has no bfloat16 Cast (a session with one is refused). */
+export function externalWeightsOn(provider: 'wasm' | 'webgpu'): ExternalWeights {
+  return provider === 'wasm' ? 'all' : 'except-bf16';
+}
+
 /**
  * The ONNX bytes of the graph variants of one model and dtype, and the external data (the weights) they
  * refer to. Building needs no ORT, so a caller can `prebuild` the first variant while ORT still loads;
@@ -213,13 +219,16 @@ export class DecoderGraphs {
   private readonly prebuilt = new Map<string, Uint8Array>();
   readonly config: DecoderConfig;
 
+  /** Query rows per block of the attention of layers whose maps are not outputs (DecoderGraphOptions.queryBlock); undefined: whole. */
+  readonly queryBlock?: number;
+
   constructor(
     model: InspectorModel,
     readonly dtype: FloatDType = 'fp32',
-    /** Query rows per block of the attention of layers whose maps are not outputs (DecoderGraphOptions.queryBlock); undefined: whole. */
-    readonly queryBlock?: number,
+    o: { queryBlock?: number; external?: ExternalWeights } = {},
   ) {
-    this.source = { model, weights: new GraphWeights(model.weights, dtype) };
+    this.queryBlock = o.queryBlock;
+    this.source = { model, weights: new GraphWeights(model.weights, dtype, o.external) };
     this.config = model.config;
   }
 
@@ -292,7 +301,11 @@ export class DecoderInspector {
     this.config = model.config;
     const dtype = o.dtype ?? 'fp32';
     // Blocked attention on wasm (no (H, T, T) tensors at long T); WebGPU keeps whole-layer attention until the blocked graph is measured there.
-    this.graphs = graphs && graphs.model === model && graphs.dtype === dtype ? graphs : new DecoderGraphs(model, dtype, o.executionProvider === 'wasm' ? QUERY_BLOCK : undefined);
+    const wasm = o.executionProvider === 'wasm';
+    this.graphs =
+      graphs && graphs.model === model && graphs.dtype === dtype
+        ? graphs
+        : new DecoderGraphs(model, dtype, { queryBlock: wasm ? QUERY_BLOCK : undefined, external: externalWeightsOn(o.executionProvider) });
     this.maps = new AttentionMapsSession(o.ort, o.executionProvider);
   }
 
@@ -368,6 +381,12 @@ export class DecoderInspector {
     for (let i = 0; i < sets.length; i++) ids.forEach((id, t) => (batch[i * ids.length + t] = BigInt(id)));
     const feeds: Record<string, Ort.Tensor> = { input_ids: new this.o.ort.Tensor('int64', batch, [sets.length, ids.length]) };
     if (masked) feeds[HEAD_KEEP] = this.headKeep(sets);
+    const { positions, headDim } = this.config;
+    if (positions.kind === 'rope') {
+      const { cos, sin } = ropeTableValues(positions, headDim, ids.length);
+      feeds[ROPE_COS] = new this.o.ort.Tensor('float32', cos, [ids.length, headDim / 2]);
+      feeds[ROPE_SIN] = new this.o.ort.Tensor('float32', sin, [ids.length, headDim / 2]);
+    }
     try {
       return await this.serial(async () => {
         const t0 = now();

@@ -1,13 +1,15 @@
 // `attention-inspector inspect --backend webgpu` as a user runs it: the browser engine bundle in headless
 // Chromium (WebGPU on SwiftShader) gives the same tokens, losses, top-5 predictions and attention.npy as
-// the wasm backend, within what float differences between providers allow, and says which ran.
+// the wasm backend, within what float differences between providers allow, and says which ran; on the
+// embedded model and on a BF16 Llama-family folder (weights cast from bfloat16 in the graph, GQA, RoPE).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { maxAbsDiff } from '../../kernels/flash/reference.js';
+import { llamaShapedFolder } from '../support/llamaShapedFolder.js';
 import { readFloat32Npy } from '../support/npy.js';
 import { REPO_ROOT } from '../support/paths.js';
 
@@ -47,10 +49,9 @@ function compareTokens(wasm: Token[], gpu: Token[]): { loss: number; prob: numbe
   return worst;
 }
 
-test('inspect --backend webgpu matches --backend wasm', { timeout: 300_000 }, (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'ai-cli-gpu-'));
-  writeFileSync(join(dir, 'in.ts'), 'const total = items.reduce((a, b) => a + b, 0);\nconsole.log(total);\n');
-  const run = (backend: string) => spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'cli.js'), 'inspect', '--text-file', 'in.ts', '--backend', backend, '--out', backend], { cwd: dir, encoding: 'utf8', timeout: 240_000 });
+/** Runs `inspect` on `in.ts` in `dir` with both backends (extra arguments for both) and compares them. */
+function bothBackends(t: { diagnostic(m: string): void }, dir: string, args: string[] = []): void {
+  const run = (backend: string) => spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'cli.js'), 'inspect', '--text-file', 'in.ts', '--backend', backend, '--out', backend, ...args], { cwd: dir, encoding: 'utf8', timeout: 240_000 });
   for (const backend of ['wasm', 'webgpu']) {
     const r = run(backend);
     assert.equal(r.status, 0, r.stderr);
@@ -66,4 +67,24 @@ test('inspect --backend webgpu matches --backend wasm', { timeout: 300_000 }, (t
   assert.ok(worst.prob <= PROB_TOLERANCE, `webgpu vs wasm top-5 probabilities: ${worst.prob}`);
   assert.ok(worst.idsCompared > gpu.tokens.length, `only ${worst.idsCompared} top ids stood clear enough to compare`);
   assert.ok(attention < 1e-4, `webgpu vs wasm attention: ${attention}`);
+}
+
+const SOURCE = 'const total = items.reduce((a, b) => a + b, 0);\nconsole.log(total);\n';
+
+test('inspect --backend webgpu matches --backend wasm', { timeout: 300_000 }, (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ai-cli-gpu-'));
+  writeFileSync(join(dir, 'in.ts'), SOURCE);
+  bothBackends(t, dir);
+});
+
+test('a BF16 Llama-family folder (GQA 4/2, RoPE): --backend webgpu matches --backend wasm', { timeout: 300_000 }, (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ai-cli-gpu-bf16-'));
+  writeFileSync(join(dir, 'in.ts'), SOURCE);
+  const config = {
+    model_type: 'llama', hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
+    vocab_size: 262, max_position_embeddings: 256, rms_norm_eps: 1e-6, hidden_act: 'silu', rope_theta: 10000, tie_word_embeddings: true,
+  };
+  mkdirSync(join(dir, 'model'));
+  for (const [name, bytes] of llamaShapedFolder(config, { dtype: 'BF16', seed: 5, qkStd: 0.3 })) writeFileSync(join(dir, 'model', name), bytes);
+  bothBackends(t, dir, ['--model', 'model']);
 });

@@ -33,7 +33,7 @@ function assertCausal(maps: Float32Array, T: number, what: string): void {
 /** The probabilities the model's own manual-attention graph outputs for every layer (the pre-derivation truth). */
 async function graphProbabilities(model: LoadedModel, ids: number[]): Promise<Float32Array[]> {
   const layers = Array.from({ length: model.config.nLayer }, (_, l) => l);
-  const graph = buildDecoderGraph(model.config, new GraphWeights(model.weights, 'fp32', false), { attention: 'manual', attentionLayers: layers });
+  const graph = buildDecoderGraph(model.config, new GraphWeights(model.weights, 'fp32', 'none'), { attention: 'manual', attentionLayers: layers });
   const session = await ort.InferenceSession.create(graph);
   const out = await session.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]) }, layers.map(attentionOutput));
   await session.release();

@@ -99,7 +99,7 @@ test('onnxruntime-node on the same graph agrees with onnxruntime-web', async () 
   const ortNode = await import('onnxruntime-node');
   const c = cases.find((x) => x.name === 'repeated')!;
   // Weights embedded (converted while written): this runtime is given the graph bytes alone.
-  const graph = buildDecoderGraph(model.config, new GraphWeights(model.weights, 'fp32', false), { attention: 'manual', attentionLayers: [0, 1, 2, 3], logits: true });
+  const graph = buildDecoderGraph(model.config, new GraphWeights(model.weights, 'fp32', 'none'), { attention: 'manual', attentionLayers: [0, 1, 2, 3], logits: true });
   const session = await ortNode.InferenceSession.create(graph);
   const input = new ortNode.Tensor('int64', BigInt64Array.from(c.ids, BigInt), [1, c.ids.length]);
   const out = await session.run({ input_ids: input });
@@ -112,7 +112,7 @@ test('onnxruntime-node on the same graph agrees with onnxruntime-web', async () 
 
 test('loss and top-5 computed a block of positions at a time equal those of the whole logits (≤ 1e-6)', async () => {
   const c = cases.find((x) => x.name === 'repeated')!;
-  const weights = new GraphWeights(model.weights, 'fp32', false);
+  const weights = new GraphWeights(model.weights, 'fp32', 'none');
   const run = async (o: { logits?: boolean; logitsBlock?: number }) => {
     const session = await ort.InferenceSession.create(buildDecoderGraph(model.config, weights, { attention: 'manual', attentionLayers: [], ...o }));
     const out = await session.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(c.ids, BigInt), [1, c.ids.length]) });
@@ -135,7 +135,7 @@ test('loss and top-5 computed a block of positions at a time equal those of the 
 
 test('attention a block of query rows at a time equals whole attention (q, k of every layer, loss, top-5)', async (t) => {
   const c = cases.find((x) => x.name === 'repeated')!;
-  const weights = new GraphWeights(model.weights, 'fp32', false);
+  const weights = new GraphWeights(model.weights, 'fp32', 'none');
   const run = async (queryBlock?: number) => {
     const session = await ort.InferenceSession.create(buildDecoderGraph(model.config, weights, { attention: 'manual', attentionLayers: [], attentionInputs: true, queryBlock }));
     const out = await session.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(c.ids, BigInt), [1, c.ids.length]) });

@@ -32,7 +32,7 @@ import { OnnxGraphBuilder } from '../../kernels/graph/onnxBuilder.js';
 import type { FloatDType } from '../../kernels/graph/tensors.js';
 import { countingSessions } from './liveSessions.js';
 import { useOrtBinary } from './ortBinary.js';
-import { DecoderGraphs, DecoderInspector, type InspectOptions, type InspectorModel } from '../../kernels/runtime/decoderInspector.js';
+import { DecoderGraphs, DecoderInspector, externalWeightsOn, type InspectOptions, type InspectorModel } from '../../kernels/runtime/decoderInspector.js';
 
 const ortWasm = countingSessions(ortWasmModule);
 const ortWebGpu = countingSessions(ortWebGpuModule);
@@ -164,8 +164,9 @@ export async function createEngine(model: InspectorModel | Promise<InspectorMode
   const ortAt = (gpu ? gpu.catch(() => wasmWarm) : wasmWarm).then(at, () => undefined);
   const loaded = await model;
   const modelAt = at();
-  // Built while ORT is still loading (building needs no ORT); fp16 waits for the adapter's answer.
-  const graphs = new DecoderGraphs(loaded, o.dtype ?? 'fp32');
+  // Built while ORT is still loading (building needs no ORT); fp16 waits for the adapter's answer. For
+  // WebGPU, in the form it takes (a wasm fallback runs them as well).
+  const graphs = new DecoderGraphs(loaded, o.dtype ?? 'fp32', { external: externalWeightsOn(gpu ? 'webgpu' : 'wasm') });
   if (graphs.dtype === 'fp32') graphs.prebuild(o.first ?? {});
   const graphAt = at();
   const engine = await (async () => {
