@@ -146,7 +146,7 @@ export interface InspectorCreateOptions {
    * wasm and make each session slower to create).
    */
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
-  /** Graphs built ahead (used when their model and dtype are this inspector's). */
+  /** Graphs built ahead (used when their model and dtype are this inspector's and they suit its provider). */
   graphs?: DecoderGraphs;
 }
 
@@ -222,14 +222,24 @@ export class DecoderGraphs {
   /** Query rows per block of the attention of layers whose maps are not outputs (DecoderGraphOptions.queryBlock); undefined: whole. */
   readonly queryBlock?: number;
 
+  private readonly external: ExternalWeights;
+  private readonly hasBf16: boolean;
+
   constructor(
     model: InspectorModel,
     readonly dtype: FloatDType = 'fp32',
     o: { queryBlock?: number; external?: ExternalWeights } = {},
   ) {
     this.queryBlock = o.queryBlock;
-    this.source = { model, weights: new GraphWeights(model.weights, dtype, o.external) };
+    this.external = o.external ?? 'all';
+    this.hasBf16 = [...model.weights.values()].some((t) => t.dtype === 'BF16');
+    this.source = { model, weights: new GraphWeights(model.weights, dtype, this.external) };
     this.config = model.config;
+  }
+
+  /** Whether these graphs take the weights as `provider`'s own would (they differ only for BF16 weights). */
+  suits(provider: 'wasm' | 'webgpu'): boolean {
+    return !this.hasBf16 || this.external === externalWeightsOn(provider);
   }
 
   private held(): { model: InspectorModel; weights: GraphWeights } {
@@ -303,7 +313,7 @@ export class DecoderInspector {
     // Blocked attention on wasm (no (H, T, T) tensors at long T); WebGPU keeps whole-layer attention until the blocked graph is measured there.
     const wasm = o.executionProvider === 'wasm';
     this.graphs =
-      graphs && graphs.model === model && graphs.dtype === dtype
+      graphs && graphs.model === model && graphs.dtype === dtype && graphs.suits(o.executionProvider)
         ? graphs
         : new DecoderGraphs(model, dtype, { queryBlock: wasm ? QUERY_BLOCK : undefined, external: externalWeightsOn(o.executionProvider) });
     this.maps = new AttentionMapsSession(o.ort, o.executionProvider);

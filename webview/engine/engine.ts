@@ -165,7 +165,7 @@ export async function createEngine(model: InspectorModel | Promise<InspectorMode
   const loaded = await model;
   const modelAt = at();
   // Built while ORT is still loading (building needs no ORT); fp16 waits for the adapter's answer. For
-  // WebGPU, in the form it takes (a wasm fallback runs them as well).
+  // WebGPU, in the form it takes (a wasm fallback builds its own when the model has BF16 weights).
   const graphs = new DecoderGraphs(loaded, o.dtype ?? 'fp32', { external: externalWeightsOn(gpu ? 'webgpu' : 'wasm') });
   if (graphs.dtype === 'fp32') graphs.prebuild(o.first ?? {});
   const graphAt = at();

@@ -1,0 +1,43 @@
+// How weights enter the decoder graphs per provider: on wasm every stored dtype is external data (the
+// file's bytes, cast in the graph); for WebGPU, which has no bfloat16 Cast, BF16 is converted while the
+// graph is written; prebuilt graphs are reused only by a provider they suit.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { buildDecoderGraph } from '../../kernels/graph/decoderGraph.js';
+import { GraphWeights } from '../../kernels/graph/graphWeights.js';
+import { loadModelFolder } from '../../kernels/model/modelFolder.js';
+import { DecoderGraphs, externalWeightsOn } from '../../kernels/runtime/decoderInspector.js';
+import { llamaShapedFolder } from '../support/llamaShapedFolder.js';
+
+const CONFIG = {
+  model_type: 'llama', hidden_size: 32, intermediate_size: 48, num_hidden_layers: 1, num_attention_heads: 4, num_key_value_heads: 2,
+  vocab_size: 262, max_position_embeddings: 64, rms_norm_eps: 1e-6, hidden_act: 'silu', rope_theta: 10000, tie_word_embeddings: true,
+};
+
+async function model(dtype: 'BF16' | 'F16') {
+  const files = llamaShapedFolder(CONFIG, { dtype });
+  return loadModelFolder(async (name) => files.get(name));
+}
+
+test('BF16: external on wasm, converted for WebGPU; F16: external on both; prebuilt graphs suit only their provider', async () => {
+  const bf16 = await model('BF16');
+  const storedBytes = [...bf16.weights.values()].reduce((n, t) => n + t.data.byteLength, 0);
+  for (const provider of ['wasm', 'webgpu'] as const) {
+    const weights = new GraphWeights(bf16.weights, 'fp32', externalWeightsOn(provider));
+    const graph = buildDecoderGraph(bf16.config, weights, { attention: 'manual', attentionLayers: [0] });
+    const external = weights.externalFiles().length;
+    if (provider === 'wasm') {
+      assert.equal(external, 1, 'the file is the external data');
+      assert.ok(graph.byteLength < storedBytes, `the graph holds no weights (${graph.byteLength} bytes)`);
+    } else {
+      assert.equal(external, 0, 'nothing external for WebGPU');
+      assert.ok(graph.byteLength > 2 * storedBytes, `fp32 weights in the graph (${graph.byteLength} bytes)`);
+    }
+  }
+  const forWebGpu = new DecoderGraphs(bf16, 'fp32', { external: externalWeightsOn('webgpu') });
+  assert.equal(forWebGpu.suits('webgpu'), true);
+  assert.equal(forWebGpu.suits('wasm'), false, 'a wasm fallback builds its own');
+  const f16 = await model('F16');
+  const f16Graphs = new DecoderGraphs(f16, 'fp32', { external: externalWeightsOn('webgpu') });
+  assert.equal(f16Graphs.suits('wasm'), true, 'F16 is taken alike on both');
+});
