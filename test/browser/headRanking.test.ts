@@ -61,6 +61,17 @@ test('Rank heads fills the layer × head table with the Δ mean loss Node comput
   const range = await shown(1);
   assert.equal(whole.length, 32);
   assert.ok(whole.every((c) => Number.isFinite(c.delta) && /^Layer \d head \d: Δ mean loss [+−]\d\.\d{3} nats$/.test(c.label ?? '')), JSON.stringify(whole));
+  // One tab stop per table; the arrow keys and End move the focus from cell to cell.
+  const first = tables.nth(0).locator('.rank-cell[data-layer="0"][data-head="0"]');
+  assert.equal(await tables.nth(0).locator('.rank-cell[tabindex="0"]').count(), 1);
+  await first.focus();
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), whole.find((c) => c.layer === 1 && c.head === 2)!.label);
+  await page.keyboard.press('End');
+  assert.equal(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.head), '7');
+  assert.equal(await tables.nth(0).locator('.rank-cell[tabindex="0"]').count(), 1, 'the tab stop moved with the focus');
 
   ort.env.wasm.numThreads = 1;
   const model = await loadModelFolderFromDisk(join(REPO_ROOT, EMBEDDED_MODEL));

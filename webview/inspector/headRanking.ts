@@ -153,15 +153,18 @@ export class HeadRankingView {
   private drawTables(src: RankingSource, range: TokenRange | undefined): HTMLElement[][][] {
     const titles = [`whole selection (${src.T} tokens)`, ...(range ? [`tokens ${range.start}–${range.end - 1}`] : [])];
     const all = titles.map((title) => {
-      const cells = Array.from({ length: src.L }, () => Array.from({ length: src.H }, () => el('td', { class: 'num rank-cell' })));
+      const cells = Array.from({ length: src.L }, (_, l) => Array.from({ length: src.H }, (_, h) => el('td', { class: 'num rank-cell', tabIndex: l === 0 && h === 0 ? 0 : -1 })));
+      // A grid with one tab stop: the arrow keys, Home and End move between cells, each read with its label.
       const table = el(
         'table',
-        { class: 'ranking-table', tabIndex: 0 },
+        { class: 'ranking-table' },
         el('caption', {}, `Δ mean loss, ${title}`),
         el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'layer \\ head'), ...Array.from({ length: src.H }, (_, h) => el('th', { scope: 'col' }, `H${h}`)))),
         el('tbody', {}, ...cells.map((row, l) => el('tr', {}, el('th', { scope: 'row' }, `L${l}`), ...row))),
       );
       table.setAttribute('aria-label', `Change in mean loss over the ${title} with each head ablated, layers by heads`);
+      table.setAttribute('role', 'grid');
+      table.addEventListener('keydown', (e) => moveInGrid(e, cells));
       cells.forEach((row, l) => row.forEach((c, h) => this.fillCell(c, l, h, NaN, undefined)));
       return { table, cells };
     });
@@ -205,4 +208,20 @@ export class HeadRankingView {
     const out = await src.save('rank-heads.json', 'application/json', new TextEncoder().encode(JSON.stringify(content, null, 1) + '\n'));
     this.status.textContent = out.path ? `Saved ${out.path}` : out.error === 'cancelled' ? this.status.textContent : `Export failed: ${out.error}`;
   }
+}
+
+/** Moves the focus (and the one tab stop) of a layer × head grid of cells by the arrow keys, Home and End. */
+function moveInGrid(e: KeyboardEvent, cells: HTMLElement[][]): void {
+  const at = e.target as HTMLElement;
+  const l = Number(at.dataset.layer);
+  const h = Number(at.dataset.head);
+  if (!at.classList.contains('rank-cell') || Number.isNaN(l) || Number.isNaN(h)) return;
+  const moves: Record<string, [number, number]> = { ArrowUp: [l - 1, h], ArrowDown: [l + 1, h], ArrowLeft: [l, h - 1], ArrowRight: [l, h + 1], Home: [l, 0], End: [l, cells[0]!.length - 1] };
+  const to = moves[e.key];
+  if (!to) return;
+  e.preventDefault();
+  const target = cells[Math.max(0, Math.min(cells.length - 1, to[0]))]![Math.max(0, Math.min(cells[0]!.length - 1, to[1]))]!;
+  at.tabIndex = -1;
+  target.tabIndex = 0;
+  target.focus();
 }
