@@ -161,7 +161,10 @@ CASES.forEach((c, n) => {
       for (let i = 0; i < dh / 2; i++) worstTheta = Math.max(worstTheta, Math.abs(measured[i] - configured[i]) / configured[i]);
       assert.ok(worstTheta <= 1e-4, `RoPE θ measured ${measured.join()} vs configured ${configured.join()}: relative ${worstTheta}`);
       assert.equal(rows.get('RoPE θ')?.shape, `(dh/2=${dh / 2})`);
-      assert.match(new Map(traceRows(trace, model.config).map((row) => [row.step, row])).get('RoPE θ')?.note ?? '', /configured \(rope_theta [\d,]+.*\): .* measured within/);
+      const withConfig = new Map(traceRows(trace, model.config).map((row) => [row.step, row]));
+      assert.match(withConfig.get('RoPE θ')?.note ?? '', /configured \(rope_theta [\d,]+.*\): .* measured within/);
+      // Qwen3's q/k norms: a row of their own, with the shapes RoPE then turns.
+      assert.equal(withConfig.get('q/k norm')?.shape, model.config.attention.qkNorm ? `Q (B=1, T=${T}, H=${H}, dh=${dh}), K (B=1, T=${T}, KV=${KV}, dh=${dh})` : undefined);
 
       // What attention was computed from (kept per layer, maps derived from it): q and k after the q/k
       // norms and RoPE, k per query head, equal to the reference's.

@@ -60,8 +60,11 @@ export function measuredRopeFrequencies(t: LayerTrace): Float32Array | undefined
   });
 }
 
-/** The trace rows of layer tensors `t`; with `config`, RoPE's measured frequencies are set beside the configured ones. */
-export function traceRows(t: LayerTrace, config?: Pick<DecoderConfig, 'positions' | 'headDim'>): TraceRow[] {
+/**
+ * The trace rows of layer tensors `t`; with `config`, RoPE's measured frequencies are set beside the
+ * configured ones, and Qwen3's per-head q/k norms (whose output is what RoPE turns) get their own row.
+ */
+export function traceRows(t: LayerTrace, config?: Pick<DecoderConfig, 'positions' | 'headDim' | 'attention'>): TraceRow[] {
   const [B, T, D] = t.layerInput.dims as [number, number, number];
   const [, H, , dh] = t.qHeads.dims as [number, number, number, number];
   const KV = t.k.dims[2] / dh;
@@ -103,6 +106,16 @@ export function traceRows(t: LayerTrace, config?: Pick<DecoderConfig, 'positions
     qkvRow,
     { step: 'view', op: 'split into heads of dh', shape: KV === H ? shapeText(['B', 'T', 'H', 'dh'], [B, T, H, dh]) : `Q ${shapeText(['B', 'T', 'H', 'dh'], [B, T, H, dh])}, K V ${shapeText(['B', 'T', 'KV', 'dh'], [B, T, KV, dh])}`, note: viewNote },
   ];
+  if (t.qPreRope && t.kPreRope && config?.attention.qkNorm) {
+    const k = finiteRange(t.kPreRope.data);
+    rows.push({
+      step: 'q/k norm',
+      op: "RMSNorm over each head's dh (q_norm, k_norm weights of dh)",
+      shape: `Q ${shapeText(['B', 'T', 'H', 'dh'], t.qPreRope.dims)}, K ${shapeText(['B', 'T', 'KV', 'dh'], t.kPreRope.dims)}`,
+      ...finiteRange(t.qPreRope.data),
+      note: `k: ${fmt(k.min)} … ${fmt(k.max)}; before RoPE`,
+    });
+  }
   if (t.qPreRope && t.qRope && t.kRope) {
     const before = finiteRange(t.qPreRope.data);
     rows.push({
