@@ -141,6 +141,8 @@ export interface InspectorState {
   request?: Omit<InspectRequest, 'model' | 'ortBase' | 'commandEpochMs'> & { modelId: string };
   layer?: number;
   head?: number;
+  /** Heads marked for ablation ('L.H'), and the mode of the ablated run shown, if one was: restored after a reload. */
+  ablation?: { heads: string[]; shownMode?: HoverAblation['mode'] };
 }
 
 /** Where the page's load of a model's weights is: sent as bytes arrive (at most a few times a second) and when it ends. */

@@ -2,8 +2,8 @@
 // repeated passage of samples/repeated.md inspected, heads 3.1 and 2.2 marked by Alt+click and 3.2 by
 // Space, Run ablated (zero); the token strip's Δloss legend, the summary and the editor hover (loss and
 // top guess before → after) agree with `attention-inspector inspect --ablate` on the same text; the
-// ablated tokens JSON exported through the save dialog equals the CLI's losses; Clear ablation returns
-// to the clean view.
+// ablated tokens JSON exported through the save dialog equals the CLI's losses; a window reload brings
+// back the marks and the ablated run; Clear ablation returns to the clean view.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,7 +40,7 @@ const meanLoss = (t: CliTokens) => {
   return xs.reduce((a, b) => a + b, 0) / xs.length;
 };
 
-e2eTest('mark heads by click and keyboard, Run ablated: Δloss strip, summary, hover and export equal the CLI; Clear ablation', () => wb, async (t) => {
+e2eTest('mark heads by click and keyboard, Run ablated: Δloss strip, summary, hover and export equal the CLI; kept across a reload; Clear ablation', () => wb, async (t) => {
   await wb!.quickOpen('repeated.md');
   const passage = wb!.fileText().split('\n').slice(6, 11).join('\n');
   await wb!.selectLines(7, 11);
@@ -111,10 +111,19 @@ e2eTest('mark heads by click and keyboard, Run ablated: Δloss strip, summary, h
   t.diagnostic(`exported ablated tokens vs CLI: max |Δloss| ${worst.toExponential(2)} over ${exported.tokens.length} tokens`);
   assert.ok(worst <= 2e-4);
 
-  await panel.locator('.ablate vscode-button', { hasText: 'Clear ablation' }).click();
-  await panel.locator('#tokens .delta-legend').waitFor({ state: 'detached' });
-  assert.equal(await panel.locator('.head-grid .cell.marked').count(), 0);
-  assert.equal(await panel.locator('.token.changed').count(), 0);
-  assert.equal(await panel.locator('.ablated-mean').count(), 0);
+  // Developer: Reload Window: the panel comes back with the heads marked and the ablated run shown again.
+  await wb!.reloadWindow();
+  const restored = await wb!.webview('Attention Inspector');
+  await restored.locator('body[data-ablated]').waitFor({ timeout: INSPECT_TIMEOUT });
+  assert.equal(await restored.locator('.head-grid .cell.marked').count(), 3);
+  assert.equal(await restored.locator('.ablate-summary').innerText(), summary, 'the same ablated run');
+  t.diagnostic(`after a reload: ${(await restored.locator('.ablate-marked').innerText()).trim()}; ${summary.split('.')[0]}`);
+  await wb!.screenshot('ablate-restored');
+
+  await restored.locator('.ablate vscode-button', { hasText: 'Clear ablation' }).click();
+  await restored.locator('#tokens .delta-legend').waitFor({ state: 'detached' });
+  assert.equal(await restored.locator('.head-grid .cell.marked').count(), 0);
+  assert.equal(await restored.locator('.token.changed').count(), 0);
+  assert.equal(await restored.locator('.ablated-mean').count(), 0);
   await wb!.screenshot('ablate-cleared');
 }, 600_000);

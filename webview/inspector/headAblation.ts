@@ -17,6 +17,10 @@ import { rowsPerTask, type DigestSource } from './layerDigest.js';
 
 /** "3.1": layer 3 head 1, as the CLI's `--ablate` names heads. */
 export const headKey = (h: HeadRef): string => `${h.layer}.${h.head}`;
+export function parseHeadKey(k: string): HeadRef {
+  const [layer, head] = k.split('.').map(Number);
+  return { layer: layer!, head: head! };
+}
 
 /** The heads marked for ablation. */
 export class HeadMarks {
@@ -44,10 +48,7 @@ export class HeadMarks {
 
   /** In layer, then head order. */
   list(): HeadRef[] {
-    return [...this.keys].map((k) => {
-      const [layer, head] = k.split('.').map(Number);
-      return { layer: layer!, head: head! };
-    }).sort((a, b) => a.layer - b.layer || a.head - b.head);
+    return [...this.keys].map(parseHeadKey).sort((a, b) => a.layer - b.layer || a.head - b.head);
   }
 }
 

@@ -38,6 +38,10 @@ export class HeadAblationControls {
     this.show([], undefined);
   }
 
+  setMode(mode: HeadAblationMode): void {
+    this.mode.setValue(mode);
+  }
+
   /** The marked heads and the run shown (undefined: the clean inspection). */
   show(marked: readonly HeadRef[], shown: { words: string; meanBefore: number; meanAfter: number; predicted: number } | undefined, busy = '', ready = true): void {
     this.marked.textContent = marked.length

@@ -22,7 +22,7 @@ import { el } from './dom.js';
 import { liveSessions } from '../engine/liveSessions.js';
 import { Cancelled, cancelLoading, getEngine, watchWeights, type Engine, type WeightsProgress } from './engine.js';
 import { exportButtons, savedText } from './exports.js';
-import { ablatedTokensJson, ablationWords, changeScores, HeadMarks, hoverAblation, meanLossOfTokens, type AblatedRun } from './headAblation.js';
+import { ablatedTokensJson, ablationWords, changeScores, HeadMarks, headKey, hoverAblation, meanLossOfTokens, parseHeadKey, type AblatedRun } from './headAblation.js';
 import { ablationTokenChanges, HeadAblationControls } from './headAblationView.js';
 import type { HeadAblationMode } from '../../kernels/graph/decoderGraph.js';
 import { FocusHeatmap } from './focusHeatmap.js';
@@ -98,6 +98,8 @@ export class InspectorController {
   );
   /** Heads marked in the grid for the next "Run ablated". */
   private readonly marks = new HeadMarks();
+  /** Until the first inspection of this page starts: the saved state's marks are taken back then. */
+  private firstInspection = true;
   /** Bumped by each run and clear of the ablation: a newer one stops the older's work. */
   private ablationRun = 0;
   private readonly ablationControls = new HeadAblationControls({
@@ -305,7 +307,11 @@ export class InspectorController {
     const saved = getState();
     const sameText = saved.request && saved.request.tokens.length === req.tokens.length && saved.request.tokens.every((t, i) => t.id === req.tokens[i]!.id);
     const { model, ortBase: _ortBase, commandEpochMs: _commandEpochMs, ...kept } = req;
-    setState({ request: { ...kept, modelId: model.id }, layer: saved.layer, head: saved.head });
+    // A page made again (a reload) takes back the marks and, for the same text, the ablated run it showed.
+    const restoring = this.firstInspection ? saved.ablation : undefined;
+    this.firstInspection = false;
+    if (restoring) for (const k of restoring.heads) if (/^\d+\.\d+$/.test(k) && !this.marks.has(parseHeadKey(k))) this.marks.toggle(parseHeadKey(k));
+    setState({ request: { ...kept, modelId: model.id }, layer: saved.layer, head: saved.head, ablation: saved.ablation });
     try {
       this.setStatus(`Loading ${req.model.label}…`, true);
       post({ type: 'progress', requestId: id, stage: 'loading model' });
@@ -369,6 +375,11 @@ export class InspectorController {
       this.ablationRun++;
       this.renderGrid();
       this.showAblated();
+      this.saveAblationState(undefined);
+      if (sameText && restoring?.shownMode && this.marks.size > 0) {
+        this.ablationControls.setMode(restoring.shownMode);
+        void this.runAblated(restoring.shownMode);
+      }
       this.predictions.render({ tokens: req.tokens.slice(0, T), loss: run.loss, top: run.top, tokenText: (t) => engine.model.tokenizer.tokenText(t), topK: this.topK });
       this.ranking.show({ modelLabel: req.model.label, provider: engine.provider, L, H, T, losses: (sets, mode, wanted) => engine.ablatedLosses(run.ids, sets, mode, wanted), save });
       await yieldToPage(); // the page's first build (token strip, predictions table) is a task of its own
@@ -624,6 +635,12 @@ export class InspectorController {
     this.marks.toggle(h);
     this.grid.showAblation((layer, head) => this.marks.has({ layer, head }), c.ablated?.change, c.digests, this.colors);
     this.showAblationControls();
+    this.saveAblationState(c.ablated?.mode);
+  }
+
+  /** The marks and the mode of the ablated run shown, in the page's state (a reload restores them). */
+  private saveAblationState(shownMode: HeadAblationMode | undefined): void {
+    setState({ ...getState(), ablation: { heads: this.marks.list().map(headKey), ...(shownMode ? { shownMode } : {}) } });
   }
 
   private showAblationControls(busy = ''): void {
@@ -664,6 +681,7 @@ export class InspectorController {
       const a: AblatedRun = { heads, mode, loss: run.loss, top: run.top, change: new Float32Array(c.L * c.H).fill(Number.NaN) };
       c.ablated = a;
       this.showAblated();
+      this.saveAblationState(mode);
       const ablatedRun = run;
       const ablatedSource = (l: number): DigestSource => ({ ...this.layerSource(c, l, live), headRows: (h, first, count) => ablatedRun.headRows(l, h, first, count) });
       await changeScores(c.L, heads[0]!.layer, (l) => this.layerSource(c, l, live), ablatedSource, a.change, (l) => {
@@ -691,6 +709,7 @@ export class InspectorController {
     if (c) c.ablated = undefined;
     delete document.body.dataset.ablated;
     this.showAblated();
+    this.saveAblationState(undefined);
   }
 
   private async exportAblated(): Promise<void> {
