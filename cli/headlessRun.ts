@@ -7,11 +7,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchWebGpuChromium, servePage } from './chromium.js';
 import type { HeadlessRequest, HeadlessResult } from '../webview/headless/main.js';
+import type { Ablation } from '../kernels/graph/decoderGraph.js';
 import { UsageError } from './errors.js';
 
 const PAGE = '<!doctype html><html><head><meta charset="utf-8"><title>headless</title></head><body><script type="module" src="/dist/webview/headless.js"></script></body></html>';
 
-export async function inspectInChromium(modelDir: string, ids: number[], attentionLayers: number[], log: (line: string) => void) {
+export async function inspectInChromium(modelDir: string, ids: number[], attentionLayers: number[], ablation: Ablation | undefined, log: (line: string) => void) {
   const dist = join(__dirname, '..', 'dist');
   if (!existsSync(join(dist, 'webview', 'headless.js'))) throw new UsageError(`${join(dist, 'webview', 'headless.js')} is missing: run npm run build first`);
   const { server, origin } = await servePage(() => PAGE, { '/dist/webview/': join(dist, 'webview'), '/dist/ort/': join(dist, 'ort'), '/model/': modelDir });
@@ -24,7 +25,7 @@ export async function inspectInChromium(modelDir: string, ids: number[], attenti
     });
     await page.goto(`${origin}/`);
     await page.waitForFunction(() => 'inspectHeadless' in globalThis, undefined, { timeout: 60_000 });
-    const req: HeadlessRequest = { modelBase: '/model/', ortBase: '/dist/ort/', ids, prefer: 'webgpu', attentionLayers };
+    const req: HeadlessRequest = { modelBase: '/model/', ortBase: '/dist/ort/', ids, prefer: 'webgpu', attentionLayers, ablation };
     const r = await page.evaluate((q) => (globalThis as unknown as { inspectHeadless: (q: HeadlessRequest) => Promise<HeadlessResult> }).inspectHeadless(q), req);
     if (r.engine.fallbackReason) log(`note: ${r.engine.fallbackReason}; ran on wasm in Chromium`);
     const attention = r.attention.map((b64) => {

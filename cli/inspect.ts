@@ -42,7 +42,7 @@ export const INSPECT_USAGE = `attention-inspector inspect --text-file FILE [opti
   --layers LIST           only these layers' attention, in this order (e.g. 0,5,11; default: all)
   --max-tokens N          inspect at most the first N tokens (N at most the model's n_positions)
   --truncate              inspect the first n_positions tokens of a longer text instead of failing
-  --ablate LIST           run with these heads ablated (LAYER.HEAD, e.g. 3.1,3.2,2.2; wasm only)
+  --ablate LIST           run with these heads ablated (LAYER.HEAD, e.g. 3.1,3.2,2.2)
   --ablation zero|mean    what an ablated head's output becomes: 0 (default) or its mean over the tokens
 
   --memory-budget MB      refuse (exit 2) an inspection whose estimated peak memory is over MB
@@ -110,8 +110,6 @@ export function parseInspectArgs(argv: string[]): InspectArgs | 'help' {
   if (!values['text-file']) throw new UsageError('--text-file FILE is required');
   if (values.backend !== 'wasm' && values.backend !== 'webgpu') throw new UsageError(`--backend must be wasm or webgpu, not "${values.backend}"`);
   if (values.ablation !== undefined && values.ablate === undefined) throw new UsageError('--ablation needs --ablate LIST');
-  // The webgpu backend runs the panel's headless page, which has no ablation yet.
-  if (values.ablate !== undefined && values.backend === 'webgpu') throw new UsageError('--ablate runs on --backend wasm only');
   return {
     textFile: values['text-file'],
     model: values.model ?? embeddedModelDir(),
@@ -229,8 +227,8 @@ async function inspectWasm(take: () => InspectorModel, ids: number[], layers: nu
   }
 }
 
-async function inspectWebGpu(modelDir: string, ids: number[], layers: number[], log: (line: string) => void, write: (out: InspectOutput) => Promise<void>): Promise<void> {
-  const { attention, ...r } = await (await import('./headlessRun.js')).inspectInChromium(modelDir, ids, layers, log);
+async function inspectWebGpu(modelDir: string, ids: number[], layers: number[], ablation: Ablation | undefined, log: (line: string) => void, write: (out: InspectOutput) => Promise<void>): Promise<void> {
+  const { attention, ...r } = await (await import('./headlessRun.js')).inspectInChromium(modelDir, ids, layers, ablation, log);
   const n = ids.length * ids.length;
   await write({ ...r, headMap: async (l, h) => attention[layers.indexOf(l)].subarray(h * n, (h + 1) * n) });
 }
@@ -350,7 +348,7 @@ export async function runInspectCommand(argv: string[], log: (line: string) => v
     await writeAttention(out, args.out, layers, nHead, T);
   };
   if (args.backend === 'wasm') await inspectWasm(take, ids, layers, args.ablation, write);
-  else await inspectWebGpu(resolve(args.model), ids, layers, log, write);
+  else await inspectWebGpu(resolve(args.model), ids, layers, args.ablation, log, write);
   log(`${T} tokens, ${layers.length} layers × ${nHead} heads on ${provider}: wrote tokens.json, attention.npy and attention-layer*.png to ${args.out}`);
   return 0;
 }

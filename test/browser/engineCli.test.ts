@@ -77,6 +77,16 @@ test('inspect --backend webgpu matches --backend wasm', { timeout: 300_000 }, (t
   bothBackends(t, dir);
 });
 
+test('inspect --ablate 3.1,3.2,2.2 --ablation mean: --backend webgpu matches --backend wasm, both ablated', { timeout: 300_000 }, (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ai-cli-gpu-ablate-'));
+  writeFileSync(join(dir, 'in.ts'), SOURCE);
+  // wasm's ablated run is checked against PyTorch (test/unit/cliAblation.test.ts); equal to it, WebGPU ran ablated too.
+  bothBackends(t, dir, ['--ablate', '3.1,3.2,2.2', '--ablation', 'mean']);
+  for (const backend of ['wasm', 'webgpu']) {
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, backend, 'tokens.json'), 'utf8')).ablation, { heads: ['3.1', '3.2', '2.2'], mode: 'mean' }, backend);
+  }
+});
+
 test('a BF16 Llama-family folder (GQA 4/2, RoPE): --backend webgpu matches --backend wasm', { timeout: 300_000 }, (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ai-cli-gpu-bf16-'));
   writeFileSync(join(dir, 'in.ts'), SOURCE);

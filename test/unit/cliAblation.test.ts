@@ -99,7 +99,6 @@ test('bad ablation specs and ranges exit 2 with one error line', () => {
   assertBadInput(cli('inspect', '--text-file', 'repeated.txt', '--ablate', '3.1,3.1'), /head 3\.1 twice/);
   assertBadInput(cli('inspect', '--text-file', 'repeated.txt', '--ablate', '3.1', '--ablation', 'half'), /--ablation must be zero or mean/);
   assertBadInput(cli('inspect', '--text-file', 'repeated.txt', '--ablation', 'mean'), /--ablation needs --ablate/);
-  assertBadInput(cli('inspect', '--text-file', 'repeated.txt', '--ablate', '3.1', '--backend', 'webgpu'), /wasm only/);
   assertBadInput(cli('rank-heads', '--text-file', 'repeated.txt', '--range', '9:3'), /--range must be START:END with START < END/);
   assertBadInput(cli('rank-heads', '--text-file', 'repeated.txt', '--range', 'a:b'), /--range must be START:END/);
   assertBadInput(cli('rank-heads', '--text-file', 'repeated.txt', '--range', '0:1'), /only the first token/);
