@@ -2,7 +2,8 @@
 // attention (4 query heads over 2 K/V heads, RoPE, RMSNorm, SwiGLU, BF16) and the real Llama 2
 // tokenizer.json, downloaded from the hub stand-in through Download Model… → Other repository…, set
 // active, Inspect: the head grid is grouped by K/V head, the trace shows RoPE and K/V repeated, the
-// parameter card what GQA saves, and the exported .npy equals the CLI's attention.npy for the same text.
+// parameter card what GQA saves, the exported .npy equals the CLI's attention.npy for the same text, and
+// two query heads of one K/V group mean-ablated give the CLI's `--ablate` mean loss.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -100,4 +101,23 @@ e2eTest('a Llama-style GQA model: grid grouped by K/V head, trace and parameter 
   const diff = maxAbsDiff(fromPanel.data, fromCli.data);
   t.diagnostic(`panel vs CLI attention (${fromPanel.shape.join('×')}): max |diff| ${diff.toExponential(2)}`);
   assert.ok(diff <= 5e-5, `panel and CLI attention differ by up to ${diff}`);
+
+  // Two query heads of one K/V group mean-ablated in the panel: the mean loss before → after is the CLI's.
+  const cliMean = (name: string, ...args: string[]) => {
+    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'cli.js'), 'inspect', '--model', MODEL_DIR, '--text-file', textFile, '--out', join(DIR, name), ...args], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const losses = (JSON.parse(readFileSync(join(DIR, name, 'tokens.json'), 'utf8')) as { tokens: { loss: number | null }[] }).tokens.flatMap((x) => (x.loss === null ? [] : [x.loss]));
+    return losses.reduce((a, b) => a + b, 0) / losses.length;
+  };
+  const [clean, ablated] = [cliMean('cli'), cliMean('cli-ablated', '--ablate', '1.2,1.3', '--ablation', 'mean')];
+  await panel.locator('.head-grid .cell[data-layer="1"][data-head="2"]').click({ modifiers: ['Alt'] });
+  await panel.locator('.head-grid .cell[data-layer="1"][data-head="3"]').click({ modifiers: ['Alt'] });
+  await panel.locator('.ablate vscode-dropdown').click();
+  await panel.locator('.ablate vscode-option', { hasText: 'mean' }).click();
+  await panel.locator('.ablate vscode-button', { hasText: 'Run ablated' }).click();
+  await panel.locator('body[data-ablated]').waitFor({ timeout: 240_000 });
+  const summary = await panel.locator('.ablate-summary').innerText();
+  t.diagnostic(`panel: ${summary.split('.')[0]}; CLI: mean loss ${clean.toFixed(3)} → ${ablated.toFixed(3)}`);
+  assert.ok(summary.includes(`L1H2, L1H3 mean-ablated: mean loss ${clean.toFixed(3)} → ${ablated.toFixed(3)} nats`), summary);
+  await wb!.screenshot('llama-gqa-ablated');
 }, 600_000);
