@@ -57,13 +57,20 @@ export function expandGrid(s: BenchSettings): BenchCase[] {
 
 export class SettingsError extends Error {
   override name = 'SettingsError';
+  constructor(
+    message: string,
+    /** The setting at fault (the form field's name), when one is. */
+    readonly field?: string,
+  ) {
+    super(message);
+  }
 }
 
 /** Every head count must split into whole groups of each `queriesPerKv`. */
 export function checkGrouping(s: Pick<BenchSettings, 'heads' | 'queriesPerKv'>): void {
   for (const h of s.heads)
     for (const g of s.queriesPerKv)
-      if (h % g !== 0) throw new SettingsError(`${h} heads cannot share K/V heads ${g} at a time: every head count must be a multiple of each "query heads per K/V head" (${s.queriesPerKv.join(', ')})`);
+      if (h % g !== 0) throw new SettingsError(`${h} heads cannot share K/V heads ${g} at a time: every head count must be a multiple of each "query heads per K/V head" (${s.queriesPerKv.join(', ')})`, 'queriesPerKv');
 }
 
 export function parseNumberList(text: string, what: string): number[] {

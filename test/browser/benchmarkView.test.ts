@@ -61,3 +61,23 @@ test('cancel stops a run and keeps the rows finished so far', async () => {
   assert.deepEqual(rows.slice(ran), Array(6 - ran).fill('cancelled'), `rows after the cancel: ${rows.join(', ')}`);
   assert.match((await page.locator('#status').textContent()) ?? '', /Cancelled/);
 });
+
+test('settings that cannot run: the field at fault is marked and focused, the message names it, nothing runs', async () => {
+  await page.goto(`${origin}/`);
+  await page.locator('input[name="heads"]').fill('6');
+  await page.locator('input[name="queriesPerKv"]').fill('1,4');
+  await page.locator('#run').click();
+  const status = page.locator('#status');
+  assert.match((await status.textContent()) ?? '', /6 heads cannot share K\/V heads 4 at a time/);
+  assert.equal(await page.locator('input[name="queriesPerKv"]').getAttribute('aria-invalid'), 'true');
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('name')), 'queriesPerKv');
+  assert.equal(await page.locator('#results tbody tr').count(), 0, 'no row ran');
+  // Typing a fix clears the mark; a bad number list names its own field.
+  await page.locator('input[name="queriesPerKv"]').fill('1,2');
+  assert.equal(await page.locator('input[name="queriesPerKv"]').getAttribute('aria-invalid'), null);
+  await page.locator('input[name="seqLens"]').fill('64,x');
+  await page.locator('#run').click();
+  assert.match((await status.textContent()) ?? '', /Sequence lengths: expected positive integers/);
+  assert.equal(await page.locator('input[name="seqLens"]').getAttribute('aria-invalid'), 'true');
+  assert.equal(await page.locator('input[name="queriesPerKv"]').getAttribute('aria-invalid'), null);
+});

@@ -1,7 +1,7 @@
 /// <reference types="@webgpu/types" />
 /** The Benchmark view: settings form, run with progress and cancel, table, plot, adapter facts, exports. */
 import { toCsv, toJson } from '../../kernels/bench/export.js';
-import { checkGrouping, FULL_SETTINGS, parseNumberList, parseTileChoice, QUICK_SETTINGS } from '../../kernels/bench/grid.js';
+import { checkGrouping, FULL_SETTINGS, parseNumberList, parseTileChoice, QUICK_SETTINGS, SettingsError } from '../../kernels/bench/grid.js';
 import { runBenchmark } from '../../kernels/bench/runBenchmark.js';
 import { headsLabel, rowCells, speedups, TABLE_HEADERS, trialsTable } from '../../kernels/bench/table.js';
 import type { BenchReport, BenchSettings } from '../../kernels/bench/types.js';
@@ -38,20 +38,29 @@ function tileChoiceField(): HTMLSelectElement {
   return form.querySelector<HTMLSelectElement>('select[name="tileChoice"]')!;
 }
 
+/** The numbers in field `name`; a SettingsError names the field. */
+function numbers(name: string, label: string): number[] {
+  try {
+    return parseNumberList(field(name).value, label);
+  } catch (e) {
+    throw e instanceof SettingsError ? new SettingsError(e.message, name) : e;
+  }
+}
+
 function readSettings(): BenchSettings {
   const s: BenchSettings = {
     ...QUICK_SETTINGS,
     kernels: checked('kernel') as BenchSettings['kernels'],
     backends: checked('backend') as BenchSettings['backends'],
     precisions: checked('precision') as BenchSettings['precisions'],
-    seqLens: parseNumberList(field('seqLens').value, 'Sequence lengths'),
-    heads: parseNumberList(field('heads').value, 'Heads'),
-    queriesPerKv: parseNumberList(field('queriesPerKv').value, 'Query heads per K/V head'),
-    batches: parseNumberList(field('batches').value, 'Batch'),
-    headDim: parseNumberList(field('headDim').value, 'Head size')[0],
+    seqLens: numbers('seqLens', 'Sequence lengths'),
+    heads: numbers('heads', 'Heads'),
+    queriesPerKv: numbers('queriesPerKv', 'Query heads per K/V head'),
+    batches: numbers('batches', 'Batch'),
+    headDim: numbers('headDim', 'Head size')[0],
     causal: field('causal').checked,
     interleave: field('interleave').checked,
-    budgetMs: parseNumberList(field('budgetMs').value, 'Time budget')[0],
+    budgetMs: numbers('budgetMs', 'Time budget')[0],
     tileChoice: parseTileChoice(tileChoiceField().value),
   };
   checkGrouping(s);
@@ -174,12 +183,23 @@ function startRun(settings: BenchSettings): void {
 
 form.addEventListener('submit', (e) => {
   e.preventDefault();
+  for (const f of form.querySelectorAll('[aria-invalid]')) f.removeAttribute('aria-invalid');
+  status.classList.remove('error');
   try {
     startRun(readSettings());
   } catch (err) {
     log((err as Error).message, 'error');
+    // The field at fault is marked, described by the message and focused, so it is where the user types next.
+    if (err instanceof SettingsError && err.field) {
+      const f = field(err.field);
+      f.setAttribute('aria-invalid', 'true');
+      f.setAttribute('aria-errormessage', 'status');
+      f.focus();
+    }
+    status.classList.add('error');
   }
 });
+form.addEventListener('input', (e) => (e.target as Element).removeAttribute('aria-invalid'));
 cancelButton.addEventListener('click', () => controller?.abort());
 $<HTMLButtonElement>('#full-grid').addEventListener('click', () => writeSettings(FULL_SETTINGS));
 $<HTMLButtonElement>('#quick-grid').addEventListener('click', () => writeSettings(QUICK_SETTINGS));
