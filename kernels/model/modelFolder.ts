@@ -160,18 +160,18 @@ export async function loadFolderTokenizer(
   const json = await readFile(MODEL_FILE_NAMES.tokenizer);
   if (json) {
     const source = text(json, MODEL_FILE_NAMES.tokenizer);
-    if (isGpt2TokenizerJson(source)) return { tokenizer: ByteLevelBpeTokenizer.fromTokenizerJson(source), file: MODEL_FILE_NAMES.tokenizer };
+    const root = parseJsonText(source, MODEL_FILE_NAMES.tokenizer, 'bad-tokenizer');
+    if (isGpt2TokenizerJson(root)) return { tokenizer: ByteLevelBpeTokenizer.fromTokenizerJson(source), file: MODEL_FILE_NAMES.tokenizer };
     const config = await readFile(MODEL_FILE_NAMES.tokenizerConfig);
-    const tokenizer = HfTokenizer.fromFiles(source, config && text(config, MODEL_FILE_NAMES.tokenizerConfig));
+    const tokenizer = HfTokenizer.fromParsed(root, config && text(config, MODEL_FILE_NAMES.tokenizerConfig));
     return { tokenizer, file: MODEL_FILE_NAMES.tokenizer };
   }
   const missing = vocab ? MODEL_FILE_NAMES.merges : MODEL_FILE_NAMES.vocab;
   throw new ModelFileError('missing-file', missing, `is missing from the model folder (and there is no ${MODEL_FILE_NAMES.tokenizer})`);
 }
 
-/** GPT-2's tokenizer.json: no normalizer and one plain ByteLevel pre-tokenizer (or no JSON object at all, which its parser reports). */
-function isGpt2TokenizerJson(source: string): boolean {
-  const root = parseJsonText(source, MODEL_FILE_NAMES.tokenizer, 'bad-tokenizer');
+/** GPT-2's tokenizer.json (parsed): no normalizer and one plain ByteLevel pre-tokenizer (or no JSON object at all, which its parser reports). */
+function isGpt2TokenizerJson(root: unknown): boolean {
   if (!isJsonObject(root)) return true;
   return (root.normalizer === undefined || root.normalizer === null) && isJsonObject(root.pre_tokenizer) && root.pre_tokenizer.type === 'ByteLevel';
 }

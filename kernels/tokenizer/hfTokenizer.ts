@@ -86,7 +86,11 @@ export class HfTokenizer implements TextTokenizer {
 
   /** From a tokenizer.json's text and, when the folder has one, tokenizer_config.json's. */
   static fromFiles(tokenizerJson: string, configJson?: string): HfTokenizer {
-    const root = parseJsonText(tokenizerJson, FILE, 'bad-tokenizer');
+    return HfTokenizer.fromParsed(parseJsonText(tokenizerJson, FILE, 'bad-tokenizer'), configJson);
+  }
+
+  /** From a tokenizer.json already parsed (the loader looks at it first: one parse of a file of megabytes). */
+  static fromParsed(root: unknown, configJson?: string): HfTokenizer {
     if (!isJsonObject(root)) throw bad('must hold a JSON object');
     const config = configJson === undefined ? {} : parseJsonText(configJson, CONFIG_FILE, 'bad-tokenizer');
     if (!isJsonObject(config)) throw new ModelFileError('bad-tokenizer', CONFIG_FILE, 'must hold a JSON object');
