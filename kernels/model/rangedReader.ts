@@ -106,19 +106,24 @@ export function rangedFolderReader(source: RangeSource, options: RangedReaderOpt
   return read;
 }
 
-/** Copies `part`'s bytes into `into` from `at`; returns where they ended. Never writes past the buffer. */
-async function readInto(name: string, part: RangePart, into: Uint8Array, at: number, signal: AbortSignal | undefined, progress: (loaded: number) => void): Promise<number> {
-  for await (const value of part.pieces) {
-    if (signal?.aborted) throw new LoadCancelled(`loading ${name} was cancelled`);
-    if (at + value.length > into.length) {
-      part.cancel();
-      throw new ModelFileError('unreadable-file', name, `changed while loading (more bytes than its ${into.length} arrived)`);
+/**
+ * Copies `part`'s bytes into `into` from `at`; returns where they ended. Never writes past the buffer. An
+ * abort while a piece is awaited (the body's read rejects then) is LoadCancelled too.
+ */
+function readInto(name: string, part: RangePart, into: Uint8Array, at: number, signal: AbortSignal | undefined, progress: (loaded: number) => void): Promise<number> {
+  return cancellable(name, signal, (async () => {
+    for await (const value of part.pieces) {
+      if (signal?.aborted) throw new LoadCancelled(`loading ${name} was cancelled`);
+      if (at + value.length > into.length) {
+        part.cancel();
+        throw new ModelFileError('unreadable-file', name, `changed while loading (more bytes than its ${into.length} arrived)`);
+      }
+      into.set(value, at);
+      at += value.length;
+      progress(at);
     }
-    into.set(value, at);
-    at += value.length;
-    progress(at);
-  }
-  return at;
+    return at;
+  })());
 }
 
 /** `p`, its rejection after an abort said as LoadCancelled (fetch's own is a DOMException named AbortError). */

@@ -17,6 +17,8 @@ let ranges = true;
 const requests: string[] = [];
 /** Runs before each answer: lets a test change the folder between two ranges. */
 let beforeAnswer: (name: string, start: number) => void = () => undefined;
+/** Set: a range's answer sends half its body, then waits for this to be called before the rest. */
+let stalled: ((finish: () => void) => void) | undefined;
 let server: http.Server;
 let base = '';
 
@@ -32,6 +34,11 @@ before(async () => {
     const start = Number(range[1]);
     const end = Math.min(Number(range[2]), body.length - 1);
     res.writeHead(206, { 'content-range': `bytes ${start}-${end}/${body.length}` });
+    if (stalled && name === 'model.safetensors' && start > 0) {
+      const half = start + Math.floor((end + 1 - start) / 2);
+      res.write(body.subarray(start, half));
+      return stalled(() => res.end(body.subarray(half, end + 1)));
+    }
     res.end(body.subarray(start, end + 1));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -43,6 +50,7 @@ function reset(): void {
   ranges = true;
   requests.length = 0;
   beforeAnswer = () => undefined;
+  stalled = undefined;
   files.set('model.safetensors', weights);
 }
 
@@ -92,6 +100,18 @@ test('an aborted load rejects with LoadCancelled, and a new reader reads the fil
   await assert.rejects(fetchFolderReader(base, { chunkBytes: 4096, signal: abort.signal })('model.safetensors'), LoadCancelled);
   reset();
   assert.deepEqual(await fetchFolderReader(base, { chunkBytes: 4096 })('model.safetensors'), weights);
+});
+
+test("aborted while a range's body is being read (the read rejects with an AbortError): LoadCancelled too", async () => {
+  reset();
+  const abort = new AbortController();
+  let finish: (() => void) | undefined;
+  stalled = (f) => {
+    finish = f;
+    setTimeout(() => abort.abort(), 50);
+  };
+  await assert.rejects(fetchFolderReader(base, { chunkBytes: 4096, signal: abort.signal })('model.safetensors'), LoadCancelled);
+  finish?.();
 });
 
 test('a stated size above the file limit is refused before the body is read', async () => {
