@@ -146,7 +146,7 @@ export interface InspectorCreateOptions {
    * wasm and make each session slower to create).
    */
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
-  /** Graphs built ahead (used when their model and dtype are this inspector's and they suit its provider). */
+  /** Graphs built ahead (used when their model and dtype are this inspector's and they were built for its provider). */
   graphs?: DecoderGraphs;
 }
 
@@ -222,24 +222,21 @@ export class DecoderGraphs {
   /** Query rows per block of the attention of layers whose maps are not outputs (DecoderGraphOptions.queryBlock); undefined: whole. */
   readonly queryBlock?: number;
 
-  private readonly external: ExternalWeights;
-  private readonly hasBf16: boolean;
-
   constructor(
     model: InspectorModel,
     readonly dtype: FloatDType = 'fp32',
-    o: { queryBlock?: number; external?: ExternalWeights } = {},
+    /** The provider the graphs are built for: its sessions take them as they are (`suits`). */
+    readonly provider: 'wasm' | 'webgpu' = 'wasm',
   ) {
-    this.queryBlock = o.queryBlock;
-    this.external = o.external ?? 'all';
-    this.hasBf16 = [...model.weights.values()].some((t) => t.dtype === 'BF16');
-    this.source = { model, weights: new GraphWeights(model.weights, dtype, this.external) };
+    // Blocked attention on wasm (no (H, T, T) tensors at long T); WebGPU keeps whole-layer attention until the blocked graph is measured there.
+    this.queryBlock = provider === 'wasm' ? QUERY_BLOCK : undefined;
+    this.source = { model, weights: new GraphWeights(model.weights, dtype, externalWeightsOn(provider)) };
     this.config = model.config;
   }
 
-  /** Whether these graphs take the weights as `provider`'s own would (they differ only for BF16 weights). */
+  /** Whether `provider`'s sessions can take these graphs: attention and BF16 weights are built differently per provider. */
   suits(provider: 'wasm' | 'webgpu'): boolean {
-    return !this.hasBf16 || this.external === externalWeightsOn(provider);
+    return provider === this.provider;
   }
 
   private held(): { model: InspectorModel; weights: GraphWeights } {
@@ -310,12 +307,7 @@ export class DecoderInspector {
     this.o = o;
     this.config = model.config;
     const dtype = o.dtype ?? 'fp32';
-    // Blocked attention on wasm (no (H, T, T) tensors at long T); WebGPU keeps whole-layer attention until the blocked graph is measured there.
-    const wasm = o.executionProvider === 'wasm';
-    this.graphs =
-      graphs && graphs.model === model && graphs.dtype === dtype && graphs.suits(o.executionProvider)
-        ? graphs
-        : new DecoderGraphs(model, dtype, { queryBlock: wasm ? QUERY_BLOCK : undefined, external: externalWeightsOn(o.executionProvider) });
+    this.graphs = graphs && graphs.model === model && graphs.dtype === dtype && graphs.suits(o.executionProvider) ? graphs : new DecoderGraphs(model, dtype, o.executionProvider);
     this.maps = new AttentionMapsSession(o.ort, o.executionProvider);
   }
 

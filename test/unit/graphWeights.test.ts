@@ -1,11 +1,12 @@
 // How weights enter the decoder graphs per provider: on wasm every stored dtype is external data (the
 // file's bytes, cast in the graph); for WebGPU, which has no bfloat16 Cast, BF16 is converted while the
-// graph is written; prebuilt graphs are reused only by a provider they suit.
+// graph is written; prebuilt graphs are reused only by the provider they were built for.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildDecoderGraph } from '../../kernels/graph/decoderGraph.js';
 import { GraphWeights } from '../../kernels/graph/graphWeights.js';
 import { loadModelFolder } from '../../kernels/model/modelFolder.js';
+import { QUERY_BLOCK } from '../../kernels/graph/attentionGraph.js';
 import { DecoderGraphs, externalWeightsOn } from '../../kernels/runtime/decoderInspector.js';
 import { llamaShapedFolder } from '../support/llamaShapedFolder.js';
 
@@ -19,7 +20,7 @@ async function model(dtype: 'BF16' | 'F16') {
   return loadModelFolder(async (name) => files.get(name));
 }
 
-test('BF16: external on wasm, converted for WebGPU; F16: external on both; prebuilt graphs suit only their provider', async () => {
+test('BF16: external on wasm, converted for WebGPU; prebuilt graphs suit only their provider', async () => {
   const bf16 = await model('BF16');
   const storedBytes = [...bf16.weights.values()].reduce((n, t) => n + t.data.byteLength, 0);
   for (const provider of ['wasm', 'webgpu'] as const) {
@@ -34,10 +35,9 @@ test('BF16: external on wasm, converted for WebGPU; F16: external on both; prebu
       assert.ok(graph.byteLength > 2 * storedBytes, `fp32 weights in the graph (${graph.byteLength} bytes)`);
     }
   }
-  const forWebGpu = new DecoderGraphs(bf16, 'fp32', { external: externalWeightsOn('webgpu') });
+  const forWebGpu = new DecoderGraphs(bf16, 'fp32', 'webgpu');
   assert.equal(forWebGpu.suits('webgpu'), true);
   assert.equal(forWebGpu.suits('wasm'), false, 'a wasm fallback builds its own');
-  const f16 = await model('F16');
-  const f16Graphs = new DecoderGraphs(f16, 'fp32', { external: externalWeightsOn('webgpu') });
-  assert.equal(f16Graphs.suits('wasm'), true, 'F16 is taken alike on both');
+  assert.equal(forWebGpu.queryBlock, undefined, 'whole-layer attention on WebGPU');
+  assert.equal(new DecoderGraphs(bf16, 'fp32', 'wasm').queryBlock, QUERY_BLOCK, 'blocks of query rows on wasm');
 });

@@ -32,7 +32,7 @@ import { OnnxGraphBuilder } from '../../kernels/graph/onnxBuilder.js';
 import type { FloatDType } from '../../kernels/graph/tensors.js';
 import { countingSessions } from './liveSessions.js';
 import { useOrtBinary } from './ortBinary.js';
-import { DecoderGraphs, DecoderInspector, externalWeightsOn, type InspectOptions, type InspectorModel } from '../../kernels/runtime/decoderInspector.js';
+import { DecoderGraphs, DecoderInspector, type InspectOptions, type InspectorModel } from '../../kernels/runtime/decoderInspector.js';
 
 const ortWasm = countingSessions(ortWasmModule);
 const ortWebGpu = countingSessions(ortWebGpuModule);
@@ -125,10 +125,15 @@ function warmUpOrt(provider: 'webgpu' | 'wasm', ortBase: string): Promise<void> 
   return p;
 }
 
-async function startWebGpu(ortBase: string): Promise<WebGpuReady> {
+async function requestWebGpuAdapter(): Promise<GPUAdapter> {
   if (!globalThis.navigator?.gpu) throw new Error('WebGPU is not available in this browser');
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) throw new Error('no WebGPU adapter');
+  return adapter;
+}
+
+async function startWebGpu(adapterAnswer: Promise<GPUAdapter>, ortBase: string): Promise<WebGpuReady> {
+  const adapter = await adapterAnswer;
   const words = [adapter.info.vendor, adapter.info.architecture].filter(Boolean).join(' / ') || 'unknown adapter';
   // Once per page: it wraps navigator.gpu.requestAdapter.
   ortWebGpuPrepared ??= prepareOrtWebGpu(ortWebGpu, 'native EP');
@@ -158,15 +163,17 @@ export async function createEngine(model: InspectorModel | Promise<InspectorMode
   const began = at();
   const prefer = o.prefer ?? 'webgpu';
   // Started before the model is awaited, so that both overlap; a model error wins over a WebGPU one.
-  const gpu = prefer === 'webgpu' ? startWebGpu(o.ortBase) : undefined;
+  const adapter = prefer === 'webgpu' ? requestWebGpuAdapter() : undefined;
+  const gpu = adapter && startWebGpu(adapter, o.ortBase);
   // wasm runs when it is asked for or WebGPU turns out missing: its ORT starts as soon as that is known.
   const wasmWarm = gpu ? gpu.then(() => undefined, () => warmUpOrt('wasm', o.ortBase)) : warmUpOrt('wasm', o.ortBase);
   const ortAt = (gpu ? gpu.catch(() => wasmWarm) : wasmWarm).then(at, () => undefined);
   const loaded = await model;
   const modelAt = at();
-  // Built while ORT is still loading (building needs no ORT); fp16 waits for the adapter's answer. For
-  // WebGPU, in the form it takes (a wasm fallback builds its own when the model has BF16 weights).
-  const graphs = new DecoderGraphs(loaded, o.dtype ?? 'fp32', { external: externalWeightsOn(gpu ? 'webgpu' : 'wasm') });
+  // Built while ORT is still loading (building needs no ORT), for the provider that will run them: the
+  // adapter's answer came long before the model's files did. fp16 waits for ORT's own answer (shader-f16).
+  const provider = adapter ? await adapter.then(() => 'webgpu' as const, () => 'wasm' as const) : 'wasm';
+  const graphs = new DecoderGraphs(loaded, o.dtype ?? 'fp32', provider);
   if (graphs.dtype === 'fp32') graphs.prebuild(o.first ?? {});
   const graphAt = at();
   const engine = await (async () => {
