@@ -7,7 +7,8 @@
  * (the panel's own `weights … loaded` line), command → first heatmap cold and warm, and the peak resident
  * memory of the largest renderer process (the webview's) and of all of Chromium. Then the panel is
  * closed and the other `attentionInspector.weightsTransport` tried cold once, so both ways of the product
- * are timed in one run (`--weights messages|resources` picks the first, default resources).
+ * are timed in one run (`--weights messages|resources` picks the first, default resources). `--budget MB`
+ * sets `attentionInspector.memoryBudgetMB` (for a model the default budget refuses at N tokens).
  *
  * Then the ways the weights could reach the page, timed in that same page on DIR's weights file
  * (`--no-probe` skips): one whole fetch (how the panel read them before), and range requests of 8, 32
@@ -76,6 +77,7 @@ function probe(frame: Frame, chunk: number): Promise<{ ms: number; bytes: number
 export async function benchModelFolder(dir: string): Promise<void> {
   const tokens = option('--tokens', 1024);
   const warmRuns = option('--warm', 2);
+  const budgetMB = option('--budget', 0);
   const first = process.argv.includes('--weights') && process.argv[process.argv.indexOf('--weights') + 1] === 'messages' ? 'messages' : 'resources';
   const other = first === 'messages' ? 'resources' : 'messages';
   const files = new Map<string, Uint8Array>();
@@ -89,7 +91,13 @@ export async function benchModelFolder(dir: string): Promise<void> {
   const hub = await startHubServer({ [REPO]: { files } });
   console.log(`starting code-server and Chromium (wasm); ${basename(dir)}: ${weightsMB} MB of weights, ${tokens} tokens…`);
   const wb = await Workbench.start('bench-inspect-model', {
-    settings: { 'attentionInspector.modelMirror': hub.baseUrl, 'attentionInspector.confirmDownloadAboveMB': 100_000, 'attentionInspector.maxTokens': tokens, 'attentionInspector.weightsTransport': first },
+    settings: {
+      'attentionInspector.modelMirror': hub.baseUrl,
+      'attentionInspector.confirmDownloadAboveMB': 100_000,
+      'attentionInspector.maxTokens': tokens,
+      'attentionInspector.weightsTransport': first,
+      ...(budgetMB > 0 ? { 'attentionInspector.memoryBudgetMB': budgetMB } : {}),
+    },
   });
   const memory = watchBrowserMemory(wb.profileDir);
   try {
