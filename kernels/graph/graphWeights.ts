@@ -9,8 +9,7 @@
  */
 import type { ModelWeights, WeightTensor } from '../model/types.js';
 import { elementCount, toFloat16Bits, toFloat32 } from '../model/weightData.js';
-import { type OnnxGraphBuilder, type TensorBytes, bytesOf } from './onnxBuilder.js';
-import type { ElemType } from './onnxBuilder.js';
+import { type ElemType, type OnnxGraphBuilder, type TensorBytes, bytesOf } from './onnxBuilder.js';
 import { type FloatDType, elemTypeOf } from './tensors.js';
 
 /** One external data "file" as ORT's `externalData` session option takes it. */
@@ -21,6 +20,11 @@ export interface ExternalFile {
 
 /** Which stored weights are referenced as external data (the rest are converted while the graph is written). */
 export type ExternalWeights = 'all' | 'except-bf16' | 'none';
+
+/** The weights a provider's graphs may take as external data: WebGPU has no bfloat16 Cast (a session with one is refused). */
+export function externalWeightsOn(provider: 'wasm' | 'webgpu'): ExternalWeights {
+  return provider === 'wasm' ? 'all' : 'except-bf16';
+}
 
 const ONNX_TYPE: Record<FloatDType, number> = { fp32: 1, fp16: 10 };
 const STORED_TYPE: Record<WeightTensor['dtype'], ElemType> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };

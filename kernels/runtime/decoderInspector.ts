@@ -36,7 +36,7 @@
 import type * as Ort from 'onnxruntime-web';
 import { type AttentionKind, QUERY_BLOCK } from '../graph/attentionGraph.js';
 import { type Ablation, buildDecoderGraph, type CoreTraceName, type DecoderGraphOptions, HEAD_KEEP, type HeadAblationMode, type HeadRef, keyOutput, type OptionalTraceName, queryOutput, TOP_K, traceNames, traceOutput } from '../graph/decoderGraph.js';
-import { type ExternalFile, type ExternalWeights, GraphWeights } from '../graph/graphWeights.js';
+import { type ExternalFile, externalWeightsOn, GraphWeights } from '../graph/graphWeights.js';
 import { ROPE_COS, ROPE_SIN, ropeTableValues } from '../graph/rope.js';
 import type { FloatDType } from '../graph/tensors.js';
 import type { AttentionInputs } from '../inspect/attentionMaps.js';
@@ -201,11 +201,6 @@ function attentionLayersOf(config: DecoderConfig, options: InspectOptions): numb
   const layers = [...(options.attentionLayers ?? Array.from({ length: config.nLayer }, (_, l) => l))];
   for (const l of layers) checkLayer(config, l);
   return layers;
-}
-
-/** The weights a provider's graphs may take as external data: WebGPU has no bfloat16 Cast (a session with one is refused). */
-export function externalWeightsOn(provider: 'wasm' | 'webgpu'): ExternalWeights {
-  return provider === 'wasm' ? 'all' : 'except-bf16';
 }
 
 /**

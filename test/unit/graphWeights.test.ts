@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildDecoderGraph } from '../../kernels/graph/decoderGraph.js';
-import { GraphWeights } from '../../kernels/graph/graphWeights.js';
+import { externalWeightsOn, GraphWeights } from '../../kernels/graph/graphWeights.js';
 import { loadModelFolder } from '../../kernels/model/modelFolder.js';
 import { QUERY_BLOCK } from '../../kernels/graph/attentionGraph.js';
-import { DecoderGraphs, externalWeightsOn } from '../../kernels/runtime/decoderInspector.js';
+import { DecoderGraphs } from '../../kernels/runtime/decoderInspector.js';
 import { llamaShapedFolder } from '../support/llamaShapedFolder.js';
 
 const CONFIG = {
