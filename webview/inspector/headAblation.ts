@@ -30,6 +30,10 @@ export class HeadMarks {
     return this.keys.has(headKey(h));
   }
 
+  add(h: HeadRef): void {
+    this.keys.add(headKey(h));
+  }
+
   /** Marks or unmarks `h`; true when it is marked now. */
   toggle(h: HeadRef): boolean {
     const k = headKey(h);

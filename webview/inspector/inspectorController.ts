@@ -310,7 +310,7 @@ export class InspectorController {
     // A page made again (a reload) takes back the marks and, for the same text, the ablated run it showed.
     const restoring = this.firstInspection ? saved.ablation : undefined;
     this.firstInspection = false;
-    if (restoring) for (const k of restoring.heads) if (/^\d+\.\d+$/.test(k) && !this.marks.has(parseHeadKey(k))) this.marks.toggle(parseHeadKey(k));
+    if (restoring) for (const k of restoring.heads) if (/^\d+\.\d+$/.test(k)) this.marks.add(parseHeadKey(k));
     setState({ request: { ...kept, modelId: model.id }, layer: saved.layer, head: saved.head, ablation: saved.ablation });
     try {
       this.setStatus(`Loading ${req.model.label}…`, true);
