@@ -60,6 +60,11 @@ export function measuredRopeFrequencies(t: LayerTrace): Float32Array | undefined
   });
 }
 
+/** "Q (B, T, H, dh), K (B, T, KV, dh)": per-head q and k as they ran. */
+function perHeadShapes(q: readonly number[], k: readonly number[]): string {
+  return `Q ${shapeText(['B', 'T', 'H', 'dh'], q)}, K ${shapeText(['B', 'T', 'KV', 'dh'], k)}`;
+}
+
 /**
  * The trace rows of layer tensors `t`; with `config`, RoPE's measured frequencies are set beside the
  * configured ones, and Qwen3's per-head q/k norms (whose output is what RoPE turns) get their own row.
@@ -111,7 +116,7 @@ export function traceRows(t: LayerTrace, config?: Pick<DecoderConfig, 'positions
     rows.push({
       step: 'q/k norm',
       op: "RMSNorm over each head's dh (q_norm, k_norm weights of dh)",
-      shape: `Q ${shapeText(['B', 'T', 'H', 'dh'], t.qPreRope.dims)}, K ${shapeText(['B', 'T', 'KV', 'dh'], t.kPreRope.dims)}`,
+      shape: perHeadShapes(t.qPreRope.dims, t.kPreRope.dims),
       ...finiteRange(t.qPreRope.data),
       note: `k: ${fmt(k.min)} … ${fmt(k.max)}; before RoPE`,
     });
@@ -121,7 +126,7 @@ export function traceRows(t: LayerTrace, config?: Pick<DecoderConfig, 'positions
     rows.push({
       step: 'RoPE',
       op: 'rotate each (i, i + dh/2) pair of q and k by position · θ_i',
-      shape: `Q ${shapeText(['B', 'T', 'H', 'dh'], t.qRope.dims)}, K ${shapeText(['B', 'T', 'KV', 'dh'], t.kRope.dims)}`,
+      shape: perHeadShapes(t.qRope.dims, t.kRope.dims),
       ...finiteRange(t.qRope.data),
       note: `q before: ${fmt(before.min)} … ${fmt(before.max)}; a rotation keeps each pair's length`,
     });
