@@ -19,19 +19,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModelFolderFromDisk } from '../node/folderReader.js';
 import { GPT2_MEDIUM, GPT2_SMALL, gpt2ShapedFolder } from '../test/support/gpt2ShapedFolder.js';
-import { llamaShapedFolder } from '../test/support/llamaShapedFolder.js';
-
-/** Llama-style shapes as the checkpoints' config.json files give them (random weights here). */
-const LLAMA_SHAPES: Record<string, Record<string, unknown>> = {
-  'smollm2-135m': {
-    model_type: 'llama', hidden_size: 576, intermediate_size: 1536, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3,
-    vocab_size: 49152, max_position_embeddings: 8192, rope_theta: 100000, rms_norm_eps: 1e-5, hidden_act: 'silu', tie_word_embeddings: true,
-  },
-  'qwen2.5-0.5b': {
-    model_type: 'qwen2', hidden_size: 896, intermediate_size: 4864, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2,
-    vocab_size: 151936, max_position_embeddings: 32768, rope_theta: 1000000, rms_norm_eps: 1e-6, hidden_act: 'silu', tie_word_embeddings: true,
-  },
-};
+import { LLAMA_SHAPES, llamaShapedFolder } from '../test/support/llamaShapedFolder.js';
 
 const ROOT = join(import.meta.dirname, '..');
 

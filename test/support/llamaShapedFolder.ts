@@ -7,6 +7,18 @@ import { writeSafetensors } from '../../kernels/model/safetensors';
 import type { WeightDType, WeightTensor } from '../../kernels/model/types';
 import { encodeValues, type Folder, seededRandom, TINY_MERGES, tinyVocab } from '../unit/tinyGpt2Folder';
 
+/** Llama-style shapes as the checkpoints' config.json files give them (random weights here). */
+export const LLAMA_SHAPES: Record<string, Record<string, unknown>> = {
+  'smollm2-135m': {
+    model_type: 'llama', hidden_size: 576, intermediate_size: 1536, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3,
+    vocab_size: 49152, max_position_embeddings: 8192, rope_theta: 100000, rms_norm_eps: 1e-5, hidden_act: 'silu', tie_word_embeddings: true,
+  },
+  'qwen2.5-0.5b': {
+    model_type: 'qwen2', hidden_size: 896, intermediate_size: 4864, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2,
+    vocab_size: 151936, max_position_embeddings: 32768, rope_theta: 1000000, rms_norm_eps: 1e-6, hidden_act: 'silu', tie_word_embeddings: true,
+  },
+};
+
 export interface LlamaFolderOptions {
   dtype?: WeightDType;
   seed?: number;

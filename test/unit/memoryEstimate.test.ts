@@ -13,6 +13,7 @@ import { estimateInspectionMemory, longestFittingTokens, type MemoryEstimateInpu
 import { parseModelConfig } from '../../kernels/model/config.js';
 import type { DecoderConfig } from '../../kernels/model/decoder.js';
 import { checkPanelBudget, defaultMaxTokens, longestPanelTokens, panelEstimate } from '../../src/memoryBudget.js';
+import { LLAMA_SHAPES } from '../support/llamaShapedFolder.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const EMBEDDED = join(ROOT, 'media', 'models', 'tinycode-4l8h-1k');
@@ -114,9 +115,9 @@ test('CLI --memory-budget: over it, exit 2 and one error line with the estimate,
 });
 
 test('the CLI on wasm (only --layers\' q and k kept, attention in blocks of query rows, one head\'s map at a time): within the band of measured peaks of BF16 Llama-family shapes', () => {
-  const config = (c: Record<string, unknown>): DecoderConfig => parseModelConfig(new TextEncoder().encode(JSON.stringify({ hidden_act: 'silu', rms_norm_eps: 1e-5, rope_theta: 1e5, tie_word_embeddings: true, ...c })));
-  const SMOLLM2 = config({ model_type: 'llama', hidden_size: 576, intermediate_size: 1536, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3, vocab_size: 49152, max_position_embeddings: 8192 });
-  const QWEN25 = config({ model_type: 'qwen2', hidden_size: 896, intermediate_size: 4864, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2, vocab_size: 151936, max_position_embeddings: 32768 });
+  const config = (c: Record<string, unknown>): DecoderConfig => parseModelConfig(new TextEncoder().encode(JSON.stringify(c)));
+  const SMOLLM2 = config(LLAMA_SHAPES['smollm2-135m']!);
+  const QWEN25 = config(LLAMA_SHAPES['qwen2.5-0.5b']!);
   // Peak RSS of `npm run bench:cli` (README, "Llama-family shapes"), MiB.
   const measured = [
     { config: SMOLLM2, tokens: 2048, keptLayers: 30, peakMiB: 1547 },
