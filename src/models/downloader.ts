@@ -228,9 +228,7 @@ async function attempt(url: string, tempPath: string, o: typeof DEFAULTS & Downl
     }
     Object.assign(known, facts);
     const total = facts.size ?? (res.headers['content-length'] ? start + Number(res.headers['content-length']) : undefined);
-    if (o.maxSize && total !== undefined && total > o.maxSize.bytes) {
-      throw new DownloadError('size', `${url} is ${formatBytes(total)}, above the ${formatBytes(o.maxSize.bytes)} allowed: ${o.maxSize.why}.`);
-    }
+    if (o.maxSize && total !== undefined) refuseAboveSize(url, total, o.maxSize);
     const received = await writeBody(res, tempPath, start, (n) => {
       watch.kick();
       const bytesPerSecond = meter.add(n);
@@ -354,6 +352,11 @@ export async function diskFullError(dir: string, needed: number | undefined, cau
   const error = new DiskSpaceError(needed, free, `The disk is full: ${need} needed, ${formatBytes(free)} free in ${dir}.`);
   error.cause = cause;
   return error;
+}
+
+/** Throws the refusal (not retried) of a file whose stated size is above `maxSize`. */
+export function refuseAboveSize(url: string, size: number, maxSize: { bytes: number; why: string }): void {
+  if (size > maxSize.bytes) throw new DownloadError('size', `${url} is ${formatBytes(size)}, above the ${formatBytes(maxSize.bytes)} allowed: ${maxSize.why}.`);
 }
 
 export function formatBytes(n: number): string {

@@ -18,7 +18,7 @@ import { resolveUrl, type CatalogModel } from './catalog.js';
 import { isModelFile, requireSafetensors } from './checkpointPolicy.js';
 import { fileSizeLimit } from '../../kernels/model/fileLimits.js';
 import { parseSafetensorsIndex, SAFETENSORS_INDEX } from '../../kernels/model/safetensors.js';
-import { checkFreeSpace, diskFullError, DownloadError, downloadFile, isDiskFull, sha256OfFile, headersFor, type DownloadProgress, type HubAuthorization } from './downloader.js';
+import { checkFreeSpace, diskFullError, DownloadError, downloadFile, isDiskFull, refuseAboveSize, sha256OfFile, headersFor, type DownloadProgress, type HubAuthorization } from './downloader.js';
 import { explainAccess, mirrorAuthorization } from './hubAccess.js';
 import { convertSafetensorsToF16 } from './fp16Convert.js';
 import { checkSafeName, resolveInside, toSafeId } from './safePath.js';
@@ -246,8 +246,7 @@ export class ModelStore {
           stallTimeoutMs: o.stallTimeoutMs,
           maxAttempts: o.maxAttempts,
           authorization: auth,
-          // A file the loader could not read (fileLimits.ts) is refused on the server's statement, before its body.
-          maxSize: { bytes: fileSizeLimit(file), why: 'it is above the loader\'s limit for that file, so it is not downloaded' },
+          maxSize: loaderLimit(file),
         });
         doneBytes += r.size;
         sha256s[file] = r.sha256;
@@ -275,7 +274,10 @@ export class ModelStore {
   /** The weights' size as the hub states it (X-Linked-Size of the 302), for repositories outside the catalog; 0 when unknown. */
   private async remoteWeightsSize(spec: DownloadSpec, mirror: string, auth: HubAuthorization | undefined, signal?: AbortSignal): Promise<number> {
     const res = await headOnMirror(resolveUrl(mirror, spec.repo, 'model.safetensors'), auth, signal);
-    return Number(res?.headers.get('x-linked-size')) || 0;
+    const size = Number(res?.headers.get('x-linked-size')) || 0;
+    // Refused before the free-space check: a file the loader could not read is not worth the space.
+    refuseAboveSize(resolveUrl(mirror, spec.repo, 'model.safetensors'), size, loaderLimit('model.safetensors'));
+    return size;
   }
 
   /** A repository without model.safetensors but with pytorch_model.bin gets the explanation, not a bare 404. */
@@ -440,4 +442,9 @@ async function exists(p: string): Promise<boolean> {
 /** A HEAD request to the mirror (not following redirects, so the token never leaves it); undefined when it fails. */
 function headOnMirror(url: string, auth: HubAuthorization | undefined, signal?: AbortSignal): Promise<Response | undefined> {
   return fetch(url, { method: 'HEAD', redirect: 'manual', signal, headers: headersFor(new URL(url), {}, auth) }).catch(() => undefined);
+}
+
+/** A file the loader could not read (fileLimits.ts) is refused on the server's statement, before its body. */
+function loaderLimit(file: string): { bytes: number; why: string } {
+  return { bytes: fileSizeLimit(file), why: 'it is above the loader\'s limit for that file, so it is not downloaded' };
 }

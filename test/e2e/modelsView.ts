@@ -68,10 +68,19 @@ export async function openModelsView(wb: Workbench): Promise<void> {
   await modelsPane(wb).waitFor();
 }
 
-/** Set Active Model on `repo`'s row; resolves once the row is marked active. */
+/**
+ * Set Active Model on `repo`'s row; resolves once the row is marked active. A click that lands while the
+ * tree re-renders the row (the store refreshing after a download) is lost, as it would be for a user
+ * (seen once in CI under load), so it clicks again, as a user would; setting it active twice is harmless.
+ */
 export async function setActiveModel(wb: Workbench, repo: string): Promise<void> {
   const row = modelRow(wb, repo);
-  await row.hover();
-  await row.locator('.action-label[aria-label="Set Active Model"]').click();
-  await row.filter({ hasText: /active/ }).waitFor();
+  const active = row.filter({ hasText: /active/ });
+  for (let tries = 1; ; tries++) {
+    await row.hover();
+    await row.locator('.action-label[aria-label="Set Active Model"]').click();
+    const done = await active.waitFor({ timeout: 15_000 }).then(() => true, () => false);
+    if (done) return;
+    if (tries === 4) throw new Error(`${repo}'s row never said it was active after ${tries} clicks on Set Active Model`);
+  }
 }
