@@ -2,8 +2,8 @@
  * Attention probabilities derived from what attention was computed from, instead of kept: a forward
  * pass keeps per layer only each head's query and key vectors (O(L·T·D)), and a layer's (H, T, T) maps
  * are made when asked, one layer at a time. The plain reference here is the definition; the runner
- * derives with a small ONNX graph on the same ORT (kernels/runtime/attentionMapsSession.ts), which is
- * faster (figures in the README).
+ * derives with a small ONNX graph on the same ORT (kernels/runtime/attentionMapsSession.ts) on wasm and
+ * with our WGSL kernel (kernels/flash/attentionMapsKernel.ts) on WebGPU, both faster (figures in the README).
  */
 
 /**
@@ -23,6 +23,22 @@ export interface AttentionInputs {
   scale: number;
   /** Whether each query attends only to itself and earlier keys (false when the mask is ablated). */
   causal: boolean;
+}
+
+/** A block of consecutive query rows, from `first`. */
+export interface QueryRows {
+  first: number;
+  count: number;
+}
+
+/** What derives a layer's maps on a provider: ORT's weightless graph, or our WGSL kernel on WebGPU. */
+export interface AttentionMapsDeriver {
+  /**
+   * (heads, length, length) probabilities of one layer; with `rows`, only those query rows: (heads,
+   * rows.count, length), the same numbers as those rows of the whole (later keys of a causal row are 0).
+   */
+  derive(a: AttentionInputs, rows?: QueryRows): Promise<Float32Array>;
+  release(): Promise<void>;
 }
 
 /**

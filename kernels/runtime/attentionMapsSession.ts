@@ -4,9 +4,9 @@
  */
 import type * as Ort from 'onnxruntime-web';
 import { buildAttentionMapsGraph } from '../graph/attentionGraph.js';
-import type { AttentionInputs } from '../inspect/attentionMaps.js';
+import type { AttentionInputs, AttentionMapsDeriver, QueryRows } from '../inspect/attentionMaps.js';
 
-export class AttentionMapsSession {
+export class AttentionMapsSession implements AttentionMapsDeriver {
   private readonly sessions = new Map<boolean, Promise<Ort.InferenceSession>>();
 
   constructor(
@@ -24,12 +24,8 @@ export class AttentionMapsSession {
     return s;
   }
 
-  /**
-   * (heads, length, length) probabilities of one layer; with `rows`, only those query rows: (heads,
-   * rows.count, length), the same numbers as those rows of the whole (a causal block is computed over the
-   * keys up to its last row only; the later keys' weights are exactly 0 either way).
-   */
-  async derive(a: AttentionInputs, rows: { first: number; count: number } = { first: 0, count: a.length }): Promise<Float32Array> {
+  /** A causal block is computed over the keys up to its last row only; the later keys' weights are exactly 0 either way. */
+  async derive(a: AttentionInputs, rows: QueryRows = { first: 0, count: a.length }): Promise<Float32Array> {
     const session = await this.session(a.causal);
     const { heads: H, length: T, headDim: dh } = a;
     const { first, count: R } = rows;

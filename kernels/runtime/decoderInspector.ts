@@ -19,11 +19,12 @@
  *   r.loss[t]       −ln p(ids[t+1] | ids[≤t]) in nats; NaN at the last position (nothing follows it)
  *   r.top[t]        the 5 most likely next tokens after position t: { ids, probs } (probabilities, sorted)
  *   r.ids           the ids that ran; r.truncated set when the input was longer than the context
- *   r.provider      { name, adapter?, attention: what ran, fusedChecked? }
+ *   r.provider      { name, adapter?, attention: what ran, fusedChecked?, maps: what derived the maps }
  *   r.timingsMs     { graph, session, run, total } (+ maps: deriving r.attention, in inspect())
  * The model runs once per inspection and keeps each layer's per-head query and key vectors (what attention
- * was computed from); maps are derived from them (softmax(q·kᵀ/√dh + causal mask), a small ONNX graph on
- * the same ORT, kernels/runtime/attentionMapsSession.ts), except the trace layer's, which its trace holds.
+ * was computed from); maps are derived from them (softmax(q·kᵀ/√dh + causal mask): on WebGPU by our WGSL
+ * kernel on ORT's device, kernels/flash/attentionMapsKernel.ts; on wasm by a small ONNX graph on the same
+ * ORT, kernels/runtime/attentionMapsSession.ts), except the trace layer's, which its trace holds.
  * Too-long input: only the first nPositions tokens run (truncation, never windows); `truncated` says so.
  * The fused attention path is checked against manual on a small probe when first used, per inspector
  * (one provider); if they disagree the inspector uses manual and says `fusedChecked: false`.
@@ -33,14 +34,16 @@
  * used; an evicted one is released. Weights enter the graphs as external data (kernels/graph/graphWeights.ts).
  * Concurrent inspect() calls are allowed; their session runs are serialised.
  */
+/// <reference types="@webgpu/types" />
 import type * as Ort from 'onnxruntime-web';
 import { type AttentionKind, QUERY_BLOCK } from '../graph/attentionGraph.js';
 import { type Ablation, buildDecoderGraph, type CoreTraceName, type DecoderGraphOptions, HEAD_KEEP, type HeadAblationMode, type HeadRef, keyOutput, type OptionalTraceName, queryOutput, TOP_K, traceNames, traceOutput } from '../graph/decoderGraph.js';
 import { type ExternalFile, externalWeightsOn, GraphWeights } from '../graph/graphWeights.js';
 import { ROPE_COS, ROPE_SIN, ropeTableValues } from '../graph/rope.js';
 import type { FloatDType } from '../graph/tensors.js';
-import type { AttentionInputs } from '../inspect/attentionMaps.js';
+import type { AttentionInputs, AttentionMapsDeriver } from '../inspect/attentionMaps.js';
 import type { DecoderConfig, ModelWeights } from '../model/types.js';
+import { AttentionMapsKernel } from '../flash/attentionMapsKernel.js';
 import { AttentionMapsSession } from './attentionMapsSession.js';
 
 export type OrtModule = typeof Ort;
@@ -55,7 +58,11 @@ export interface ProviderInfo {
   fusedChecked?: boolean;
   /** What the probe found: the max abs logit difference, or the error fused attention raised. */
   fusedProbe?: string;
+  /** What derives the attention maps from the kept q and k: our WGSL kernel (WebGPU) or ORT's small graph. */
+  maps: MapsDeriverKind;
 }
+
+export type MapsDeriverKind = 'kernel' | 'onnxruntime';
 
 export interface LayerInspectOptions {
   traceLayer?: number;
@@ -148,6 +155,8 @@ export interface InspectorCreateOptions {
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Graphs built ahead (used when their model and dtype are this inspector's and they were built for its provider). */
   graphs?: DecoderGraphs;
+  /** What derives the maps on WebGPU (default: our kernel, faster side by side; README); wasm always uses ORT's graph. */
+  maps?: MapsDeriverKind;
 }
 
 
@@ -290,7 +299,8 @@ export class DecoderInspector {
   /** Least recently used first. */
   private readonly sessions = new Map<string, Promise<Ort.InferenceSession>>();
   private readonly graphs: DecoderGraphs;
-  private readonly maps: AttentionMapsSession;
+  private readonly maps: AttentionMapsDeriver;
+  private readonly mapsKind: MapsDeriverKind;
   private fusedOk: Promise<{ ok: boolean; detail: string }> | undefined;
   /** Runs go one at a time: overlapping session.run calls fail on WebGPU. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -303,7 +313,9 @@ export class DecoderInspector {
     this.config = model.config;
     const dtype = o.dtype ?? 'fp32';
     this.graphs = graphs && graphs.model === model && graphs.dtype === dtype && graphs.suits(o.executionProvider) ? graphs : new DecoderGraphs(model, dtype, o.executionProvider);
-    this.maps = new AttentionMapsSession(o.ort, o.executionProvider);
+    this.mapsKind = o.executionProvider === 'webgpu' ? (o.maps ?? 'kernel') : 'onnxruntime';
+    // On WebGPU our kernel runs on ORT's own device, so runs and derives share one queue (and `serial`).
+    this.maps = this.mapsKind === 'kernel' ? new AttentionMapsKernel(async () => (await o.ort.env.webgpu.device) as GPUDevice) : new AttentionMapsSession(o.ort, o.executionProvider);
   }
 
   static async create(o: InspectorCreateOptions): Promise<DecoderInspector> {
@@ -533,7 +545,7 @@ export class DecoderInspector {
       top,
       logits,
       truncated,
-      provider: { name: this.o.executionProvider, adapter: this.o.adapter, attention: variant.attention, fusedChecked, fusedProbe },
+      provider: { name: this.o.executionProvider, adapter: this.o.adapter, attention: variant.attention, fusedChecked, fusedProbe, maps: this.mapsKind },
       timingsMs: { ...timings, total: now() - t0 },
     };
     const headRows = async (l: number, h: number, first: number, count: number, ablation?: Ablation): Promise<Float32Array> => {

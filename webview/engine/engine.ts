@@ -32,7 +32,7 @@ import { OnnxGraphBuilder } from '../../kernels/graph/onnxBuilder.js';
 import type { FloatDType } from '../../kernels/graph/tensors.js';
 import { countingSessions } from './liveSessions.js';
 import { useOrtBinary } from './ortBinary.js';
-import { DecoderGraphs, DecoderInspector, type InspectOptions, type InspectorModel } from '../../kernels/runtime/decoderInspector.js';
+import { DecoderGraphs, DecoderInspector, type InspectOptions, type InspectorModel, type MapsDeriverKind } from '../../kernels/runtime/decoderInspector.js';
 
 const ortWasm = countingSessions(ortWasmModule);
 const ortWebGpu = countingSessions(ortWebGpuModule);
@@ -46,6 +46,8 @@ export interface EngineOptions {
   dtype?: FloatDType;
   /** Fall back to wasm when WebGPU cannot be used (default true); false makes that an error. */
   fallback?: boolean;
+  /** What derives the maps on WebGPU (the inspector's default when not given). */
+  maps?: MapsDeriverKind;
   /** The inspection that will come first; its session is made and smoke-run ahead (default: every layer, no trace). */
   first?: InspectOptions;
   log?: (message: string) => void;
@@ -146,7 +148,7 @@ async function webgpuEngine(graphs: DecoderGraphs, gpu: WebGpuReady, o: EngineOp
   const { model } = graphs;
   const dtype = o.dtype === 'fp16' && !gpu.hasF16 ? 'fp32' : (o.dtype ?? 'fp32');
   if (dtype !== (o.dtype ?? 'fp32')) o.log?.(`the adapter has no shader-f16: using fp32 weights`);
-  const inspector = await DecoderInspector.create({ model, ort: ortWebGpu, executionProvider: 'webgpu', adapter: gpu.adapter, dtype, graphs });
+  const inspector = await DecoderInspector.create({ model, ort: ortWebGpu, executionProvider: 'webgpu', adapter: gpu.adapter, dtype, graphs, maps: o.maps });
   return engineFor(inspector, { name: 'webgpu', description: gpu.description, adapter: gpu.adapter }, o.first);
 }
 

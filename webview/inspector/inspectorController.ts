@@ -362,7 +362,7 @@ export class InspectorController {
       this.shown = await this.mapOf(c, this.chosen, live);
       await this.comparison.prepareChosen(this.chosen, this.shown, live);
       if (!live()) return;
-      this.topBar.showRun({ provider: engine.provider, adapter: engine.adapter, attention: run.provider.attention, fallbackReason: engine.fallbackReason, modelLabel: req.model.label, T, source: req.source });
+      this.topBar.showRun({ provider: engine.provider, adapter: engine.adapter, attention: run.provider.attention, maps: run.provider.maps, fallbackReason: engine.fallbackReason, modelLabel: req.model.label, T, source: req.source });
       this.focus.setShape(L, H, this.chosen);
       this.body.hidden = false;
       this.renderFocus();

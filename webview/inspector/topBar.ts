@@ -1,5 +1,6 @@
 /** The panel's header: title, what was inspected (file and lines), badges of where it ran, and a status line. */
 import type { AttentionKind } from '../../kernels/graph/attentionGraph.js';
+import type { MapsDeriverKind } from '../../kernels/runtime/decoderInspector.js';
 import type { SourceRef } from '../../protocol/inspector.js';
 import { badge } from '../components/controls.js';
 import { el } from './dom.js';
@@ -10,6 +11,8 @@ export interface RunBadges {
   adapter: string;
   /** Which attention implementation the runner used. */
   attention: AttentionKind;
+  /** What derived the maps shown. */
+  maps: MapsDeriverKind;
   fallbackReason?: string;
   modelLabel: string;
   T: number;
@@ -32,7 +35,7 @@ export class TopBar {
 
   showRun(r: RunBadges): void {
     const name = r.provider === 'webgpu' ? 'WebGPU' : 'wasm';
-    const b = badge(`${name} · ${r.adapter}`, `onnxruntime-web ${r.provider === 'webgpu' ? 'native WebGPU provider' : 'WebAssembly (CPU)'}; attention ${r.attention}`);
+    const b = badge(`${name} · ${r.adapter}`, `onnxruntime-web ${r.provider === 'webgpu' ? 'native WebGPU provider' : 'WebAssembly (CPU)'}; attention ${r.attention}; maps derived by ${r.maps === 'kernel' ? 'our WGSL kernel' : 'onnxruntime'}`);
     b.classList.add('provider', r.provider);
     b.setAttribute('role', 'note');
     b.setAttribute('aria-label', `Ran on ${name}, adapter ${r.adapter}`);
