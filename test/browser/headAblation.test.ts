@@ -97,6 +97,11 @@ for (const mode of ['wasm', 'webgpu'] as ChromiumMode[]) {
       await page.keyboard.press('ArrowRight');
       await page.keyboard.press('Space');
       assert.match((await page.locator('#focus-title').textContent()) ?? '', /layer 3, head 1$/, 'Space marks, it does not open the head');
+      // End goes to the layer's average column, Home back to its first head (one tab stop moving with the focus).
+      await page.keyboard.press('End');
+      assert.deepEqual(await page.evaluate(() => [(document.activeElement as HTMLElement).dataset.head, document.querySelectorAll('.cell[tabindex="0"]').length]), ['-1', 1]);
+      await page.keyboard.press('Home');
+      assert.equal(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.head), '0');
       await cell(2, 2).click({ modifiers: ['Alt'] });
       assert.equal(await page.locator('.cell.marked').count(), 3);
       for (const { layer, head } of HEADS) assert.match((await cell(layer, head).getAttribute('aria-label')) ?? '', /marked for ablation/);

@@ -34,3 +34,19 @@ export function failureNote(message: string): HTMLElement {
 export function headerRow(titles: string[]): HTMLElement {
   return el('thead', {}, el('tr', {}, ...titles.map((h) => el('th', { scope: 'col' }, h))));
 }
+
+/**
+ * A grid with one tab stop (WAI-ARIA's grid pattern): the cell the arrow keys, Home and End take the focus
+ * to from (row, col) of a rows × cols grid, clamped at the edges; undefined for any other key.
+ */
+export function gridStep(key: string, row: number, col: number, rows: number, cols: number): { row: number; col: number } | undefined {
+  const to = ({ ArrowUp: [row - 1, col], ArrowDown: [row + 1, col], ArrowLeft: [row, col - 1], ArrowRight: [row, col + 1], Home: [row, 0], End: [row, cols - 1] } as Record<string, [number, number]>)[key];
+  return to && { row: Math.max(0, Math.min(rows - 1, to[0])), col: Math.max(0, Math.min(cols - 1, to[1])) };
+}
+
+/** Gives the grid's one tab stop to `target` and focuses it. */
+export function moveTabStop(cells: Iterable<HTMLElement>, target: HTMLElement): void {
+  for (const c of cells) c.tabIndex = -1;
+  target.tabIndex = 0;
+  target.focus();
+}

@@ -8,7 +8,7 @@
  */
 import { headLabel } from '../../kernels/inspect/headScores.js';
 import { unitOf, type HeatmapColors } from './colors.js';
-import { el, section } from './dom.js';
+import { el, gridStep, moveTabStop, section } from './dom.js';
 import type { HeadChoice } from './headMaps.js';
 import { drawHeatmap } from './heatmapImage.js';
 import type { LayerDigest } from './layerDigest.js';
@@ -173,23 +173,17 @@ export class HeadGrid {
 
   private onKey(e: KeyboardEvent, l: number, col: number): void {
     const { L, H } = this.size;
-    const d: Record<string, [number, number]> = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
     if (e.key === ' ') {
       e.preventDefault();
       if (col < H) this.onMark({ layer: l, head: col });
       return;
     }
-    const mv = d[e.key];
-    if (!mv) return;
+    // H + 1 columns: the heads, then the layer's average.
+    const to = gridStep(e.key, l, col, L, H + 1);
+    if (!to) return;
     e.preventDefault();
-    const nl = Math.max(0, Math.min(L - 1, l + mv[0]));
-    const nc = Math.max(0, Math.min(H, col + mv[1]));
-    const target = this.grid.querySelector<HTMLElement>(`.cell[data-layer="${nl}"][data-head="${nc === H ? -1 : nc}"]`);
-    if (target) {
-      this.grid.querySelectorAll<HTMLElement>('.cell').forEach((x) => (x.tabIndex = -1));
-      target.tabIndex = 0;
-      target.focus();
-    }
+    const target = this.grid.querySelector<HTMLElement>(`.cell[data-layer="${to.row}"][data-head="${to.col === H ? -1 : to.col}"]`);
+    if (target) moveTabStop(this.grid.querySelectorAll<HTMLElement>('.cell'), target);
   }
 }
 

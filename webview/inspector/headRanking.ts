@@ -10,7 +10,7 @@ import { type HeadRanking, rankHeads, RankingCancelled, rankingReport, type Toke
 import type { SaveOutcome } from '../../protocol/shared.js';
 import { button, select } from '../components/controls.js';
 import { parseColor, rampTable } from './colors.js';
-import { el, failureNote, section } from './dom.js';
+import { el, failureNote, gridStep, moveTabStop, section } from './dom.js';
 
 /** Heads per run: the batch of one session run (bench:rank-heads: 8 per run took 0.73 of 1 per run on wasm). */
 export const HEADS_PER_RUN = 8;
@@ -164,7 +164,13 @@ export class HeadRankingView {
       );
       table.setAttribute('aria-label', `Change in mean loss over the ${title} with each head ablated, layers by heads`);
       table.setAttribute('role', 'grid');
-      table.addEventListener('keydown', (e) => moveInGrid(e, cells));
+      table.addEventListener('keydown', (e) => {
+        const at = e.target as HTMLElement;
+        const to = at.classList.contains('rank-cell') ? gridStep(e.key, Number(at.dataset.layer), Number(at.dataset.head), src.L, src.H) : undefined;
+        if (!to) return;
+        e.preventDefault();
+        moveTabStop(cells.flat(), cells[to.row]![to.col]!);
+      });
       cells.forEach((row, l) => row.forEach((c, h) => this.fillCell(c, l, h, NaN, undefined)));
       return { table, cells };
     });
@@ -208,20 +214,4 @@ export class HeadRankingView {
     const out = await src.save('rank-heads.json', 'application/json', new TextEncoder().encode(JSON.stringify(content, null, 1) + '\n'));
     this.status.textContent = out.path ? `Saved ${out.path}` : out.error === 'cancelled' ? this.status.textContent : `Export failed: ${out.error}`;
   }
-}
-
-/** Moves the focus (and the one tab stop) of a layer × head grid of cells by the arrow keys, Home and End. */
-function moveInGrid(e: KeyboardEvent, cells: HTMLElement[][]): void {
-  const at = e.target as HTMLElement;
-  const l = Number(at.dataset.layer);
-  const h = Number(at.dataset.head);
-  if (!at.classList.contains('rank-cell') || Number.isNaN(l) || Number.isNaN(h)) return;
-  const moves: Record<string, [number, number]> = { ArrowUp: [l - 1, h], ArrowDown: [l + 1, h], ArrowLeft: [l, h - 1], ArrowRight: [l, h + 1], Home: [l, 0], End: [l, cells[0]!.length - 1] };
-  const to = moves[e.key];
-  if (!to) return;
-  e.preventDefault();
-  const target = cells[Math.max(0, Math.min(cells.length - 1, to[0]))]![Math.max(0, Math.min(cells[0]!.length - 1, to[1]))]!;
-  at.tabIndex = -1;
-  target.tabIndex = 0;
-  target.focus();
 }
