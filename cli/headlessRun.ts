@@ -9,6 +9,7 @@ import { launchWebGpuChromium, servePage } from './chromium.js';
 import type { HeadlessRequest, HeadlessResult } from '../webview/headless/main.js';
 import type { Ablation } from '../kernels/graph/decoderGraph.js';
 import { UsageError } from './errors.js';
+import { float32FromBase64 } from './float32Base64.js';
 
 const PAGE = '<!doctype html><html><head><meta charset="utf-8"><title>headless</title></head><body><script type="module" src="/dist/webview/headless.js"></script></body></html>';
 
@@ -28,10 +29,7 @@ export async function inspectInChromium(modelDir: string, ids: number[], attenti
     const req: HeadlessRequest = { modelBase: '/model/', ortBase: '/dist/ort/', ids, prefer: 'webgpu', attentionLayers, ablation };
     const r = await page.evaluate((q) => (globalThis as unknown as { inspectHeadless: (q: HeadlessRequest) => Promise<HeadlessResult> }).inspectHeadless(q), req);
     if (r.engine.fallbackReason) log(`note: ${r.engine.fallbackReason}; ran on wasm in Chromium`);
-    const attention = r.attention.map((b64) => {
-      const bytes = Buffer.from(b64, 'base64');
-      return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-    });
+    const attention = r.attention.map(float32FromBase64);
     const provider = r.engine.name === 'webgpu' ? `${r.engine.description}, adapter ${r.engine.adapter}` : r.engine.description;
     return { provider, backend: r.engine.name, attention, loss: r.loss.map((x) => x ?? NaN), top: r.top };
   } finally {

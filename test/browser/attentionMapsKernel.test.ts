@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as ort from 'onnxruntime-web';
 import type { Browser } from 'playwright-core';
+import { float32FromBase64, float32ToBase64 } from '../../cli/float32Base64.js';
+import { maxAbsDiff, randomInputs } from '../../kernels/flash/reference.js';
 import { type AttentionInputs, attentionMapsReference, type QueryRows } from '../../kernels/inspect/attentionMaps.js';
 import { DecoderInspector, type MapsDeriverKind } from '../../kernels/runtime/decoderInspector.js';
 import { loadModelFolderFromDisk } from '../../node/folderReader.js';
@@ -36,22 +38,9 @@ after(async () => {
   await server?.close();
 });
 
-function decode(b64: string): Float32Array {
-  const bytes = Buffer.from(b64, 'base64');
-  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-}
-
-function encode(a: Float32Array): string {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
-}
-
-/** Deterministic values of spread `std` (a small LCG, so a failure reproduces). */
+/** Uniform values of spread `std`, deterministic (so a failure reproduces). */
 function values(n: number, seed: number, std: number): Float32Array {
-  let x = seed;
-  return Float32Array.from({ length: n }, () => {
-    x = (x * 1664525 + 1013904223) >>> 0;
-    return ((x / 2 ** 32) * 2 - 1) * std * Math.sqrt(3);
-  });
+  return randomInputs(n, seed).map((x) => x * std * Math.sqrt(3));
 }
 
 function logit(a: AttentionInputs, h: number, i: number, j: number): number {
@@ -87,8 +76,8 @@ for (const c of cases) {
       heads: c.heads, length: c.length, headDim: c.headDim, causal: c.causal, scale: c.scale ?? 1 / Math.sqrt(c.headDim),
       q: values(n, 11 + c.length, c.std ?? 1), k: values(n, 97 + c.headDim, c.std ?? 1),
     };
-    const req: HeadlessMapsRequest = { ...inputs, q: encode(inputs.q), k: encode(inputs.k), rows: c.rows, maxPartBytes: c.maxPartBytes };
-    const got = decode(await page.evaluate((r) => (globalThis as unknown as { deriveMapsHeadless: (r: HeadlessMapsRequest) => Promise<string> }).deriveMapsHeadless(r), req));
+    const req: HeadlessMapsRequest = { ...inputs, q: float32ToBase64(inputs.q), k: float32ToBase64(inputs.k), rows: c.rows, maxPartBytes: c.maxPartBytes };
+    const got = float32FromBase64(await page.evaluate((r) => (globalThis as unknown as { deriveMapsHeadless: (r: HeadlessMapsRequest) => Promise<string> }).deriveMapsHeadless(r), req));
     const whole = attentionMapsReference(inputs);
     const { first, count } = c.rows ?? { first: 0, count: c.length };
     const T = c.length;
@@ -143,13 +132,9 @@ test(`in the engine at T = ${ENGINE_LENGTH}: the kernel's maps equal ORT's graph
       results.set(kind, r);
     }
   }
-  const worst = (a: string[], b: Float32Array[]) => {
-    let w = 0;
-    a.forEach((x, l) => decode(x).forEach((v, i) => (w = Math.max(w, Math.abs(v - b[l][i])))));
-    return w;
-  };
+  const worst = (a: string[], b: Float32Array[]) => Math.max(...a.map((x, l) => maxAbsDiff(float32FromBase64(x), b[l]!)));
   const kernel = results.get('kernel')!.attention;
-  const vsOrt = worst(kernel, results.get('onnxruntime')!.attention.map(decode));
+  const vsOrt = worst(kernel, results.get('onnxruntime')!.attention.map(float32FromBase64));
   const vsWasm = worst(kernel, expected);
   const ms = (k: MapsDeriverKind) => times[k].map((t) => `${t.toFixed(0)} ms`).join(', ');
   const ratio = times.kernel.reduce((s, t) => s + t, 0) / times.onnxruntime.reduce((s, t) => s + t, 0);

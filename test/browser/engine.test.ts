@@ -6,6 +6,7 @@ import * as ort from 'onnxruntime-web';
 import { loadModelFolderFromDisk } from '../../node/folderReader.js';
 import { DecoderInspector } from '../../kernels/runtime/decoderInspector.js';
 import type { HeadlessRequest, HeadlessResult } from '../../webview/headless/main.js';
+import { float32FromBase64 } from '../../cli/float32Base64.js';
 import { REPO_ROOT } from '../support/paths.js';
 import { startStaticServer, type StaticServer } from '../support/staticServer.js';
 import { type ChromiumMode, launchChromium, openPage } from './harness.js';
@@ -30,11 +31,6 @@ before(async () => {
 });
 after(() => server?.close());
 
-function decode(b64: string): Float32Array {
-  const bytes = Buffer.from(b64, 'base64');
-  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-}
-
 for (const mode of ['webgpu', 'wasm'] as ChromiumMode[]) {
   test(`engine in Chromium (${mode}) reports its provider and matches wasm in Node`, { timeout: 240_000 }, async () => {
     const browser = await launchChromium(mode);
@@ -49,7 +45,7 @@ for (const mode of ['webgpu', 'wasm'] as ChromiumMode[]) {
       else assert.match(r.engine.fallbackReason ?? '', /WebGPU/);
       assert.equal(r.attention.length, 4);
       let worst = 0;
-      r.attention.forEach((a, l) => decode(a).forEach((x, i) => (worst = Math.max(worst, Math.abs(x - expected[l][i])))));
+      r.attention.forEach((a, l) => float32FromBase64(a).forEach((x, i) => (worst = Math.max(worst, Math.abs(x - expected[l][i])))));
       assert.ok(worst < 1e-4, `max abs diff ${worst}`);
       // Fused attention: probed against manual on this provider first, then used (or refused).
       const f = await page.evaluate((q) => (globalThis as unknown as { inspectHeadless: (q: HeadlessRequest) => Promise<HeadlessResult> }).inspectHeadless(q), { ...req, attention: 'fused' as const, attentionLayers: [] });

@@ -104,13 +104,16 @@ async function inspectHeadless(r: HeadlessRequest): Promise<HeadlessResult> {
 }
 
 let mapsDevice: Promise<GPUDevice> | undefined;
+/** One kernel per part size, so that its pipelines are compiled once, not per call. */
+const mapsKernels = new Map<number, AttentionMapsKernel>();
 
-async function deriveMapsHeadless({ q, k, rows, maxPartBytes, ...a }: HeadlessMapsRequest): Promise<string> {
+async function deriveMapsHeadless({ q, k, rows, maxPartBytes = Infinity, ...a }: HeadlessMapsRequest): Promise<string> {
   mapsDevice ??= navigator.gpu.requestAdapter().then((adapter) => {
     if (!adapter) throw new Error('no WebGPU adapter');
     return requestKernelDevice(adapter);
   });
-  const kernel = new AttentionMapsKernel(() => mapsDevice!, maxPartBytes);
+  let kernel = mapsKernels.get(maxPartBytes);
+  if (!kernel) mapsKernels.set(maxPartBytes, (kernel = new AttentionMapsKernel(() => mapsDevice!, maxPartBytes)));
   return base64(await kernel.derive({ ...a, q: fromBase64(q), k: fromBase64(k) }, rows));
 }
 
