@@ -1,7 +1,7 @@
 /**
  * The panel's side of "know before you run" (no vscode, so it is unit-tested): the estimate of one
  * inspection in the webview (kernels/inspect/memoryEstimate.ts: the page keeps the stored weights for its
- * other graphs and derives one layer's maps at a time), the longest selection under the
+ * trace graphs and every layer's input for their traces, and derives one layer's maps at a time), the longest selection under the
  * `attentionInspector.memoryBudgetMB` budget, and the `maxTokens` a user who never set it gets.
  */
 import { LOGITS_BLOCK } from '../kernels/graph/decoderGraph.js';
@@ -19,7 +19,7 @@ export interface ModelMemoryFacts {
 const MIB = 1024 * 1024;
 
 function panelInputs(m: ModelMemoryFacts, runtime: 'wasm' | 'webgpu'): Omit<MemoryEstimateInput, 'tokens'> {
-  return { config: m.config, stored: m.stored, compute: 'fp32', mapsLayers: 1, runtime, keepsStoredWeights: true, logitsBlock: LOGITS_BLOCK };
+  return { config: m.config, stored: m.stored, compute: 'fp32', mapsLayers: 1, runtime, keepsStoredWeights: true, logitsBlock: LOGITS_BLOCK, keptLayerInputs: m.config.nLayer };
 }
 
 /** `auto` may end on either runtime: the larger estimate. */

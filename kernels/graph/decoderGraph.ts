@@ -7,8 +7,9 @@
  * the logits (T × vocab) are never read back nor held whole.
  *
  * Input `input_ids` int64 (B, T), T dynamic (one session serves every length ≤ nPositions); with the
- * option `headMask` also `head_keep` float32 (B, L, H): 1 keeps a head's output, 0 ablates it (see
- * maskHeads), so one session serves every set of ablated heads, several sets in one run along B.
+ * option `headMask` also `head_keep` float32 (B, L, H): 1 keeps a head's output, 0 ablates it, and
+ * `head_mode` (B): 0 ablated heads output 0, 1 their mean (see maskHeads), so one session serves the
+ * plain model and every set of ablated heads in either mode, several sets in one run along B.
  * Outputs (all float32 whatever the weight dtype, except `top_ids` int64):
  * - `logits` (B, T, V), only with the option `logits`;
  * - `nll` (B, T): −log p(id[t+1] | id[≤t]); the last position has no next token and holds garbage
@@ -19,7 +20,9 @@
  *   vectors each head's scores were computed from (after the split into heads, q/k norm and RoPE; keys
  *   repeated to the H query heads, query head h reading KV head ⌊h / (H/KV)⌋), from which any head's
  *   probabilities can be derived later (kernels/inspect/attentionMaps.ts) without holding L·H·T² values;
- * - `trace_{name}` for the trace layer (see TRACE_DIMS).
+ * - `layer_input_{l}` (B, T, D) of the layers in `layerInputs`: the residual stream entering layer l.
+ * A layer's shape trace (`trace_{name}`, see TRACE_DIMS) is a graph of its own over that input
+ * (buildLayerTraceGraph), so the forward graph is the same whatever layer is traced.
  * Graphs carry only the outputs asked for: ORT runs every node of a graph, so unused outputs cost time.
  * Weights come in through GraphWeights (external data, no copies in JS).
  */
@@ -106,8 +109,8 @@ export interface TraceAblation {
 
 export interface Ablation extends TraceAblation {
   /**
-   * Heads of any layer whose output is replaced (`headMode`, default zero): the runner feeds them to a
-   * `headMask` graph as `head_keep`; none: the plain graph runs.
+   * Heads of any layer whose output is replaced (`headMode`, default zero): the runner feeds them to its
+   * `headMask` graph as `head_keep` (none: all ones, the model as it is).
    */
   heads?: readonly HeadRef[];
   headMode?: HeadAblationMode;
@@ -119,11 +122,12 @@ export interface DecoderGraphOptions {
   attentionLayers: readonly number[];
   /** Output every layer's (true) or these layers' per-head query and key vectors (`attn_q_{l}`, `attn_k_{l}`). */
   attentionInputs?: boolean | readonly number[];
-  traceLayer?: number;
-  /** Applies to the trace layer only (ignored without one); changes everything downstream. */
-  ablation?: TraceAblation;
-  /** Take input `head_keep` (B, L, H) and ablate, in this mode, the heads it holds 0 for. */
-  headMask?: HeadAblationMode;
+  /** Output every layer's (true) or these layers' input, the residual stream entering it (`layer_input_{l}`): what a trace graph of that layer reads. */
+  layerInputs?: boolean | readonly number[];
+  /** This layer's attention runs without 1/√dh or without the mask; changes everything downstream. */
+  layerAblation?: TraceAblation & { layer: number };
+  /** Take inputs `head_keep` (B, L, H) and `head_mode` (B) and ablate the heads `head_keep` holds 0 for (see maskHeads). */
+  headMask?: boolean;
   /**
    * Also output the whole logits (B, T, V) (tests, the fused probe). Without them the unembedding, loss
    * and top-5 run `logitsBlock` positions at a time and no (T, V) tensor exists.
@@ -140,13 +144,17 @@ export interface DecoderGraphOptions {
 /** Positions per block of the unembedding when the logits are not an output. */
 export const LOGITS_BLOCK = 128;
 
-/** The `headMask` graph's input: 1 keeps head h of layer l of batch item b, 0 ablates it. */
+/** The `headMask` graph's inputs: 1 keeps head h of layer l of batch item b, 0 ablates it; how batch item b's ablated heads are replaced (0 zero, 1 mean). */
 export const HEAD_KEEP = 'head_keep';
+export const HEAD_MODE = 'head_mode';
+/** The trace graph's input: the residual stream entering its layer (B, T, D). */
+export const LAYER_INPUT = 'layer_input';
 
 export const attentionOutput = (layer: number): string => `attn_${layer}`;
 export const traceOutput = (name: TraceName): string => `trace_${name}`;
 export const queryOutput = (layer: number): string => `attn_q_${layer}`;
 export const keyOutput = (layer: number): string => `attn_k_${layer}`;
+export const layerInputOutput = (layer: number): string => `layer_input_${layer}`;
 
 /** A lazily made value: initializers only some graph variants use are added only when used. */
 function once<T>(make: () => T): () => T {
@@ -154,154 +162,232 @@ function once<T>(make: () => T): () => T {
   return () => (v ??= make());
 }
 
+/** The graph inputs of a head mask (`headMask`): which heads run, and how an ablated one is replaced. */
+interface HeadMaskInputs {
+  keep: string;
+  mode: string;
+}
+
+function headMaskInputs(b: OnnxGraphBuilder, L: number, H: number): HeadMaskInputs {
+  return { keep: b.input(HEAD_KEEP, 'float32', ['B', L, H]), mode: b.input(HEAD_MODE, 'float32', ['B']) };
+}
+
+/** What one graph's layers share: the builder, the weights and the helpers that shape their tensors. */
+interface LayerContext {
+  b: OnnxGraphBuilder;
+  config: DecoderConfig;
+  dt: FloatDType;
+  w: (name: string, dims: number[]) => string;
+  /** The causal mask (T, T), made on first use. */
+  mask: () => string;
+  rope?: { cos: string; sin: string };
+  norm: (input: string, n: NormTensors) => string;
+  linear: (input: string, l: LinearTensors) => string;
+  heads: (t: string, n: number) => string;
+  flat: (t: string, n: number) => string;
+  mergedShape: () => string;
+  toHeadMajor: (t: string) => string;
+  repeatKv: (t: string) => string;
+  /** Exposes an internal tensor as a float32 graph output. */
+  expose: (x: string, name: string, dims: (number | string)[]) => void;
+}
+
+/** `rows` is the (B, T) shape of the graph's tokens, `positions` 0 … T − 1. */
+function layerContext(b: OnnxGraphBuilder, config: DecoderConfig, weights: GraphWeights, rows: string, positions: string): LayerContext {
+  const { headDim: dh, nHead: H, nKvHead: KV } = config;
+  const dt = weights.dtype;
+  const w = (name: string, dims: number[]): string => weights.add(b, name, dims);
+  const rowsShape = new Map<number, string>();
+  const headsShape = new Map<number, string>();
+  return {
+    b,
+    config,
+    dt,
+    w,
+    mask: once(() => causalMask(b, positions, dt)),
+    rope: config.positions.kind === 'rope' ? ropeTables(b, dh, dt) : undefined,
+    norm: (input, n) => normalize(b, input, n, config.norm, w, dt),
+    /** (B, T, out) from (B, T, in): Conv1D weights (in, out) by MatMul; nn.Linear (out, in) by Gemm with transB on the rows, which reads the weight as stored. */
+    linear: (input, l) => {
+      if (l.layout === 'in-out') {
+        const y = b.op('MatMul', [input, w(l.weight, [l.inDim, l.outDim])]);
+        return l.bias ? b.op('Add', [y, w(l.bias, [l.outDim])]) : y;
+      }
+      const flatRows = b.op('Reshape', [input, constInt64(b, [-1, l.inDim])]);
+      const y = b.op('Gemm', l.bias ? [flatRows, w(l.weight, [l.outDim, l.inDim]), w(l.bias, [l.outDim])] : [flatRows, w(l.weight, [l.outDim, l.inDim])], { transB: 1 });
+      let back = rowsShape.get(l.outDim);
+      if (!back) rowsShape.set(l.outDim, (back = b.op('Concat', [rows, constInt64(b, [l.outDim])], { axis: 0 })));
+      return b.op('Reshape', [y, back]);
+    },
+    /** (B, T, n·dh) → (B, T, n, dh). */
+    heads: (t, n) => {
+      let s = headsShape.get(n);
+      if (!s) headsShape.set(n, (s = constInt64(b, [0, 0, n, dh])));
+      return b.op('Reshape', [t, s]);
+    },
+    flat: (t, n) => b.op('Reshape', [t, constInt64(b, [0, 0, n * dh])]),
+    mergedShape: once(() => constInt64(b, [0, 0, H * dh])),
+    toHeadMajor: (t) => b.op('Transpose', [t], { perm: [0, 2, 1, 3] }),
+    repeatKv: (t) => repeatKvHeads(b, t, H, KV, dh),
+    expose: (x, name, dims) => {
+      b.op(dt === 'fp16' ? 'Cast' : 'Identity', [x], dt === 'fp16' ? { to: 1 } : undefined, name);
+      b.output(name, 'float32', dims);
+    },
+  };
+}
+
+/** How one layer's attention runs and what of it becomes a graph output. */
+interface AttentionBlockOptions {
+  attention: AttentionKind;
+  /** Manual attention with the (H, T, T) probabilities whole (the trace, `attentionLayers`), not blocked nor fused. */
+  whole: boolean;
+  /** Rows per block of manual attention when not `whole` (undefined: whole). */
+  queryBlock?: number;
+  /** This layer's 1/√dh and mask left out (the whole path only). */
+  ablation?: TraceAblation;
+  /** Output the probabilities as `attn_{l}`. */
+  probsOutput?: boolean;
+  /** Output the per-head q and k as `attn_q_{l}`, `attn_k_{l}`. */
+  qkOutputs?: boolean;
+  /** Exposes the trace tensors when given (the trace graph). */
+  trace?: (name: TraceName, t: string) => void;
+  heads?: HeadMaskInputs;
+}
+
+/** Layer `l`'s attention on the residual stream `x` (B, T, D): returns x + its output. */
+function attentionBlock(c: LayerContext, x: string, l: number, o: AttentionBlockOptions): string {
+  const { b, config, dt } = c;
+  const { nHead: H, nKvHead: KV, headDim: dh } = config;
+  const layer = familyOf(config.family).tensors(config).layers[l];
+  const trace = o.trace ?? (() => undefined);
+  trace('layerInput', x);
+  const normed = c.norm(x, layer.attnNorm);
+  if (config.norm.kind === 'rmsnorm') trace('normed', normed);
+  let q: string, k: string, v: string;
+  if ('fused' in layer.qkv) {
+    [q, k, v] = b.node('Split', [c.linear(normed, layer.qkv.fused), constInt64(b, [H * dh, KV * dh, KV * dh])], { outputs: 3, attrs: { axis: -1 } });
+  } else {
+    [q, k, v] = [c.linear(normed, layer.qkv.q), c.linear(normed, layer.qkv.k), c.linear(normed, layer.qkv.v)];
+  }
+  trace('q', q);
+  trace('k', k);
+  trace('v', v);
+  // What each head's scores are computed from: q and k per head, normed (Qwen3) and rotated (RoPE).
+  const positioned = (t: string, n: number, qkNorm: NormTensors | undefined, names: [TraceName, TraceName]): string | undefined => {
+    if (!c.rope && !qkNorm) return undefined;
+    const normedHeads = qkNorm ? normalize(b, c.heads(t, n), qkNorm, config.norm, c.w, dt) : c.heads(t, n);
+    if (!c.rope) return normedHeads;
+    const rotated = applyRope(b, normedHeads, c.rope);
+    trace(names[0], normedHeads);
+    trace(names[1], rotated);
+    return rotated;
+  };
+  const qPos = positioned(q, H, layer.qNorm, ['qPreRope', 'qRope']);
+  const kPos = positioned(k, KV, layer.kNorm, ['kPreRope', 'kRope']);
+  const qh = once(() => c.toHeadMajor(qPos ?? c.heads(q, H)));
+  const kh = once(() => {
+    const grouped = c.toHeadMajor(kPos ?? c.heads(k, KV));
+    if (KV < H) trace('kGrouped', grouped);
+    return c.repeatKv(grouped);
+  });
+  if (o.qkOutputs) {
+    c.expose(qh(), queryOutput(l), ['B', H, 'T', dh]);
+    c.expose(kh(), keyOutput(l), ['B', H, 'T', dh]);
+  }
+  let merged: string;
+  if (o.whole || o.attention === 'manual') {
+    const kT = KV === H && !kPos ? b.op('Transpose', [c.heads(k, H)], { perm: [0, 2, 3, 1] }) : b.op('Transpose', [kh()], { perm: [0, 1, 3, 2] });
+    const vh = c.repeatKv(c.toHeadMajor(c.heads(v, KV)));
+    let context: string;
+    if (!o.whole && o.queryBlock !== undefined) {
+      // No (H, T, T) tensor.
+      context = blockedCausalAttention(b, { q: qh(), kT, v: vh, scale: 1 / Math.sqrt(dh), dtype: dt, block: o.queryBlock });
+    } else {
+      const ablate = o.ablation ?? {};
+      const a = manualAttention(b, {
+        q: qh(),
+        kT,
+        v: vh,
+        scale: ablate.noScale ? undefined : 1 / Math.sqrt(dh),
+        mask: ablate.noMask ? undefined : c.mask(),
+        dtype: dt,
+        probsName: o.probsOutput && dt === 'fp32' ? attentionOutput(l) : undefined,
+      });
+      if (o.probsOutput) {
+        if (dt === 'fp32') b.output(attentionOutput(l), 'float32', ['B', H, 'T', 'T']);
+        else c.expose(a.probs, attentionOutput(l), ['B', H, 'T', 'T']);
+      }
+      trace('qHeads', qh());
+      trace('kHeads', kh());
+      trace('vHeads', vh);
+      trace('scaledScores', a.scaled);
+      trace('maskedScores', a.masked);
+      trace('probs', a.probs);
+      trace('context', a.context);
+      context = a.context;
+    }
+    merged = b.op('Reshape', [b.op('Transpose', [context], { perm: [0, 2, 1, 3] }), c.mergedShape()]);
+  } else {
+    const [fq, fk] = [qPos ? c.flat(qPos, H) : q, kPos ? c.flat(kPos, KV) : k];
+    merged = fusedCausalAttention(b, { q: fq, k: fk, v, heads: H, kvHeads: KV, scale: 1 / Math.sqrt(dh), lengthOf: fq });
+  }
+  if (o.heads) merged = maskHeads(b, merged, o.heads, l, { H, dh, dt });
+  trace('merged', merged);
+  const attnOut = c.linear(merged, layer.o);
+  trace('attnOut', attnOut);
+  const residual = b.op('Add', [x, attnOut]);
+  trace('residual', residual);
+  return residual;
+}
+
+/** Layer `l`'s MLP on the residual stream `x`: returns x + its output. */
+function mlpBlock(c: LayerContext, x: string, l: number): string {
+  const layer = familyOf(c.config.family).tensors(c.config).layers[l];
+  const mlpIn = c.norm(x, layer.mlpNorm);
+  const hidden = layer.gate
+    ? c.b.op('Mul', [silu(c.b, c.linear(mlpIn, layer.gate)), c.linear(mlpIn, layer.up)])
+    : gelu(c.b, c.linear(mlpIn, layer.up), c.config.mlp.kind as GeluKind, c.dt);
+  return c.b.op('Add', [x, c.linear(hidden, layer.down)]);
+}
+
+const listed = (o: boolean | readonly number[] | undefined, l: number): boolean => o === true || (Array.isArray(o) && o.includes(l));
+
 export function buildDecoderGraph(config: DecoderConfig, weights: GraphWeights, o: DecoderGraphOptions): Uint8Array {
-  const { nLayer: L, nHead: H, nKvHead: KV, headDim: dh, nEmbd: D, vocabSize: V } = config;
+  const { nLayer: L, nHead: H, nEmbd: D, vocabSize: V } = config;
   const tensors = familyOf(config.family).tensors(config);
   const dt = weights.dtype;
   const b = new OnnxGraphBuilder();
-  const w = (name: string, dims: number[]): string => weights.add(b, name, dims);
-  /** Exposes an internal tensor as a float32 graph output. */
-  const expose = (x: string, name: string, dims: (number | string)[]): void => {
-    b.op(dt === 'fp16' ? 'Cast' : 'Identity', [x], dt === 'fp16' ? { to: 1 } : undefined, name);
-    b.output(name, 'float32', dims);
-  };
 
   const ids = b.input('input_ids', 'int64', ['B', 'T']);
-  const keep = o.headMask ? b.input(HEAD_KEEP, 'float32', ['B', L, H]) : undefined;
+  const heads = o.headMask ? headMaskInputs(b, L, H) : undefined;
   const shape = b.op('Shape', [ids]);
   const tScalar = b.op('Gather', [shape, constInt64(b, [1], [])], { axis: 0 });
   const positions = b.op('Range', [constInt64(b, [0], []), tScalar, constInt64(b, [1], [])]);
-  const embed = w(tensors.embed, [V, D]);
+  const c = layerContext(b, config, weights, shape, positions);
+  const embed = c.w(tensors.embed, [V, D]);
   let x = b.op('Gather', [embed, ids]);
-  if (tensors.positions) x = b.op('Add', [x, b.op('Gather', [w(tensors.positions, [config.nPositions, D]), positions])]);
-  const rope = config.positions.kind === 'rope' ? ropeTables(b, dh, dt) : undefined;
-
-  const traceSizes = { D, H, KV, dh, Q: H * dh, KVD: KV * dh };
-  const mask = once(() => causalMask(b, positions, dt));
-  const norm = (input: string, n: NormTensors): string => normalize(b, input, n, config.norm, w, dt);
-  const rowsShape = new Map<number, string>();
-  /** (B, T, out) from (B, T, in): Conv1D weights (in, out) by MatMul; nn.Linear (out, in) by Gemm with transB on the rows, which reads the weight as stored. */
-  const linear = (input: string, l: LinearTensors): string => {
-    if (l.layout === 'in-out') {
-      const y = b.op('MatMul', [input, w(l.weight, [l.inDim, l.outDim])]);
-      return l.bias ? b.op('Add', [y, w(l.bias, [l.outDim])]) : y;
-    }
-    const rows = b.op('Reshape', [input, constInt64(b, [-1, l.inDim])]);
-    const y = b.op('Gemm', l.bias ? [rows, w(l.weight, [l.outDim, l.inDim]), w(l.bias, [l.outDim])] : [rows, w(l.weight, [l.outDim, l.inDim])], { transB: 1 });
-    let back = rowsShape.get(l.outDim);
-    if (!back) rowsShape.set(l.outDim, (back = b.op('Concat', [shape, constInt64(b, [l.outDim])], { axis: 0 })));
-    return b.op('Reshape', [y, back]);
-  };
-  const headsShape = new Map<number, string>();
-  /** (B, T, n·dh) → (B, T, n, dh). */
-  const heads = (t: string, n: number): string => {
-    let s = headsShape.get(n);
-    if (!s) headsShape.set(n, (s = constInt64(b, [0, 0, n, dh])));
-    return b.op('Reshape', [t, s]);
-  };
-  const flat = (t: string, n: number): string => b.op('Reshape', [t, constInt64(b, [0, 0, n * dh])]);
-  const mergedShape = once(() => constInt64(b, [0, 0, H * dh]));
-  const toHeadMajor = (t: string) => b.op('Transpose', [t], { perm: [0, 2, 1, 3] });
-  const repeatKv = (t: string): string => repeatKvHeads(b, t, H, KV, dh);
+  if (tensors.positions) x = b.op('Add', [x, b.op('Gather', [c.w(tensors.positions, [config.nPositions, D]), positions])]);
 
   for (let l = 0; l < L; l++) {
-    const layer = tensors.layers[l];
-    const traced = o.traceLayer === l;
-    const trace = (name: TraceName, t: string): void => {
-      if (traced) expose(t, traceOutput(name), ALL_TRACE_DIMS[name].map((d) => traceSizes[d as keyof typeof traceSizes] ?? d));
-    };
-    trace('layerInput', x);
-    const normed = norm(x, layer.attnNorm);
-    if (config.norm.kind === 'rmsnorm') trace('normed', normed);
-    let q: string, k: string, v: string;
-    if ('fused' in layer.qkv) {
-      [q, k, v] = b.node('Split', [linear(normed, layer.qkv.fused), constInt64(b, [H * dh, KV * dh, KV * dh])], { outputs: 3, attrs: { axis: -1 } });
-    } else {
-      [q, k, v] = [linear(normed, layer.qkv.q), linear(normed, layer.qkv.k), linear(normed, layer.qkv.v)];
-    }
-    trace('q', q);
-    trace('k', k);
-    trace('v', v);
-    // What each head's scores are computed from: q and k per head, normed (Qwen3) and rotated (RoPE).
-    const positioned = (t: string, n: number, qkNorm: NormTensors | undefined, names: [TraceName, TraceName]): string | undefined => {
-      if (!rope && !qkNorm) return undefined;
-      const normedHeads = qkNorm ? normalize(b, heads(t, n), qkNorm, config.norm, w, dt) : heads(t, n);
-      if (!rope) return normedHeads;
-      const rotated = applyRope(b, normedHeads, rope);
-      trace(names[0], normedHeads);
-      trace(names[1], rotated);
-      return rotated;
-    };
-    const qPos = positioned(q, H, layer.qNorm, ['qPreRope', 'qRope']);
-    const kPos = positioned(k, KV, layer.kNorm, ['kPreRope', 'kRope']);
-    const qh = once(() => toHeadMajor(qPos ?? heads(q, H)));
-    const kh = once(() => {
-      const grouped = toHeadMajor(kPos ?? heads(k, KV));
-      if (KV < H) trace('kGrouped', grouped);
-      return repeatKv(grouped);
+    if (listed(o.layerInputs, l)) c.expose(x, layerInputOutput(l), ['B', 'T', D]);
+    const altered = o.layerAblation?.layer === l;
+    const probsOutput = o.attentionLayers.includes(l);
+    x = attentionBlock(c, x, l, {
+      attention: o.attention,
+      whole: altered || probsOutput,
+      queryBlock: o.queryBlock,
+      ablation: altered ? o.layerAblation : undefined,
+      probsOutput,
+      qkOutputs: listed(o.attentionInputs, l),
+      heads,
     });
-    if (o.attentionInputs === true || (Array.isArray(o.attentionInputs) && o.attentionInputs.includes(l))) {
-      expose(qh(), queryOutput(l), ['B', H, 'T', dh]);
-      expose(kh(), keyOutput(l), ['B', H, 'T', dh]);
-    }
-    const manual = o.attention === 'manual' || traced || o.attentionLayers.includes(l);
-    // Layers whose probabilities are not outputs may run blocked: no (H, T, T) tensor.
-    const blocked = manual && o.queryBlock !== undefined && !traced && !o.attentionLayers.includes(l);
-    let merged: string;
-    if (manual) {
-      const kT = KV === H && !kPos ? b.op('Transpose', [heads(k, H)], { perm: [0, 2, 3, 1] }) : b.op('Transpose', [kh()], { perm: [0, 1, 3, 2] });
-      const vh = repeatKv(toHeadMajor(heads(v, KV)));
-      let context: string;
-      if (blocked) {
-        context = blockedCausalAttention(b, { q: qh(), kT, v: vh, scale: 1 / Math.sqrt(dh), dtype: dt, block: o.queryBlock! });
-      } else {
-        const ablate = traced ? o.ablation ?? {} : {};
-        const a = manualAttention(b, {
-          q: qh(),
-          kT,
-          v: vh,
-          scale: ablate.noScale ? undefined : 1 / Math.sqrt(dh),
-          mask: ablate.noMask ? undefined : mask(),
-          dtype: dt,
-          probsName: o.attentionLayers.includes(l) && dt === 'fp32' ? attentionOutput(l) : undefined,
-        });
-        if (o.attentionLayers.includes(l)) {
-          if (dt === 'fp32') b.output(attentionOutput(l), 'float32', ['B', H, 'T', 'T']);
-          else expose(a.probs, attentionOutput(l), ['B', H, 'T', 'T']);
-        }
-        if (traced) {
-          trace('qHeads', qh());
-          trace('kHeads', kh());
-          trace('vHeads', vh);
-          trace('scaledScores', a.scaled);
-          trace('maskedScores', a.masked);
-          trace('probs', a.probs);
-          trace('context', a.context);
-        }
-        context = a.context;
-      }
-      merged = b.op('Reshape', [b.op('Transpose', [context], { perm: [0, 2, 1, 3] }), mergedShape()]);
-    } else {
-      const [fq, fk] = [qPos ? flat(qPos, H) : q, kPos ? flat(kPos, KV) : k];
-      merged = fusedCausalAttention(b, { q: fq, k: fk, v, heads: H, kvHeads: KV, scale: 1 / Math.sqrt(dh), lengthOf: fq });
-    }
-    if (keep) merged = maskHeads(b, merged, keep, l, o.headMask!, { H, dh, dt });
-    trace('merged', merged);
-    const attnOut = linear(merged, layer.o);
-    trace('attnOut', attnOut);
-    x = b.op('Add', [x, attnOut]);
-    trace('residual', x);
-    const mlpIn = norm(x, layer.mlpNorm);
-    const hidden = layer.gate
-      ? b.op('Mul', [silu(b, linear(mlpIn, layer.gate)), linear(mlpIn, layer.up)])
-      : gelu(b, linear(mlpIn, layer.up), config.mlp.kind as GeluKind, dt);
-    x = b.op('Add', [x, linear(hidden, layer.down)]);
+    x = mlpBlock(c, x, l);
   }
 
   // Unembedding: Gemm with transB on the (B·T, D) rows reads the (V, D) matrix as it is; a transposed
   // copy (V × D, folded by ORT at session creation) would be a second embedding matrix in memory.
-  const final = b.op('Reshape', [norm(x, tensors.finalNorm), constInt64(b, [-1, D])]);
-  const unembed = tensors.unembed === tensors.embed ? embed : w(tensors.unembed, [V, D]);
+  const final = b.op('Reshape', [c.norm(x, tensors.finalNorm), constInt64(b, [-1, D])]);
+  const unembed = tensors.unembed === tensors.embed ? embed : c.w(tensors.unembed, [V, D]);
   // Targets: ids shifted left by one; the last position gets id[0] as a placeholder.
   const end = constInt64(b, [Number.MAX_SAFE_INTEGER]);
   const next = b.op('Slice', [ids, constInt64(b, [1]), end, constInt64(b, [1])]);
@@ -310,6 +396,31 @@ export function buildDecoderGraph(config: DecoderConfig, weights: GraphWeights, 
   const head = { dt, vocab: V, unembed, shape };
   if (o.logits) wholeHead(b, final, targets, head);
   else blockedHead(b, final, targets, { ...head, block: o.logitsBlock ?? LOGITS_BLOCK });
+  return b.build(config.family);
+}
+
+/**
+ * One layer's attention as a graph of its own, every step a `trace_{name}` output (TRACE_DIMS): input
+ * `layer_input` float32 (B, T, D), the residual stream entering the layer as the forward graph output it
+ * (`layerInputs`), and the forward graph's other inputs that the layer reads (RoPE tables, the head mask).
+ * Its weights are that layer's attention only, so a trace of any layer costs no copy of the model.
+ */
+export function buildLayerTraceGraph(config: DecoderConfig, weights: GraphWeights, o: { layer: number; ablation?: TraceAblation; headMask?: boolean }): Uint8Array {
+  const { nLayer: L, nHead: H, nKvHead: KV, headDim: dh, nEmbd: D } = config;
+  const b = new OnnxGraphBuilder();
+  const input = b.input(LAYER_INPUT, 'float32', ['B', 'T', D]);
+  const heads = o.headMask ? headMaskInputs(b, L, H) : undefined;
+  const rows = b.op('Slice', [b.op('Shape', [input]), constInt64(b, [0]), constInt64(b, [2])]);
+  const tScalar = b.op('Gather', [rows, constInt64(b, [1], [])], { axis: 0 });
+  const positions = b.op('Range', [constInt64(b, [0], []), tScalar, constInt64(b, [1], [])]);
+  const c = layerContext(b, config, weights, rows, positions);
+  const x = c.dt === 'fp16' ? b.op('Cast', [input], { to: 10 }) : input;
+  const sizes = { D, H, KV, dh, Q: H * dh, KVD: KV * dh };
+  const names = new Set(traceNames(config));
+  const trace = (name: TraceName, t: string): void => {
+    if (names.has(name)) c.expose(t, traceOutput(name), ALL_TRACE_DIMS[name].map((d) => sizes[d as keyof typeof sizes] ?? d));
+  };
+  attentionBlock(c, x, o.layer, { attention: 'manual', whole: true, ablation: o.ablation, trace, heads });
   return b.build(config.family);
 }
 
@@ -382,19 +493,18 @@ function blockedHead(b: OnnxGraphBuilder, rows: string, targets: string, h: Head
 }
 
 /**
- * The merged context (B, T, H·dh) with layer `layer`'s heads scaled by `keep` (B, L, H): zero,
- * keep·out; mean, keep·out + (1 − keep)·(the head's mean over the positions, axis T). For keep 0 or 1
- * both are exact (x·1 + m·0 = x): a kept head passes through as it is, an ablated one is 0 or its mean.
+ * The merged context (B, T, H·dh) with layer `layer`'s heads scaled by `keep` (B, L, H) and, per batch
+ * item, replaced as `mode` (B) says (0 zero, 1 mean): keep·out + (1 − keep)·mode·(the head's mean over
+ * the positions, axis T). For keep 0 or 1 this is exact (x·1 + m·0 = x): a kept head passes through as it
+ * is, an ablated one is 0 or its mean.
  */
-function maskHeads(b: OnnxGraphBuilder, merged: string, keep: string, layer: number, mode: HeadAblationMode, { H, dh, dt }: { H: number; dh: number; dt: FloatDType }): string {
+function maskHeads(b: OnnxGraphBuilder, merged: string, heads: HeadMaskInputs, layer: number, { H, dh, dt }: { H: number; dh: number; dt: FloatDType }): string {
   const perHead = b.op('Reshape', [merged, constInt64(b, [0, 0, H, dh])]);
-  const layerKeep = b.op('Reshape', [b.op('Gather', [keep, constInt64(b, [layer], [])], { axis: 1 }), constInt64(b, [0, 1, H, 1])]);
-  const k = dt === 'fp16' ? b.op('Cast', [layerKeep], { to: 10 }) : layerKeep;
-  let out = b.op('Mul', [perHead, k]);
-  if (mode === 'mean') {
-    const mean = b.op('ReduceMean', [perHead], { axes: [1], keepdims: 1 });
-    out = b.op('Add', [out, b.op('Mul', [mean, b.op('Sub', [constFloat(b, 1, dt), k])])]);
-  }
+  const inDt = (t: string) => (dt === 'fp16' ? b.op('Cast', [t], { to: 10 }) : t);
+  const k = inDt(b.op('Reshape', [b.op('Gather', [heads.keep, constInt64(b, [layer], [])], { axis: 1 }), constInt64(b, [0, 1, H, 1])]));
+  const meanWeight = b.op('Mul', [b.op('Sub', [constFloat(b, 1, dt), k]), inDt(b.op('Reshape', [heads.mode, constInt64(b, [-1, 1, 1, 1])]))]);
+  const mean = b.op('ReduceMean', [perHead], { axes: [1], keepdims: 1 });
+  const out = b.op('Add', [b.op('Mul', [perHead, k]), b.op('Mul', [mean, meanWeight])]);
   return b.op('Reshape', [out, constInt64(b, [0, 0, H * dh])]);
 }
 

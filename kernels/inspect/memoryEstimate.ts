@@ -35,6 +35,8 @@ export interface MemoryEstimateInput {
   logitsBlock: number;
   /** Layers whose q and k the forward keeps (default every layer; the CLI keeps only its `--layers`). */
   keptLayers?: number;
+  /** Layers whose input (T, D) the forward keeps for their traces (default none; the panel keeps every layer's). */
+  keptLayerInputs?: number;
   /** Query rows per block of manual attention (QUERY_BLOCK on wasm); default the whole (H, T, T) scores. */
   queryBlock?: number;
   /** Heads whose (T, T) maps are derived at once (default a whole layer's; the CLI derives one head at a time). */
@@ -47,7 +49,7 @@ export interface MemoryEstimate {
   weightsStored: number;
   /** The runtime's weights: ORT's copy, widened to the compute dtype, plus what folding leaves of the stored copy. */
   weightsRuntime: number;
-  /** Forward pass: every layer's q and k (heap and JS), one layer's temporaries. */
+  /** Forward pass: every layer's q and k and the kept layer inputs (heap and JS), one layer's temporaries. */
   activations: number;
   /** One layer's maps (times mapsLayers) and the scores they are derived from. */
   maps: number;
@@ -107,7 +109,7 @@ export function estimateInspectionMemory(i: MemoryEstimateInput): MemoryEstimate
   const widened = i.stored !== 'F32' && i.compute === 'fp32';
   const heapAtCreation = widened ? FOLDING_OVERLAP * weightsStored + computeWeights : computeWeights;
   // Keys repeated to the H query heads, as attention used them.
-  const keptQk = 2 * (i.keptLayers ?? L) * T * H * dh * F32;
+  const keptQk = 2 * (i.keptLayers ?? L) * T * H * dh * F32 + (i.keptLayerInputs ?? 0) * T * D * F32;
   const scoreRows = Math.min(i.queryBlock ?? T, T);
   const temporaries = T * (TEMPORARY_D * D + TEMPORARY_F * F) * F32 + SCORE_TENSORS * H * scoreRows * T * F32;
   const logits = 2 * Math.min(i.logitsBlock, T) * V * F32;

@@ -13,7 +13,8 @@
  *   await x.layerMaps(l)     Float32Array (H·T·T) of layer l, derived now from x.attentionInputs(l)
  *   await x.headMap(l, h)    Float32Array (T·T): head h of layer l alone, equal to its slice of layerMaps(l)
  *   await x.headRows(l, h, first, count)   those query rows of it (count·T): a task's worth at a time
- *   x.release()              drops the kept query and key vectors
+ *   await x.traceLayer(l)    layer l's shape trace, by its trace graph on its kept input (keepLayerInputs)
+ *   x.release()              drops the kept query and key vectors and layer inputs
  * plus, in both:
  *   r.trace         named tensors of the trace layer, each { dims, data } (float32)
  *   r.loss[t]       −ln p(ids[t+1] | ids[≤t]) in nats; NaN at the last position (nothing follows it)
@@ -28,16 +29,19 @@
  * Too-long input: only the first nPositions tokens run (truncation, never windows); `truncated` says so.
  * The fused attention path is checked against manual on a small probe when first used, per inspector
  * (one provider); if they disagree the inspector uses manual and says `fusedChecked: false`.
- * Ablated heads are an input of the graph (`head_keep`, decoderGraph.ts): one session per ablation mode
- * serves every set of heads; the plain graph, without that input, runs when no head is ablated.
- * Sessions are cached per graph variant (trace layer, ablation, attention kind), the last SESSION_CACHE
- * used; an evicted one is released. Weights enter the graphs as external data (kernels/graph/graphWeights.ts).
+ * Ablated heads and their mode are inputs of the forward graph (`head_keep`, `head_mode`, decoderGraph.ts),
+ * so one session serves the plain model and every ablation. A trace is a graph of one layer's attention
+ * over that layer's input as the forward kept it (buildLayerTraceGraph), so tracing another layer runs one
+ * layer, not the model, and holds that layer's weights, not another copy of the model's. Forward sessions
+ * are cached per variant (attention kind, trace layer's own ablation, outputs), the last SESSION_CACHE
+ * used, trace sessions the last TRACE_SESSION_CACHE; an evicted one is released. Weights enter the graphs
+ * as external data (kernels/graph/graphWeights.ts).
  * Concurrent inspect() calls are allowed; their session runs are serialised.
  */
 /// <reference types="@webgpu/types" />
 import type * as Ort from 'onnxruntime-web';
 import { type AttentionKind, QUERY_BLOCK } from '../graph/attentionGraph.js';
-import { type Ablation, buildDecoderGraph, type CoreTraceName, type DecoderGraphOptions, HEAD_KEEP, type HeadAblationMode, type HeadRef, keyOutput, type OptionalTraceName, queryOutput, TOP_K, traceNames, traceOutput } from '../graph/decoderGraph.js';
+import { type Ablation, buildDecoderGraph, buildLayerTraceGraph, type CoreTraceName, type DecoderGraphOptions, HEAD_KEEP, HEAD_MODE, type HeadAblationMode, type HeadRef, keyOutput, LAYER_INPUT, layerInputOutput, type OptionalTraceName, queryOutput, TOP_K, type TraceAblation, traceNames, traceOutput } from '../graph/decoderGraph.js';
 import { type ExternalFile, externalWeightsOn, GraphWeights } from '../graph/graphWeights.js';
 import { ROPE_COS, ROPE_SIN, ropeTableValues } from '../graph/rope.js';
 import type { FloatDType } from '../graph/tensors.js';
@@ -129,7 +133,13 @@ interface LayerMaps {
   headMap(layer: number, head: number, ablation?: Ablation): Promise<Float32Array>;
   /** Query rows first … first + count − 1 of headMap(layer, head, ablation): count·T, the same numbers. */
   headRows(layer: number, head: number, first: number, count: number, ablation?: Ablation): Promise<Float32Array>;
-  /** Drops the kept query and key vectors; layerMaps() fails afterwards. */
+  /**
+   * Layer `l`'s shape trace (as `trace` is the options' trace layer's), run now by that layer's trace
+   * graph on its kept input, not the whole model: every layer's input is kept with the inspector's
+   * `keepLayerInputs`, otherwise the options' traceLayer's only.
+   */
+  traceLayer(layer: number): Promise<LayerTrace>;
+  /** Drops the kept query and key vectors and layer inputs; layerMaps() and traceLayer() fail afterwards. */
   release(): void;
 }
 
@@ -157,18 +167,34 @@ export interface InspectorCreateOptions {
   graphs?: DecoderGraphs;
   /** What derives the maps on WebGPU (default: our kernel, faster side by side; README); wasm always uses ORT's graph. */
   maps?: MapsDeriverKind;
+  /**
+   * Every inspection keeps every layer's input (O(L·T·D)), so that traceLayer(l) traces any layer
+   * without running the model again, and one forward session serves every inspection (the panel).
+   */
+  keepLayerInputs?: boolean;
 }
 
 
-/** What selects a session: the graph variant. */
+type Timings = { graph: number; session: number; run: number };
+const zeroTimings = (): Timings => ({ graph: 0, session: 0, run: 0 });
+
+/** The ablated heads of a run: one set per batch item, all replaced as `mode` says. */
+interface HeadSets {
+  sets: readonly (readonly HeadRef[])[];
+  mode: HeadAblationMode;
+}
+
+/** What selects a forward session: the graph variant (ablated heads are its input, not part of it). */
 interface GraphVariant {
   attention: AttentionKind;
-  traceLayer?: number;
-  ablation?: Ablation;
+  /** The layer whose attention runs without 1/√dh or without the mask (everything after it changes). */
+  layerAblation?: TraceAblation & { layer: number };
   /** The whole logits as an output (otherwise the head runs a block of positions at a time). */
   logits?: boolean;
   /** Layers whose q and k are outputs, in order (undefined: all). */
   mapsLayers?: number[];
+  /** Layers whose input is an output, what their trace graphs read (true: all). */
+  layerInputs?: number[] | true;
 }
 
 export class InspectorError extends Error {
@@ -176,8 +202,10 @@ export class InspectorError extends Error {
 }
 
 const PROBE_LENGTH = 24;
-/** Forward sessions kept: the panel's plain view, its trace and one ablation, without holding every variant. */
+/** Forward sessions kept (each holds the model's weights): in the panel one serves every inspection, its ablations and the probe. */
 export const SESSION_CACHE = 3;
+/** Trace sessions kept (each holds one layer's attention weights): the trace shown and the one before. */
+export const TRACE_SESSION_CACHE = 2;
 const now = (): number => globalThis.performance.now();
 
 function checkLayer(config: DecoderConfig, l: number): void {
@@ -191,18 +219,26 @@ function checkHeads(config: DecoderConfig, heads: readonly HeadRef[]): void {
   }
 }
 
-/** The graph variant an inspection with these options runs (the trace layer and ablated heads checked against the model). */
-function variantOf(config: DecoderConfig, options: LayerInspectOptions): GraphVariant {
-  if (options.traceLayer !== undefined) checkLayer(config, options.traceLayer);
+/**
+ * The graph variant an inspection with these options runs (the trace layer and ablated heads checked
+ * against the model); `keepLayerInputs`: every layer's input is an output, so one variant serves a trace
+ * of any layer.
+ */
+function variantOf(config: DecoderConfig, options: LayerInspectOptions, keepLayerInputs = false): GraphVariant {
+  const t = options.traceLayer;
+  if (t !== undefined) checkLayer(config, t);
   checkHeads(config, options.ablation?.heads ?? []);
   const mapsLayers = options.mapsLayers && [...new Set(options.mapsLayers)].sort((a, b) => a - b);
   for (const l of mapsLayers ?? []) checkLayer(config, l);
-  return { attention: options.attention ?? 'manual', traceLayer: options.traceLayer, ablation: options.ablation, logits: !!options.logits, mapsLayers };
+  const { noScale, noMask } = traceAblationOf(options);
+  const layerAblation = t !== undefined && (noScale || noMask) ? { layer: t, noScale, noMask } : undefined;
+  const layerInputs = keepLayerInputs ? true : t !== undefined ? [t] : undefined;
+  return { attention: options.attention ?? 'manual', layerAblation, logits: !!options.logits, mapsLayers, layerInputs };
 }
 
-/** The mode of the `headMask` graph a variant with ablated heads runs (every set of heads is one graph: they are its input); none: the plain graph. */
-function headMaskOf(g: GraphVariant): HeadAblationMode | undefined {
-  return g.ablation?.heads?.length ? (g.ablation.headMode ?? 'zero') : undefined;
+/** What the options change in the trace layer's own attention. */
+function traceAblationOf(options: LayerInspectOptions): Required<TraceAblation> {
+  return { noScale: !!options.ablation?.noScale, noMask: !!options.ablation?.noMask };
 }
 
 /** The layers whose maps inspect() returns (default all), checked against the model. */
@@ -264,40 +300,95 @@ export class DecoderGraphs {
   }
 
   private options(g: GraphVariant): DecoderGraphOptions {
-    const ablation = g.traceLayer === undefined ? {} : { noScale: !!g.ablation?.noScale, noMask: !!g.ablation?.noMask };
-    return { attention: g.attention, attentionLayers: [], attentionInputs: g.mapsLayers ?? true, traceLayer: g.traceLayer, ablation, headMask: headMaskOf(g), logits: !!g.logits, queryBlock: this.queryBlock };
+    return {
+      attention: g.attention,
+      attentionLayers: [],
+      attentionInputs: g.mapsLayers ?? true,
+      layerInputs: g.layerInputs,
+      layerAblation: g.layerAblation,
+      headMask: true,
+      logits: !!g.logits,
+      queryBlock: this.queryBlock,
+    };
   }
 
+  /** The key of a forward variant's session. */
   key(g: GraphVariant): string {
     return JSON.stringify(this.options(g));
   }
 
-  private build(g: GraphVariant): Uint8Array {
+  /** The key of a layer's trace graph's session. */
+  traceKey(layer: number, ablation: Required<TraceAblation>): string {
+    return JSON.stringify({ trace: layer, ...ablation });
+  }
+
+  private build(make: () => Uint8Array): Uint8Array {
     try {
-      return buildDecoderGraph(this.config, this.held().weights, this.options(g));
+      return make();
     } catch (e) {
       throw new InspectorError((e as Error).message);
     }
   }
 
-  /** Builds the graph that an inspection with `options` will run, and holds it until taken. */
-  prebuild(options: LayerInspectOptions): void {
-    const g = variantOf(this.config, options);
-    this.prebuilt.set(this.key(g), this.build(g));
+  /** Builds the forward graph that an inspection with `options` will run (`keepLayerInputs` as the inspector's), and holds it until taken. */
+  prebuild(options: LayerInspectOptions, keepLayerInputs = false): void {
+    const g = variantOf(this.config, options, keepLayerInputs);
+    this.prebuilt.set(this.key(g), this.build(() => buildDecoderGraph(this.config, this.held().weights, this.options(g))));
   }
 
   /** The variant's bytes: the prebuilt ones (no longer held after this) or newly built. */
   take(g: GraphVariant): Uint8Array {
     const key = this.key(g);
-    const bytes = this.prebuilt.get(key) ?? this.build(g);
+    const bytes = this.prebuilt.get(key) ?? this.build(() => buildDecoderGraph(this.config, this.held().weights, this.options(g)));
     this.prebuilt.delete(key);
     return bytes;
+  }
+
+  /** The bytes of layer `layer`'s trace graph (buildLayerTraceGraph). */
+  takeTrace(layer: number, ablation: Required<TraceAblation>): Uint8Array {
+    return this.build(() => buildLayerTraceGraph(this.config, this.held().weights, { layer, ablation, headMask: true }));
+  }
+}
+
+/** ORT sessions by key; beyond `size`, the least recently used is released (after the runs queued before). */
+class SessionCache {
+  /** Least recently used first. */
+  private readonly sessions = new Map<string, Promise<Ort.InferenceSession>>();
+
+  constructor(
+    private readonly size: number,
+    private readonly release: (s: Promise<Ort.InferenceSession>) => void,
+  ) {}
+
+  get(key: string, make: () => Promise<Ort.InferenceSession>): Promise<Ort.InferenceSession> {
+    let s = this.sessions.get(key);
+    if (s) {
+      this.sessions.delete(key);
+      this.sessions.set(key, s);
+      return s;
+    }
+    s = make();
+    s.catch(() => this.sessions.delete(key));
+    this.sessions.set(key, s);
+    for (const [old, evicted] of this.sessions) {
+      if (this.sessions.size <= this.size) break;
+      this.sessions.delete(old);
+      this.release(evicted);
+    }
+    return s;
+  }
+
+  /** Hands out every session and forgets them. */
+  clear(): Promise<Ort.InferenceSession>[] {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    return all;
   }
 }
 
 export class DecoderInspector {
-  /** Least recently used first. */
-  private readonly sessions = new Map<string, Promise<Ort.InferenceSession>>();
+  private readonly sessions = new SessionCache(SESSION_CACHE, (s) => this.releaseLater(s));
+  private readonly traceSessions = new SessionCache(TRACE_SESSION_CACHE, (s) => this.releaseLater(s));
   private readonly graphs: DecoderGraphs;
   private readonly maps: AttentionMapsDeriver;
   private readonly mapsKind: MapsDeriverKind;
@@ -329,83 +420,94 @@ export class DecoderInspector {
     return run;
   }
 
-  /** The session of one graph variant, created on first use; the least recently used beyond SESSION_CACHE is released. */
-  private variantSession(g: GraphVariant, timings: { graph: number; session: number }): Promise<Ort.InferenceSession> {
-    const key = this.graphs.key(g);
-    let s = this.sessions.get(key);
-    if (s) {
-      this.sessions.delete(key);
-      this.sessions.set(key, s);
-      return s;
-    }
-    s = (async () => {
-      const t0 = now();
-      let bytes: Uint8Array | undefined = this.graphs.take(g);
-      const t1 = now();
-      timings.graph = t1 - t0;
-      const creating = this.o.ort.InferenceSession.create(bytes, {
-        executionProviders: [this.o.executionProvider],
-        graphOptimizationLevel: this.o.graphOptimizationLevel ?? 'basic',
-        logSeverityLevel: 3,
-        // MLAS would keep a packed copy of every weight matrix besides the weights (+ 220 MB on
-        // GPT-2 small); packing per product costs little next to the product at these sizes.
-        extra: { session: { disable_prepacking: '1' } },
-        externalData: this.graphs.externalFiles(),
-      });
-      bytes = undefined; // ORT has its own copy: ours can go while the session is made
-      const session = await creating;
-      timings.session = now() - t1;
-      return session;
-    })();
-    s.catch(() => this.sessions.delete(key));
-    this.sessions.set(key, s);
-    for (const [old, evicted] of this.sessions) {
-      if (this.sessions.size <= SESSION_CACHE) break;
-      this.sessions.delete(old);
-      void this.serial(async () => (await evicted.catch(() => undefined))?.release());
-    }
-    return s;
+  /** Releases an evicted session once the runs queued before are done. */
+  private releaseLater(s: Promise<Ort.InferenceSession>): void {
+    void this.serial(async () => (await s.catch(() => undefined))?.release());
   }
 
-  /** `head_keep` (B, L, H) for these sets of ablated heads, one per batch item: 1 everywhere but at their heads. */
-  private headKeep(sets: readonly (readonly HeadRef[])[]): Ort.Tensor {
+  /** A session of `bytes()`, whose build and creation times add to `timings`. */
+  private async createSession(bytes: () => Uint8Array, timings: { graph: number; session: number }): Promise<Ort.InferenceSession> {
+    const t0 = now();
+    let graph: Uint8Array | undefined = bytes();
+    const t1 = now();
+    timings.graph += t1 - t0;
+    const creating = this.o.ort.InferenceSession.create(graph, {
+      executionProviders: [this.o.executionProvider],
+      graphOptimizationLevel: this.o.graphOptimizationLevel ?? 'basic',
+      logSeverityLevel: 3,
+      // MLAS would keep a packed copy of every weight matrix besides the weights (+ 220 MB on
+      // GPT-2 small); packing per product costs little next to the product at these sizes.
+      extra: { session: { disable_prepacking: '1' } },
+      externalData: this.graphs.externalFiles(),
+    });
+    graph = undefined; // ORT has its own copy: ours can go while the session is made
+    const session = await creating;
+    timings.session += now() - t1;
+    return session;
+  }
+
+  /** The session of one forward variant, created on first use (the last SESSION_CACHE kept). */
+  private variantSession(g: GraphVariant, timings: { graph: number; session: number }): Promise<Ort.InferenceSession> {
+    return this.sessions.get(this.graphs.key(g), () => this.createSession(() => this.graphs.take(g), timings));
+  }
+
+  /** The session of layer `layer`'s trace graph (the last TRACE_SESSION_CACHE kept). */
+  private traceSession(layer: number, ablation: Required<TraceAblation>, timings: { graph: number; session: number }): Promise<Ort.InferenceSession> {
+    return this.traceSessions.get(this.graphs.traceKey(layer, ablation), () => this.createSession(() => this.graphs.takeTrace(layer, ablation), timings));
+  }
+
+  /** `head_keep` (B, L, H), 1 everywhere but at each set's heads, and `head_mode` (B): one batch item per set. */
+  private headFeeds({ sets, mode }: HeadSets): Record<string, Ort.Tensor> {
     const { nLayer: L, nHead: H } = this.config;
     const keep = new Float32Array(sets.length * L * H).fill(1);
     sets.forEach((heads, i) => {
       checkHeads(this.config, heads);
       for (const { layer, head } of heads) keep[(i * L + layer) * H + head] = 0;
     });
-    return new this.o.ort.Tensor('float32', keep, [sets.length, L, H]);
+    const modes = new Float32Array(sets.length).fill(mode === 'mean' ? 1 : 0);
+    return { [HEAD_KEEP]: new this.o.ort.Tensor('float32', keep, [sets.length, L, H]), [HEAD_MODE]: new this.o.ort.Tensor('float32', modes, [sets.length]) };
   }
 
-  /**
-   * Runs variant `g` on `ids`; a `headMask` variant on one batch item per set of ablated heads in
-   * `headSets` (default the options' heads), the ids repeated along the batch.
-   */
-  private async runGraph(ids: readonly number[], g: GraphVariant, fetches: string[], timings: { graph: number; session: number; run: number }, headSets?: readonly (readonly HeadRef[])[]): Promise<Ort.InferenceSession.ReturnType> {
-    const session = await this.variantSession(g, timings);
-    const masked = headMaskOf(g) !== undefined;
-    const sets = masked ? headSets ?? [g.ablation!.heads!] : [[]];
-    const batch = new BigInt64Array(sets.length * ids.length);
-    for (let i = 0; i < sets.length; i++) ids.forEach((id, t) => (batch[i * ids.length + t] = BigInt(id)));
-    const feeds: Record<string, Ort.Tensor> = { input_ids: new this.o.ort.Tensor('int64', batch, [sets.length, ids.length]) };
-    if (masked) feeds[HEAD_KEEP] = this.headKeep(sets);
+  /** RoPE's cos and sin tables for T positions (rotary models), computed here in float64 (kernels/graph/rope.ts). */
+  private ropeFeeds(T: number): Record<string, Ort.Tensor> {
     const { positions, headDim } = this.config;
-    if (positions.kind === 'rope') {
-      const { cos, sin } = ropeTableValues(positions, headDim, ids.length);
-      feeds[ROPE_COS] = new this.o.ort.Tensor('float32', cos, [ids.length, headDim / 2]);
-      feeds[ROPE_SIN] = new this.o.ort.Tensor('float32', sin, [ids.length, headDim / 2]);
-    }
+    if (positions.kind !== 'rope') return {};
+    const { cos, sin } = ropeTableValues(positions, headDim, T);
+    return { [ROPE_COS]: new this.o.ort.Tensor('float32', cos, [T, headDim / 2]), [ROPE_SIN]: new this.o.ort.Tensor('float32', sin, [T, headDim / 2]) };
+  }
+
+  /** One run of `session` after the runs queued before; the feeds are disposed after it. */
+  private async runSession(session: Ort.InferenceSession, feeds: Record<string, Ort.Tensor>, fetches: string[], timings: { run: number }): Promise<Ort.InferenceSession.ReturnType> {
     try {
       return await this.serial(async () => {
         const t0 = now();
         const out = await session.run(feeds, fetches);
-        timings.run = now() - t0;
+        timings.run += now() - t0;
         return out;
       });
     } finally {
       for (const t of Object.values(feeds)) t.dispose();
     }
+  }
+
+  /** Runs forward variant `g` on `ids`, one batch item per set of ablated heads (the ids repeated along the batch). */
+  private async runGraph(ids: readonly number[], g: GraphVariant, fetches: string[], timings: Timings, heads: HeadSets): Promise<Ort.InferenceSession.ReturnType> {
+    const session = await this.variantSession(g, timings);
+    const B = heads.sets.length;
+    const batch = new BigInt64Array(B * ids.length);
+    for (let i = 0; i < B; i++) ids.forEach((id, t) => (batch[i * ids.length + t] = BigInt(id)));
+    const feeds = { input_ids: new this.o.ort.Tensor('int64', batch, [B, ids.length]), ...this.headFeeds(heads), ...this.ropeFeeds(ids.length) };
+    return this.runSession(session, feeds, fetches, timings);
+  }
+
+  /** Layer `layer`'s trace from its input (T, D) as a forward run kept it, with that run's ablated heads and the layer's own ablation. */
+  private async runTrace(layer: number, input: Float32Array, T: number, heads: readonly HeadRef[], mode: HeadAblationMode, ablation: Required<TraceAblation>, timings: Timings): Promise<LayerTrace> {
+    const session = await this.traceSession(layer, ablation, timings);
+    const names = traceNames(this.config);
+    const feeds = { [LAYER_INPUT]: new this.o.ort.Tensor('float32', input, [1, T, this.config.nEmbd]), ...this.headFeeds({ sets: [heads], mode }), ...this.ropeFeeds(T) };
+    const out = await this.runSession(session, feeds, names.map(traceOutput), timings);
+    // Dims as the tensors that ran have them.
+    return Object.fromEntries(names.map((n) => [n, { dims: out[traceOutput(n)].dims.slice(), data: out[traceOutput(n)].data as Float32Array }])) as LayerTrace;
   }
 
   /**
@@ -418,9 +520,8 @@ export class DecoderInspector {
     if (T === 0) throw new InspectorError('nothing to inspect: the input has no tokens');
     if (T > this.config.nPositions) throw new InspectorError(`the input has ${T} tokens; the model's context is ${this.config.nPositions}`);
     if (headSets.length === 0) return [];
-    // Any head names the variant: the sets themselves are the graph's input.
-    const variant = variantOf(this.config, { ablation: { heads: [{ layer: 0, head: 0 }], headMode: mode } });
-    const out = await this.runGraph(ids, variant, ['nll'], { graph: 0, session: 0, run: 0 }, headSets);
+    // The inspections' own variant: the sets of heads are its input.
+    const out = await this.runGraph(ids, this.variant({}), ['nll'], zeroTimings(), { sets: headSets, mode });
     const nll = out.nll.data as Float32Array;
     const losses = headSets.map((_, i) => {
       const loss = nll.slice(i * T, (i + 1) * T);
@@ -437,8 +538,14 @@ export class DecoderInspector {
    * memory (the CLI on large models): another graph variant can no longer be made (InspectorError).
    */
   async prepare(options: LayerInspectOptions = {}, { releaseWeights = false } = {}): Promise<void> {
-    await this.variantSession(variantOf(this.config, options), { graph: 0, session: 0 });
+    await this.variantSession(this.variant(options), zeroTimings());
+    if (options.traceLayer !== undefined) await this.traceSession(options.traceLayer, traceAblationOf(options), zeroTimings());
     if (releaseWeights) this.graphs.releaseWeights();
+  }
+
+  /** The forward variant an inspection with `options` runs on this inspector. */
+  private variant(options: LayerInspectOptions): GraphVariant {
+    return variantOf(this.config, options, !!this.o.keepLayerInputs);
   }
 
   /**
@@ -450,10 +557,10 @@ export class DecoderInspector {
   checkFused(): Promise<{ ok: boolean; detail: string }> {
     this.fusedOk ??= (async () => {
       const ids = Array.from({ length: PROBE_LENGTH }, (_, i) => (i * 7919 + 13) % this.config.vocabSize);
-      const t = { graph: 0, session: 0, run: 0 };
+      const t = zeroTimings();
       const names = ['nll', 'top_logprobs', ...Array.from({ length: this.config.nLayer }, (_, l) => [queryOutput(l), keyOutput(l)]).flat()];
       const outputs = async (attention: AttentionKind) => {
-        const out = await this.runGraph(ids, { attention }, names, t);
+        const out = await this.runGraph(ids, this.variant({ attention }), names, t, { sets: [[]], mode: 'zero' });
         const values = names.map((n) => out[n].data as Float32Array);
         for (const v of Object.values(out)) v.dispose();
         return values;
@@ -487,7 +594,7 @@ export class DecoderInspector {
     const t0 = now();
     const { nPositions, nHead: H, headDim: dh, nLayer: L } = this.config;
     if (inputIds.length === 0) throw new InspectorError('nothing to inspect: the input has no tokens');
-    const variant = variantOf(this.config, options);
+    const variant = this.variant(options);
     const ids = inputIds.slice(0, nPositions);
     const truncated =
       inputIds.length > nPositions
@@ -503,12 +610,15 @@ export class DecoderInspector {
       ({ ok: fusedChecked, detail: fusedProbe } = await this.checkFused());
       if (!fusedChecked) variant.attention = 'manual';
     }
-    const layers = variant.mapsLayers ?? Array.from({ length: L }, (_, l) => l);
-    const fetches = ['nll', 'top_logprobs', 'top_ids', ...layers.flatMap((l) => [queryOutput(l), keyOutput(l)])];
+    const all = Array.from({ length: L }, (_, l) => l);
+    const layers = variant.mapsLayers ?? all;
+    const inputLayers = variant.layerInputs === true ? all : variant.layerInputs ?? [];
+    const fetches = ['nll', 'top_logprobs', 'top_ids', ...layers.flatMap((l) => [queryOutput(l), keyOutput(l)]), ...inputLayers.map(layerInputOutput)];
     if (options.logits) fetches.push('logits');
-    if (options.traceLayer !== undefined) fetches.push(...traceNames(this.config).map(traceOutput));
-    const timings = { graph: 0, session: 0, run: 0 };
-    const out = await this.runGraph(ids, variant, fetches, timings);
+    const timings = zeroTimings();
+    const heads = options.ablation?.heads ?? [];
+    const mode = options.ablation?.headMode ?? 'zero';
+    const out = await this.runGraph(ids, variant, fetches, timings, { sets: [heads], mode });
 
     const T = ids.length;
     const loss = Float32Array.from(out.nll.data as Float32Array);
@@ -519,16 +629,19 @@ export class DecoderInspector {
       ids: Array.from(ti.subarray(t * TOP_K, (t + 1) * TOP_K), Number),
       probs: Array.from(lp.subarray(t * TOP_K, (t + 1) * TOP_K), Math.exp),
     }));
-    let trace: LayerTrace | undefined;
-    if (options.traceLayer !== undefined) {
-      // Dims as the tensors that ran have them.
-      trace = Object.fromEntries(
-        traceNames(this.config).map((n) => [n, { dims: out[traceOutput(n)].dims.slice(), data: out[traceOutput(n)].data as Float32Array }]),
-      ) as LayerTrace;
-    }
     let qk: Map<number, { q: Float32Array; k: Float32Array }> | undefined = new Map(layers.map((l) => [l, { q: out[queryOutput(l)].data as Float32Array, k: out[keyOutput(l)].data as Float32Array }]));
+    let inputs: Map<number, Float32Array> | undefined = new Map(inputLayers.map((l) => [l, out[layerInputOutput(l)].data as Float32Array]));
     const logits = options.logits ? (out.logits.data as Float32Array) : undefined;
     for (const t of Object.values(out)) t.dispose();
+    /** Layer l's shape trace, from its kept input: the options' trace ablation applies to the trace layer only. */
+    const traceOf = (l: number, timed: Timings): Promise<LayerTrace> => {
+      checkLayer(this.config, l);
+      const input = inputs?.get(l);
+      if (!input) throw new InspectorError(inputs ? `layer ${l}'s input was not kept (traceLayer: ${options.traceLayer ?? 'none'})` : 'this inspection was released: its layer inputs are gone');
+      const ablation = l === options.traceLayer ? traceAblationOf(options) : { noScale: false, noMask: false };
+      return this.runTrace(l, input, ids.length, heads, mode, ablation, timed);
+    };
+    const trace = options.traceLayer === undefined ? undefined : await traceOf(options.traceLayer, timings);
 
     const ablated = (l: number) => (l === options.traceLayer ? options.ablation ?? {} : {});
     const attentionInputs = (l: number): AttentionInputs => {
@@ -565,8 +678,10 @@ export class DecoderInspector {
       layerMaps: async (l) => (l === options.traceLayer && trace ? trace.probs.data : this.serial(() => this.maps.derive(attentionInputs(l)))),
       headRows,
       headMap: (l, h, ablation) => headRows(l, h, 0, T, ablation),
+      traceLayer: async (l) => (l === options.traceLayer && trace ? trace : traceOf(l, zeroTimings())),
       release: () => {
         qk = undefined;
+        inputs = undefined;
       },
     };
     return [outputs, maps];
@@ -587,8 +702,7 @@ export class DecoderInspector {
   }
 
   async release(): Promise<void> {
-    const all = [...this.sessions.values()];
-    this.sessions.clear();
+    const all = [...this.sessions.clear(), ...this.traceSessions.clear()];
     await Promise.all([...all.map(async (s) => (await s.catch(() => undefined))?.release()), this.maps.release()]);
   }
 }

@@ -201,6 +201,49 @@ test('shape trace, ablations and truncation', async () => {
   console.log(`forward accuracy (max abs): ${JSON.stringify(worst)}`);
 });
 
+test('a layer traced afterwards from its kept input equals it traced in the run; ablated heads reach the trace; one forward session serves them all', async () => {
+  const c = cases.find((x) => x.name === 'typescript')!;
+  const T = c.ids.length;
+  const { nHead: H, nEmbd: D } = model.config;
+  const dh = D / H;
+  const keeping = await DecoderInspector.create({ model, ort, executionProvider: 'wasm', keepLayerInputs: true });
+  try {
+    const x = await keeping.inspectLayers(c.ids, { traceLayer: 0 });
+    for (const l of [1, 3]) {
+      const later = await x.traceLayer(l);
+      const inRun = (await inspector.inspectLayers(c.ids, { traceLayer: l })).trace!;
+      for (const [name, t] of Object.entries(inRun)) {
+        assert.deepEqual(later[name as keyof typeof later]!.dims, t.dims, `layer ${l} ${name} dims`);
+        assert.deepEqual(later[name as keyof typeof later]!.data, t.data, `layer ${l} ${name}`);
+      }
+      const d = maxAbsDiff(later.probs.data, await x.layerMaps(l));
+      assert.ok(d <= 1e-6, `layer ${l}: trace probabilities vs maps derived from the kept q and k: ${d}`);
+    }
+    // Head 3 of layer 1 mean-ablated, layer 3 traced: the same forward and trace sessions (the heads are inputs).
+    const ablated = await keeping.inspectLayers(c.ids, { traceLayer: 3, ablation: { heads: [{ layer: 1, head: 3 }], headMode: 'mean' } });
+    assert.equal(ablated.timingsMs.session, 0, 'an ablation made a new session');
+    const clean = (await x.traceLayer(1)).merged.data;
+    const merged = (await ablated.traceLayer(1)).merged.data;
+    let worstMean = 0;
+    for (let j = 0; j < D; j++) {
+      const head = Math.floor(j / dh);
+      let mean = 0;
+      for (let t = 0; t < T; t++) mean += clean[t * D + j] / T;
+      for (let t = 0; t < T; t++) {
+        if (head === 3) worstMean = Math.max(worstMean, Math.abs(merged[t * D + j] - mean));
+        else assert.equal(merged[t * D + j], clean[t * D + j], `head ${head} is not ablated`);
+      }
+    }
+    assert.ok(worstMean <= 1e-6, `the ablated head's output is its mean over the positions: ${worstMean}`);
+    x.release();
+    await assert.rejects(x.traceLayer(2), /released/);
+    const onlyOne = await inspector.inspectLayers(c.ids, { traceLayer: 1 });
+    await assert.rejects(onlyOne.traceLayer(2), /layer 2's input was not kept/);
+  } finally {
+    await keeping.release();
+  }
+});
+
 test('fp16 weights and compute stay close to the reference', async () => {
   const c = cases.find((x) => x.name === 'python')!;
   const { nLayer: L, nHead: H } = model.config;

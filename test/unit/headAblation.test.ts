@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as ort from 'onnxruntime-web';
 import { maxAbsDiff } from '../../kernels/flash/reference.js';
-import type { Ablation } from '../../kernels/graph/decoderGraph.js';
+import { QUERY_BLOCK } from '../../kernels/graph/attentionGraph.js';
+import { type Ablation, buildDecoderGraph, HEAD_KEEP, HEAD_MODE } from '../../kernels/graph/decoderGraph.js';
+import { GraphWeights } from '../../kernels/graph/graphWeights.js';
 import { DecoderInspector, type InspectorModel } from '../../kernels/runtime/decoderInspector.js';
 import { loadModelFolderFromDisk } from '../../node/folderReader.js';
 import { llamaShapedFolder } from '../support/llamaShapedFolder.js';
@@ -104,12 +106,27 @@ test('Llama (GQA 4/2): zero and mean ablation of query heads across layers match
   await checkAgainstReference('llama_reference.py', modelDir, model, ids, [{ layer: 0, head: 1 }, { layer: 1, head: 2 }, { layer: 1, head: 3 }], 'llama');
 });
 
-test('no ablated head is the plain graph: bit-identical results; every set of heads one session', async () => {
+test('the plain model and every set of ablated heads, in either mode, run on one session; no head ablated is bit-identical to the graph without a head mask', async () => {
   const model = await loadModelFolderFromDisk(GPT2);
   const inspector = await DecoderInspector.create({ model, ort, executionProvider: 'wasm' });
   try {
     const ids = Array.from({ length: 24 }, (_, i) => (i * 389 + 11) % model.config.vocabSize);
+    const T = ids.length;
     const plain = await inspector.inspect(ids);
+    // The same graph with and without the head mask, all ones: the same numbers.
+    const weights = new GraphWeights(model.weights, 'fp32', 'none');
+    const nll = async (headMask: boolean) => {
+      const session = await ort.InferenceSession.create(buildDecoderGraph(model.config, weights, { attention: 'manual', attentionLayers: [], queryBlock: QUERY_BLOCK, headMask }));
+      const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, T]) };
+      if (headMask) {
+        feeds[HEAD_KEEP] = new ort.Tensor('float32', new Float32Array(model.config.nLayer * model.config.nHead).fill(1), [1, model.config.nLayer, model.config.nHead]);
+        feeds[HEAD_MODE] = new ort.Tensor('float32', Float32Array.of(1), [1]);
+      }
+      const out = await session.run(feeds);
+      await session.release();
+      return out.nll.data as Float32Array;
+    };
+    assert.deepEqual(await nll(true), await nll(false), 'head mask of all ones (mean mode) vs no head mask');
     const none = await inspector.inspect(ids, { ablation: { heads: [], headMode: 'mean' } });
     assert.deepEqual(none.loss, plain.loss);
     assert.deepEqual(none.attention, plain.attention);
@@ -118,8 +135,9 @@ test('no ablated head is the plain graph: bit-identical results; every set of he
     const last = await inspector.inspect(ids, { ablation: { heads: [{ layer: 3, head: 4 }] } });
     assert.deepEqual(last.attention, plain.attention);
     assert.notDeepEqual(last.loss, plain.loss);
-    // Another set of heads, same mode: the same session (the heads are the graph's input).
-    const other = await inspector.inspect(ids, { ablation: { heads: [{ layer: 1, head: 2 }, { layer: 0, head: 0 }] } });
+    assert.equal(last.timingsMs.session, 0, 'an ablation made a new session');
+    // Another set of heads, the other mode: the same session (heads and mode are the graph's inputs).
+    const other = await inspector.inspect(ids, { ablation: { heads: [{ layer: 1, head: 2 }, { layer: 0, head: 0 }], headMode: 'mean' } });
     assert.equal(other.timingsMs.session, 0, 'another set of ablated heads made a new session');
     assert.notDeepEqual(other.loss, last.loss);
     await assert.rejects(inspector.inspect(ids, { ablation: { heads: [{ layer: 3, head: 8 }] } }), /head 3\.8 does not exist/);

@@ -50,6 +50,8 @@ export interface EngineOptions {
   maps?: MapsDeriverKind;
   /** The inspection that will come first; its session is made and smoke-run ahead (default: every layer, no trace). */
   first?: InspectOptions;
+  /** Every inspection keeps every layer's input, so any layer is traced without running the model again (the panel; DecoderInspector). */
+  keepLayerInputs?: boolean;
   log?: (message: string) => void;
 }
 
@@ -148,13 +150,13 @@ async function webgpuEngine(graphs: DecoderGraphs, gpu: WebGpuReady, o: EngineOp
   const { model } = graphs;
   const dtype = o.dtype === 'fp16' && !gpu.hasF16 ? 'fp32' : (o.dtype ?? 'fp32');
   if (dtype !== (o.dtype ?? 'fp32')) o.log?.(`the adapter has no shader-f16: using fp32 weights`);
-  const inspector = await DecoderInspector.create({ model, ort: ortWebGpu, executionProvider: 'webgpu', adapter: gpu.adapter, dtype, graphs, maps: o.maps });
+  const inspector = await DecoderInspector.create({ model, ort: ortWebGpu, executionProvider: 'webgpu', adapter: gpu.adapter, dtype, graphs, maps: o.maps, keepLayerInputs: o.keepLayerInputs });
   return engineFor(inspector, { name: 'webgpu', description: gpu.description, adapter: gpu.adapter }, o.first);
 }
 
 async function wasmEngine(graphs: DecoderGraphs, o: EngineOptions, fallbackReason?: string): Promise<Omit<Engine, 'startup'>> {
   await warmUpOrt('wasm', o.ortBase);
-  const inspector = await DecoderInspector.create({ model: graphs.model, ort: ortWasm, executionProvider: 'wasm', dtype: o.dtype, graphs });
+  const inspector = await DecoderInspector.create({ model: graphs.model, ort: ortWasm, executionProvider: 'wasm', dtype: o.dtype, graphs, keepLayerInputs: o.keepLayerInputs });
   const threads = ortWasm.env.wasm.numThreads ?? 1;
   const cpu = `CPU, ${threads} thread${threads === 1 ? '' : 's'}`;
   return engineFor(inspector, { name: 'wasm', description: `onnxruntime-web ${ortWasm.env.versions.web} wasm, ${cpu}`, adapter: cpu, fallbackReason }, o.first);
@@ -176,7 +178,7 @@ export async function createEngine(model: InspectorModel | Promise<InspectorMode
   // adapter's answer came long before the model's files did. fp16 waits for ORT's own answer (shader-f16).
   const provider = adapter ? await adapter.then(() => 'webgpu' as const, () => 'wasm' as const) : 'wasm';
   const graphs = new DecoderGraphs(loaded, o.dtype ?? 'fp32', provider);
-  if (graphs.dtype === 'fp32') graphs.prebuild(o.first ?? {});
+  if (graphs.dtype === 'fp32') graphs.prebuild(o.first ?? {}, o.keepLayerInputs);
   const graphAt = at();
   const engine = await (async () => {
     if (!gpu) return wasmEngine(graphs, o);

@@ -13,7 +13,7 @@ import { fetchFolderReader } from '../../kernels/model/fetchReader.js';
 import { hostFolderReader } from './hostFiles.js';
 import { loadModelFolder, type LoadedModel } from '../../kernels/model/modelFolder.js';
 import type { Ablation, HeadAblationMode, HeadRef } from '../../kernels/graph/decoderGraph.js';
-import type { LayerInspection } from '../../kernels/runtime/decoderInspector.js';
+import type { LayerInspection, LayerTrace } from '../../kernels/runtime/decoderInspector.js';
 import { createEngine, type EngineStartup } from '../engine/engine.js';
 import type { EngineRef } from '../../protocol/inspector.js';
 
@@ -32,6 +32,8 @@ export interface Engine {
    * run is skipped (Cancelled). With `ablation`, heads of it run ablated (the panel's "Run ablated").
    */
   inspect(ids: readonly number[], traceLayer: number | undefined, wanted: () => boolean, ablation?: Ablation): Promise<LayerInspection>;
+  /** Another layer's shape trace of an inspection, from its kept layer input (one layer runs, not the model), queued and skipped as inspect's. */
+  traceLayer(run: LayerInspection, layer: number, wanted: () => boolean): Promise<LayerTrace>;
   /** Per-token losses with each set of heads ablated, one run (DecoderInspector.ablatedLosses), queued and skipped as inspect's. */
   ablatedLosses(ids: readonly number[], sets: HeadRef[][], mode: HeadAblationMode, wanted: () => boolean): Promise<Float32Array[]>;
   /** Releases the sessions once the runs queued so far are done. */
@@ -85,7 +87,7 @@ async function create({ model: { baseUri, id, label }, ortBase, backend, weights
     },
   );
   const prefer = backend === 'wasm' ? 'wasm' : 'webgpu';
-  const runner = await createEngine(loading, { ortBase, prefer, fallback: backend !== 'webgpu', first: { traceLayer } }).catch(
+  const runner = await createEngine(loading, { ortBase, prefer, fallback: backend !== 'webgpu', first: { traceLayer }, keepLayerInputs: true }).catch(
     async (e: unknown) => {
       await loading; // a broken model folder is the error to show
       throw backend === 'webgpu' ? new Error(`the backend setting asks for WebGPU, but ${(e as Error).message}; set attentionInspector.backend to auto or wasm`) : e;
@@ -110,6 +112,7 @@ async function create({ model: { baseUri, id, label }, ortBase, backend, weights
     fallbackReason: provider.fallbackReason,
     startup: runner.startup,
     inspect: (ids, traceLayer, wanted, ablation) => queued(wanted, () => runner.inspector.inspectLayers(ids, { traceLayer, ablation })),
+    traceLayer: (run, layer, wanted) => queued(wanted, () => run.traceLayer(layer)),
     ablatedLosses: (ids, sets, mode, wanted) => queued(wanted, () => runner.inspector.ablatedLosses(ids, sets, mode)),
     dispose: () => queue.then(() => runner.dispose()),
   };

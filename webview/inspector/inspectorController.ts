@@ -746,17 +746,16 @@ export class InspectorController {
     }
   }
 
-  /** The shape trace and ablations belong to one layer: run the model again with that trace layer. */
+  /** The shape trace and ablations belong to one layer: that layer's trace graph runs on its kept input. */
   private async retrace(): Promise<void> {
     const c = this.current!;
     const id = this.activeRequest;
     this.trace.showTracing(this.layer);
     const layer = this.layer;
     const wanted = () => id === this.activeRequest && c === this.current && layer === this.layer;
-    const r = await c.engine.inspect(c.run.ids, layer, wanted).catch((e: unknown) => this.failed(e, this.trace));
-    r?.release(); // only its trace is wanted: the maps come from the inspection's own run
-    if (!r || !wanted()) return;
-    c.trace = r.trace;
+    const trace = await c.engine.traceLayer(c.run, layer, wanted).catch((e: unknown) => this.failed(e, this.trace));
+    if (!trace || !wanted()) return;
+    c.trace = trace;
     this.renderTrace();
     await this.runAblations(id);
   }
