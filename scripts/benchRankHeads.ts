@@ -1,10 +1,8 @@
 /**
  * `npm run bench:rank-heads`: ranking every head (kernels/inspect/headRanking.ts) on wasm in Node, in one
- * process, rounds alternating so that the machine's load falls on each alike:
- * - the ranking with 1 head per run against `--batches` heads per run (the sets along the batch
- *   dimension of the one `head_keep` session), wall time of all L·H heads;
- * - one forward pass of the plain graph against the `head_keep` graph with no head ablated (the same
- *   outputs fetched): what the mask input would cost the plain path if every graph had it.
+ * process, rounds alternating so that the machine's load falls on each alike: the ranking with 1 head per
+ * run against `--batches` heads per run (the sets along the batch dimension of the one forward session),
+ * wall time of all L·H heads.
  * Model: the embedded one on samples/repeated.md's repeated passage (default), `--model DIR`, or
  * `--shape small` (a random GPT-2-small-shaped fp16 folder made in a temp dir by
  * test/support/gpt2ShapedFolder.ts) on `--tokens N` one-token letters (default 256). `--rounds N` (2),
@@ -61,30 +59,16 @@ async function main(): Promise<void> {
         await rankHeads({ layers: L, heads: H, losses: (sets) => inspector.ablatedLosses(ids, sets, 'zero'), ranges: [{ start: 0, end: T }], batch });
         return (performance.now() - t0) / 1000;
       };
-      const forward = async (heads: { layer: number; head: number }[]) => {
-        const r = await inspector.inspectLayers(ids, heads.length ? { ablation: { heads } } : {});
-        r.release();
-        return r.timingsMs.run;
-      };
       // Sessions made and run once before anything is timed.
       await rank(1);
-      await forward([]);
       const ranked = new Map<number, number[]>([1, ...batches].map((b) => [b, []]));
-      const plain: number[] = [];
-      const masked: number[] = [];
       for (let round = 0; round < rounds; round++) {
         for (const b of ranked.keys()) ranked.get(b)!.push(await rank(b));
-        for (let i = 0; i < 3; i++) {
-          plain.push(await forward([]));
-          // An ablated head of the last layer: the head_keep graph; the sets it runs are its input.
-          masked.push(await forward([{ layer: L - 1, head: 0 }]));
-        }
         console.log(`round ${round + 1}: ${[...ranked].map(([b, s]) => `batch ${b} ${s.at(-1)!.toFixed(2)} s`).join(', ')}; load ${load()}`);
       }
       const one = median(ranked.get(1)!);
       console.log(`rank every head (${L * H} heads + the model as it is), median of ${rounds}:`);
       for (const [b, s] of ranked) console.log(`  ${b} per run: ${median(s).toFixed(2)} s (ratio to 1 per run ${(median(s) / one).toFixed(2)})`);
-      console.log(`one forward pass (all q and k, top-5 fetched), median of ${plain.length}: plain graph ${median(plain).toFixed(1)} ms, head_keep graph ${median(masked).toFixed(1)} ms (ratio ${(median(masked) / median(plain)).toFixed(3)})`);
     } finally {
       await inspector.release();
     }

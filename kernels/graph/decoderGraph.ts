@@ -27,7 +27,7 @@
  * Weights come in through GraphWeights (external data, no copies in JS).
  */
 import type { DecoderConfig, NormSpec } from '../model/decoder.js';
-import type { LinearTensors, NormTensors } from '../model/families/family.js';
+import type { Family, LinearTensors, NormTensors } from '../model/families/family.js';
 import { familyOf } from '../model/families/index.js';
 import { type AttentionKind, blockedCausalAttention, causalMask, constFloat, constInt64, fusedCausalAttention, manualAttention, repeatKvHeads } from './attentionGraph.js';
 import type { GraphWeights } from './graphWeights.js';
@@ -126,7 +126,7 @@ export interface DecoderGraphOptions {
   layerInputs?: boolean | readonly number[];
   /** This layer's attention runs without 1/√dh or without the mask; changes everything downstream. */
   layerAblation?: TraceAblation & { layer: number };
-  /** Take inputs `head_keep` (B, L, H) and `head_mode` (B) and ablate the heads `head_keep` holds 0 for (see maskHeads). */
+  /** Take inputs `head_keep` (B, L, H) and `head_mode` (B) and ablate the heads `head_keep` holds 0 for (see maskHeads); the runtime's graphs always do, tests compare with none. */
   headMask?: boolean;
   /**
    * Also output the whole logits (B, T, V) (tests, the fused probe). Without them the unembedding, loss
@@ -176,6 +176,8 @@ function headMaskInputs(b: OnnxGraphBuilder, L: number, H: number): HeadMaskInpu
 interface LayerContext {
   b: OnnxGraphBuilder;
   config: DecoderConfig;
+  /** The model's tensor names, layer by layer (its family's). */
+  layers: ReturnType<Family['tensors']>['layers'];
   dt: FloatDType;
   w: (name: string, dims: number[]) => string;
   /** The causal mask (T, T), made on first use. */
@@ -202,6 +204,7 @@ function layerContext(b: OnnxGraphBuilder, config: DecoderConfig, weights: Graph
   return {
     b,
     config,
+    layers: familyOf(config.family).tensors(config).layers,
     dt,
     w,
     mask: once(() => causalMask(b, positions, dt)),
@@ -251,14 +254,14 @@ interface AttentionBlockOptions {
   qkOutputs?: boolean;
   /** Exposes the trace tensors when given (the trace graph). */
   trace?: (name: TraceName, t: string) => void;
-  heads?: HeadMaskInputs;
+  headMask?: HeadMaskInputs;
 }
 
 /** Layer `l`'s attention on the residual stream `x` (B, T, D): returns x + its output. */
 function attentionBlock(c: LayerContext, x: string, l: number, o: AttentionBlockOptions): string {
   const { b, config, dt } = c;
   const { nHead: H, nKvHead: KV, headDim: dh } = config;
-  const layer = familyOf(config.family).tensors(config).layers[l];
+  const layer = c.layers[l];
   const trace = o.trace ?? (() => undefined);
   trace('layerInput', x);
   const normed = c.norm(x, layer.attnNorm);
@@ -331,7 +334,7 @@ function attentionBlock(c: LayerContext, x: string, l: number, o: AttentionBlock
     const [fq, fk] = [qPos ? c.flat(qPos, H) : q, kPos ? c.flat(kPos, KV) : k];
     merged = fusedCausalAttention(b, { q: fq, k: fk, v, heads: H, kvHeads: KV, scale: 1 / Math.sqrt(dh), lengthOf: fq });
   }
-  if (o.heads) merged = maskHeads(b, merged, o.heads, l, { H, dh, dt });
+  if (o.headMask) merged = maskHeads(b, merged, o.headMask, l, { H, dh, dt });
   trace('merged', merged);
   const attnOut = c.linear(merged, layer.o);
   trace('attnOut', attnOut);
@@ -342,7 +345,7 @@ function attentionBlock(c: LayerContext, x: string, l: number, o: AttentionBlock
 
 /** Layer `l`'s MLP on the residual stream `x`: returns x + its output. */
 function mlpBlock(c: LayerContext, x: string, l: number): string {
-  const layer = familyOf(c.config.family).tensors(c.config).layers[l];
+  const layer = c.layers[l];
   const mlpIn = c.norm(x, layer.mlpNorm);
   const hidden = layer.gate
     ? c.b.op('Mul', [silu(c.b, c.linear(mlpIn, layer.gate)), c.linear(mlpIn, layer.up)])
@@ -359,7 +362,7 @@ export function buildDecoderGraph(config: DecoderConfig, weights: GraphWeights, 
   const b = new OnnxGraphBuilder();
 
   const ids = b.input('input_ids', 'int64', ['B', 'T']);
-  const heads = o.headMask ? headMaskInputs(b, L, H) : undefined;
+  const headMask = o.headMask ? headMaskInputs(b, L, H) : undefined;
   const shape = b.op('Shape', [ids]);
   const tScalar = b.op('Gather', [shape, constInt64(b, [1], [])], { axis: 0 });
   const positions = b.op('Range', [constInt64(b, [0], []), tScalar, constInt64(b, [1], [])]);
@@ -379,7 +382,7 @@ export function buildDecoderGraph(config: DecoderConfig, weights: GraphWeights, 
       ablation: altered ? o.layerAblation : undefined,
       probsOutput,
       qkOutputs: listed(o.attentionInputs, l),
-      heads,
+      headMask,
     });
     x = mlpBlock(c, x, l);
   }
@@ -409,7 +412,7 @@ export function buildLayerTraceGraph(config: DecoderConfig, weights: GraphWeight
   const { nLayer: L, nHead: H, nKvHead: KV, headDim: dh, nEmbd: D } = config;
   const b = new OnnxGraphBuilder();
   const input = b.input(LAYER_INPUT, 'float32', ['B', 'T', D]);
-  const heads = o.headMask ? headMaskInputs(b, L, H) : undefined;
+  const headMask = o.headMask ? headMaskInputs(b, L, H) : undefined;
   const rows = b.op('Slice', [b.op('Shape', [input]), constInt64(b, [0]), constInt64(b, [2])]);
   const tScalar = b.op('Gather', [rows, constInt64(b, [1], [])], { axis: 0 });
   const positions = b.op('Range', [constInt64(b, [0], []), tScalar, constInt64(b, [1], [])]);
@@ -420,7 +423,7 @@ export function buildLayerTraceGraph(config: DecoderConfig, weights: GraphWeight
   const trace = (name: TraceName, t: string): void => {
     if (names.has(name)) c.expose(t, traceOutput(name), ALL_TRACE_DIMS[name].map((d) => sizes[d as keyof typeof sizes] ?? d));
   };
-  attentionBlock(c, x, o.layer, { attention: 'manual', whole: true, ablation: o.ablation, trace, heads });
+  attentionBlock(c, x, o.layer, { attention: 'manual', whole: true, ablation: o.ablation, trace, headMask });
   return b.build(config.family);
 }
 
@@ -503,7 +506,8 @@ function maskHeads(b: OnnxGraphBuilder, merged: string, heads: HeadMaskInputs, l
   const inDt = (t: string) => (dt === 'fp16' ? b.op('Cast', [t], { to: 10 }) : t);
   const k = inDt(b.op('Reshape', [b.op('Gather', [heads.keep, constInt64(b, [layer], [])], { axis: 1 }), constInt64(b, [0, 1, H, 1])]));
   const meanWeight = b.op('Mul', [b.op('Sub', [constFloat(b, 1, dt), k]), inDt(b.op('Reshape', [heads.mode, constInt64(b, [-1, 1, 1, 1])]))]);
-  const mean = b.op('ReduceMean', [perHead], { axes: [1], keepdims: 1 });
+  // In float32 for fp16 graphs: a sum over T fp16 values can overflow, and Inf·0 would poison kept heads.
+  const mean = inDt(b.op('ReduceMean', [dt === 'fp16' ? b.op('Cast', [perHead], { to: 1 }) : perHead], { axes: [1], keepdims: 1 }));
   const out = b.op('Add', [b.op('Mul', [perHead, k]), b.op('Mul', [mean, meanWeight])]);
   return b.op('Reshape', [out, constInt64(b, [0, 0, H * dh])]);
 }

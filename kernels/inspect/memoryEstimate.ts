@@ -109,7 +109,8 @@ export function estimateInspectionMemory(i: MemoryEstimateInput): MemoryEstimate
   const widened = i.stored !== 'F32' && i.compute === 'fp32';
   const heapAtCreation = widened ? FOLDING_OVERLAP * weightsStored + computeWeights : computeWeights;
   // Keys repeated to the H query heads, as attention used them.
-  const keptQk = 2 * (i.keptLayers ?? L) * T * H * dh * F32 + (i.keptLayerInputs ?? 0) * T * D * F32;
+  // What the forward keeps: q and k, and the layer inputs traces read.
+  const kept = 2 * (i.keptLayers ?? L) * T * H * dh * F32 + (i.keptLayerInputs ?? 0) * T * D * F32;
   const scoreRows = Math.min(i.queryBlock ?? T, T);
   const temporaries = T * (TEMPORARY_D * D + TEMPORARY_F * F) * F32 + SCORE_TENSORS * H * scoreRows * T * F32;
   const logits = 2 * Math.min(i.logitsBlock, T) * V * F32;
@@ -117,7 +118,7 @@ export function estimateInspectionMemory(i: MemoryEstimateInput): MemoryEstimate
   // The maps graph's inputs (one layer's q and k) and its scores.
   const mapsHeap = 2 * T * H * dh * F32 + SCORE_TENSORS * derived;
   const mapsJs = i.mapsLayers * derived;
-  const forwardHeap = keptQk + temporaries + logits;
+  const forwardHeap = kept + temporaries + logits;
   const keptJs = i.keepsStoredWeights ? weightsStored : 0;
 
   let creation: number;
@@ -125,17 +126,17 @@ export function estimateInspectionMemory(i: MemoryEstimateInput): MemoryEstimate
   if (i.runtime === 'wasm') {
     creation = weightsStored + heapAtCreation;
     // What folding left of the stored copy is not counted as reusable: measured peaks fit the heap growing past it.
-    running = heapAtCreation + Math.max(forwardHeap, mapsHeap) + keptJs + keptQk + mapsJs;
+    running = heapAtCreation + Math.max(forwardHeap, mapsHeap) + keptJs + kept + mapsJs;
   } else {
     // Heap: the stored weights on their way to the GPU; device: weights, forward tensors, one layer's scores.
     const device = computeWeights + Math.max(forwardHeap, mapsHeap);
     creation = 2 * weightsStored + computeWeights;
-    running = weightsStored + device + keptJs + keptQk + mapsJs;
+    running = weightsStored + device + keptJs + kept + mapsJs;
   }
   return {
     weightsStored,
     weightsRuntime: i.runtime === 'wasm' ? heapAtCreation : computeWeights + weightsStored,
-    activations: 2 * keptQk + temporaries,
+    activations: 2 * kept + temporaries,
     maps: mapsJs + mapsHeap,
     logits,
     base: BASE_BYTES,

@@ -135,8 +135,8 @@ interface LayerMaps {
   headRows(layer: number, head: number, first: number, count: number, ablation?: Ablation): Promise<Float32Array>;
   /**
    * Layer `l`'s shape trace (as `trace` is the options' trace layer's), run now by that layer's trace
-   * graph on its kept input, not the whole model: every layer's input is kept with the inspector's
-   * `keepLayerInputs`, otherwise the options' traceLayer's only.
+   * graph on its kept input, not the whole model. An inspection with a traceLayer keeps that layer's
+   * input, or every layer's with the inspector's `keepLayerInputs`; one without keeps none.
    */
   traceLayer(layer: number): Promise<LayerTrace>;
   /** Drops the kept query and key vectors and layer inputs; layerMaps() and traceLayer() fail afterwards. */
@@ -168,8 +168,8 @@ export interface InspectorCreateOptions {
   /** What derives the maps on WebGPU (default: our kernel, faster side by side; README); wasm always uses ORT's graph. */
   maps?: MapsDeriverKind;
   /**
-   * Every inspection keeps every layer's input (O(L·T·D)), so that traceLayer(l) traces any layer
-   * without running the model again, and one forward session serves every inspection (the panel).
+   * Every inspection with a traceLayer keeps every layer's input (O(L·T·D)), so that traceLayer(l) traces
+   * any layer without running the model again, and one forward session serves every inspection (the panel).
    */
   keepLayerInputs?: boolean;
 }
@@ -330,16 +330,20 @@ export class DecoderGraphs {
     }
   }
 
+  private forwardBytes(g: GraphVariant): Uint8Array {
+    return this.build(() => buildDecoderGraph(this.config, this.held().weights, this.options(g)));
+  }
+
   /** Builds the forward graph that an inspection with `options` will run (`keepLayerInputs` as the inspector's), and holds it until taken. */
   prebuild(options: LayerInspectOptions, keepLayerInputs = false): void {
     const g = variantOf(this.config, options, keepLayerInputs);
-    this.prebuilt.set(this.key(g), this.build(() => buildDecoderGraph(this.config, this.held().weights, this.options(g))));
+    this.prebuilt.set(this.key(g), this.forwardBytes(g));
   }
 
   /** The variant's bytes: the prebuilt ones (no longer held after this) or newly built. */
   take(g: GraphVariant): Uint8Array {
     const key = this.key(g);
-    const bytes = this.prebuilt.get(key) ?? this.build(() => buildDecoderGraph(this.config, this.held().weights, this.options(g)));
+    const bytes = this.prebuilt.get(key) ?? this.forwardBytes(g);
     this.prebuilt.delete(key);
     return bytes;
   }
@@ -612,7 +616,8 @@ export class DecoderInspector {
     }
     const all = Array.from({ length: L }, (_, l) => l);
     const layers = variant.mapsLayers ?? all;
-    const inputLayers = variant.layerInputs === true ? all : variant.layerInputs ?? [];
+    // A run without a trace layer (an ablated run, Rank heads) is never traced: its layer inputs stay in ORT.
+    const inputLayers = options.traceLayer === undefined ? [] : variant.layerInputs === true ? all : variant.layerInputs ?? [];
     const fetches = ['nll', 'top_logprobs', 'top_ids', ...layers.flatMap((l) => [queryOutput(l), keyOutput(l)]), ...inputLayers.map(layerInputOutput)];
     if (options.logits) fetches.push('logits');
     const timings = zeroTimings();
@@ -637,7 +642,7 @@ export class DecoderInspector {
     const traceOf = (l: number, timed: Timings): Promise<LayerTrace> => {
       checkLayer(this.config, l);
       const input = inputs?.get(l);
-      if (!input) throw new InspectorError(inputs ? `layer ${l}'s input was not kept (traceLayer: ${options.traceLayer ?? 'none'})` : 'this inspection was released: its layer inputs are gone');
+      if (!input) throw new InspectorError(inputs ? `layer ${l}'s input was not kept (${options.traceLayer === undefined ? 'no trace layer' : `trace layer ${options.traceLayer}`})` : 'this inspection was released: its layer inputs are gone');
       const ablation = l === options.traceLayer ? traceAblationOf(options) : { noScale: false, noMask: false };
       return this.runTrace(l, input, ids.length, heads, mode, ablation, timed);
     };
@@ -674,11 +679,11 @@ export class DecoderInspector {
     const maps: LayerMaps = {
       layerCount: L,
       attentionInputs,
-      // The trace layer's probabilities are already there, exactly as the model used them.
+      // The trace layer's probabilities are already there: its trace graph computed them from the layer's input.
       layerMaps: async (l) => (l === options.traceLayer && trace ? trace.probs.data : this.serial(() => this.maps.derive(attentionInputs(l)))),
       headRows,
       headMap: (l, h, ablation) => headRows(l, h, 0, T, ablation),
-      traceLayer: async (l) => (l === options.traceLayer && trace ? trace : traceOf(l, zeroTimings())),
+      traceLayer: async (l) => (l === options.traceLayer && trace && inputs ? trace : traceOf(l, zeroTimings())),
       release: () => {
         qk = undefined;
         inputs = undefined;

@@ -201,7 +201,7 @@ test('shape trace, ablations and truncation', async () => {
   console.log(`forward accuracy (max abs): ${JSON.stringify(worst)}`);
 });
 
-test('a layer traced afterwards from its kept input equals it traced in the run; ablated heads reach the trace; one forward session serves them all', async () => {
+test('any layer traced afterwards from its kept input: its probabilities are the maps of its q and k, ablated heads reach it, one forward session serves every run', async () => {
   const c = cases.find((x) => x.name === 'typescript')!;
   const T = c.ids.length;
   const { nHead: H, nEmbd: D } = model.config;
@@ -258,5 +258,12 @@ test('fp16 weights and compute stay close to the reference', async () => {
     assert.ok(d <= 5e-3, `fp16 layer ${l}: ${d}`);
     for (let row = 0; row < H * T; row++) for (let j = (row % T) + 1; j < T; j++) assert.equal(a[row * T + j], 0);
   }
+  // The fp16 trace graph, a head mean-ablated upstream: finite, and its softmax close to the reference.
+  const traced = await half.inspectLayers(c.ids, { traceLayer: 2 });
+  const probs = traced.trace!.probs.data;
+  const d = maxAbsDiff(probs, ref.data.subarray(2 * H * T * T, 3 * H * T * T));
+  assert.ok(d <= 5e-3, `fp16 trace of layer 2: ${d}`);
+  const ablated = await half.inspectLayers(c.ids, { traceLayer: 2, ablation: { heads: [{ layer: 0, head: 1 }], headMode: 'mean' } });
+  assert.ok(ablated.trace!.merged.data.every(Number.isFinite) && ablated.loss.subarray(0, T - 1).every(Number.isFinite), 'fp16 mean ablation stays finite');
   await half.release();
 });

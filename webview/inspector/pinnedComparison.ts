@@ -5,7 +5,7 @@
  * (L, H, T, T) .npy, Δloss JSON). Different lengths: the pinned grid beside the current one. Different
  * models: refused in words, side by side only.
  *
- * Memory: the pinned inspection keeps its engine run (q and k, O(L·T·D)), its digests and its few recent
+ * Memory: the pinned inspection keeps its engine run (q, k and layer inputs, O(L·T·D)), its digests and its few recent
  * maps; differences are derived a head at a time from both runs' q and k and digested into thumbnails
  * like the maps themselves (layerDigest.ts), never L·H·T² at once. An inspection of another model
  * releases the pinned one's engine: from then on it is shown side by side only.
@@ -43,7 +43,7 @@ export interface ComparedInspection {
   chosenMap(choice: HeadChoice, live: () => boolean): Promise<Float32Array>;
   /** Head `head`'s map of layer `layer`, derived now, not kept. */
   headMap(layer: number, head: number, live: () => boolean): Promise<Float32Array>;
-  /** Lets go of the kept q and k (the digests stay). */
+  /** Lets go of the kept q, k and layer inputs (the digests stay). */
   release(): void;
 }
 
