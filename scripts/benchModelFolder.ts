@@ -6,7 +6,8 @@
  * panel loads the weights), then `--warm K` times (2) in the same panel. Figures: the weights' load
  * (the panel's own `weights … loaded` line), command → first heatmap cold and warm, and the peak resident
  * memory of the largest renderer process (the webview's) and of all of Chromium. Then the panel is
- * closed and the other `attentionInspector.weightsTransport` tried cold once, so both ways of the product
+ * closed and the other `attentionInspector.weightsTransport` tried cold once (before that, the last layer
+ * is chosen in the grid and the time until its shape trace shows is taken), so both ways of the product
  * are timed in one run (`--weights messages|resources` picks the first, default resources). `--budget MB`
  * sets `attentionInspector.memoryBudgetMB` (for a model the default budget refuses at N tokens).
  *
@@ -117,6 +118,17 @@ export async function benchModelFolder(dir: string): Promise<void> {
     for (let i = 1; i <= warmRuns; i++) runs.push(await inspectOnce(wb, i + 1, 'warm', select, undefined, TIMEOUT));
     await wb.waitForLog(new RegExp(`inspection ${warmRuns + 1}: ran`));
     const inspectMemory = memory.peak();
+    // Another layer chosen: its shape trace comes from that layer's trace graph on the kept layer input.
+    const config = JSON.parse(new TextDecoder().decode(files.get('config.json'))) as { n_layer?: number; num_hidden_layers?: number };
+    const lastLayer = (config.n_layer ?? config.num_hidden_layers ?? 1) - 1;
+    const panel = await panelFrame(wb);
+    const cell = panel.locator(`.head-grid .cell[data-layer="${lastLayer}"][data-head="0"]`);
+    await cell.waitFor({ timeout: TIMEOUT });
+    const traceStart = Date.now();
+    await cell.click();
+    await panel.locator('.trace-table caption', { hasText: `Layer ${lastLayer},` }).waitFor({ timeout: TIMEOUT });
+    const retraceMs = Date.now() - traceStart;
+    const retraceMemory = memory.peak();
     const loadedLines = () => [...wb.extensionLogs().matchAll(/weights of \S+ loaded: (\d+) MB in ([\d.]+) s \(([\d.]+) MB\/s\)/g)];
     const loaded = loadedLines()[0];
     // The other way, cold: a new panel (its page loads the model again).
@@ -152,7 +164,8 @@ export async function benchModelFolder(dir: string): Promise<void> {
       coldMs: runs[0]!.panelMs,
       warmMs: warm.length ? median(warm) : undefined,
       runs,
-      peakMemoryMB: { coldInspection: coldMemory, allInspections: inspectMemory, afterProbes: memory.stop() },
+      retraceMs,
+      peakMemoryMB: { coldInspection: coldMemory, allInspections: inspectMemory, afterRetrace: retraceMemory, afterProbes: memory.stop() },
       ways,
       extensionLog: [...wb.extensionLogs().matchAll(/(inspection \d+: ran|weights of) .*/g)].map((m) => m[0]),
     };
@@ -163,7 +176,8 @@ export async function benchModelFolder(dir: string): Promise<void> {
       `\n${report.model}, ${tokens} tokens (load average ${report.loadAverage.join(' ')}): download ${(downloadMs / 1000).toFixed(1)} s; ` +
         `${other}: weights loaded in ${report.other.weightsLoad?.seconds ?? '?'} s (${report.other.weightsLoad?.mbPerS ?? '?'} MB/s), cold ${otherRun.panelMs} ms; ${first}: ` +
         `weights loaded in ${report.weightsLoad?.seconds ?? '?'} s (${report.weightsLoad?.mbPerS ?? '?'} MB/s); command → first heatmap cold ${report.coldMs} ms, ` +
-        `warm ${report.warmMs} ms (median of ${warm.length}); peak renderer ${inspectMemory.rendererMB} MB, all of Chromium ${inspectMemory.totalMB} MB`,
+        `warm ${report.warmMs} ms (median of ${warm.length}); peak renderer ${inspectMemory.rendererMB} MB, all of Chromium ${inspectMemory.totalMB} MB; ` +
+        `layer ${lastLayer} chosen → its trace ${retraceMs} ms, peak renderer then ${retraceMemory.rendererMB} MB`,
     );
   } catch (e) {
     await wb.saveFailure('bench-inspect-model');
