@@ -135,7 +135,7 @@ export interface DecoderGraphOptions {
   logits?: boolean;
   logitsBlock?: number;
   /**
-   * Manual attention of the layers whose probabilities are not outputs (not the trace layer nor
+   * Manual attention of the layers whose probabilities are not outputs (not `layerAblation`'s layer nor
    * `attentionLayers`) this many query rows at a time (blockedCausalAttention): no (H, T, T) tensor.
    */
   queryBlock?: number;

@@ -5,7 +5,8 @@
  * of it that view draws; posts back run facts and the hover summary.
  *
  * Memory: the model runs once and keeps each layer's q and k and its input (O(L·T·D): another layer's
- * shape trace runs that layer alone on it); maps are derived from the q and k a head at a time. The chosen head's map is derived first, at full resolution; then each layer's heads
+ * shape trace runs that layer alone on it); maps are derived from the q and k a head at a time. The
+ * chosen head's map is derived first, at full resolution; then each layer's heads
  * are digested (thumbnails, scores, the hovers' strongest keys, layerDigest.ts) and dropped, a head per
  * task, with the stage shown ("maps of layer k/L") and a Cancel button. What stays of the maps is the
  * digests and a few recent full maps (RECENT_MAPS_BYTES), never all L·H·T² weights.
