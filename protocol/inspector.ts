@@ -3,8 +3,9 @@
  * checkers each side runs on what arrives (protocol/messenger.ts carries it). An inspection carries a
  * `requestId` and every message about it repeats that id, so late messages of a cancelled inspection are
  * recognised and dropped. The page fetches model files from `model.baseUri` in ranges
- * (kernels/model/fetchReader.ts), or, with `attentionInspector.weightsTransport: messages`, asks the host
- * for the same ranges (`modelFile`); either way it says how far it got (`weights`).
+ * (kernels/model/fetchReader.ts) — the host's model file server or a webview URI — or, with
+ * `attentionInspector.weightsTransport: messages`, asks the host for the same ranges (`modelFile`); either
+ * way it says how far it got (`weights`).
  */
 import type { Call, Message, Protocol } from './messenger.js';
 import { logLine, saveCall, type LogLine, type SaveCall, type SaveOutcome } from './shared.js';
@@ -28,7 +29,10 @@ export interface ModelRef {
   /** Stable id (`embedded:tinycode-4l8h-1k`, or the model store's id). */
   id: string;
   label: string;
-  /** Webview URI of the model folder, ending in '/'; files are fetched as `${baseUri}config.json` etc. */
+  /**
+   * URL of the model folder, ending in '/' (the host's model file server, or a webview URI); files are
+   * fetched as `${baseUri}config.json` etc.
+   */
   baseUri: string;
 }
 
@@ -49,15 +53,16 @@ export type SelectionNotice =
     };
 
 /**
- * How the page gets the model's files: `resources` fetches them by webview URI in range requests,
- * `messages` asks the host for each range (`modelFile`); the setting attentionInspector.weightsTransport.
+ * How the page gets the model's files: `server` fetches them in range requests from the host's model file
+ * server, `resources` by webview URI, `messages` asks the host for each range (`modelFile`); the setting
+ * attentionInspector.weightsTransport.
  */
-export type WeightsTransport = 'resources' | 'messages';
+export type WeightsTransport = 'server' | 'resources' | 'messages';
 
 /** What the page needs to start the model: where it and onnxruntime-web are, and which backend to use. */
 export interface EngineRef {
   model: ModelRef;
-  /** Absent: `resources`. */
+  /** Absent: `resources`. `server` and `resources` both fetch from `model.baseUri`. */
   weights?: WeightsTransport;
   /** Webview URI of onnxruntime-web's wasm folder (dist/ort/), ending in '/'. */
   ortBase: string;
@@ -153,6 +158,8 @@ export interface WeightsLoad {
   /** Since the load began. */
   ms: number;
   state: 'loading' | 'loaded' | 'cancelled';
+  /** The way they came (absent: `resources`). */
+  via?: WeightsTransport;
 }
 
 /** `length` bytes of one file of model `modelId`'s folder from `start`, read by the host. */
@@ -239,7 +246,7 @@ const engineRef = object<EngineRef>({
   model: object<ModelRef>({ id: string, label: string, baseUri: string }),
   ortBase: string,
   backend: oneOf<BackendChoice>('auto', 'webgpu', 'wasm'),
-  weights: optional(oneOf<WeightsTransport>('resources', 'messages')),
+  weights: optional(oneOf<WeightsTransport>('server', 'resources', 'messages')),
 });
 
 const tokenInfo = object<TokenInfo>({ id: integer, text: string, start: integer, end: integer, line: integer, character: integer });
@@ -323,7 +330,7 @@ export const inspectorProtocol: Protocol<InspectorHostVocabulary, InspectorPageV
       progress: object<PageNotifications['progress']>({ requestId: integer, stage: string }),
       mapsProgress: mapsProgress,
       mapsCancelled: mapsProgress,
-      weights: object<WeightsLoad>({ modelId: string, loadedBytes: integer, totalBytes: integer, ms: number, state: oneOf('loading', 'loaded', 'cancelled') }),
+      weights: object<WeightsLoad>({ modelId: string, loadedBytes: integer, totalBytes: integer, ms: number, state: oneOf('loading', 'loaded', 'cancelled'), via: optional(oneOf<WeightsTransport>('server', 'resources', 'messages')) }),
       result: object<PageNotifications['result']>({ requestId: integer, facts: runFacts }),
       hoverSummary: object<PageNotifications['hoverSummary']>({ requestId: integer, summary: hoverSummary }),
       error: object<PageNotifications['error']>({ requestId: optional(integer), message: string }),

@@ -5,16 +5,19 @@
  * tokenizer) is all selected (Ctrl+A) with `attentionInspector.maxTokens` = N, and inspected: cold (the
  * panel loads the weights), then `--warm K` times (2) in the same panel. Figures: the weights' load
  * (the panel's own `weights … loaded` line), command → first heatmap cold and warm, and the peak resident
- * memory of the largest renderer process (the webview's) and of all of Chromium. Then the panel is
- * closed and the other `attentionInspector.weightsTransport` tried cold once (before that, the last layer
- * is chosen in the grid and the time until its shape trace shows is taken), so both ways of the product
- * are timed in one run (`--weights messages|resources` picks the first, default resources). `--budget MB`
+ * memory of the largest renderer process (the webview's) and of all of Chromium. Then the last layer is
+ * chosen in the grid and the time until its shape trace shows is taken; then, for each other
+ * `attentionInspector.weightsTransport`, the panel is closed and one cold inspection run, so all the
+ * product's ways are timed in one run (`--weights server|messages|resources` picks the first, default
+ * server). `--budget MB`
  * sets `attentionInspector.memoryBudgetMB` (for a model the default budget refuses at N tokens).
  *
- * Then the ways the weights could reach the page, timed in that same page on DIR's weights file
- * (`--no-probe` skips): one whole fetch (how the panel read them before), and range requests of 8, 32
- * and 128 MiB read one after another; in each, a 1 MiB read of `config.json` is asked half a second after
- * the weights began, and its latency says what a small file waits behind the large one. A benchmark, not
+ * Then the ways the weights could reach the page, timed on DIR's weights file in a loaded page with nothing
+ * else running (`--no-probe` skips): range requests of 32 MiB read one after another from the host's
+ * model file server (in the first panel, before it closes, when the first way is `server`) and, in the
+ * last panel (by webview URI), one whole fetch (how the panel read them before) and ranges of 8, 32 and
+ * 128 MiB; in each, a 1 MiB read of `config.json` is asked half a second after the weights began, and its
+ * latency says what a small file waits behind the large one. A benchmark, not
  * a test: it prints figures and writes test-results/bench-inspect-model.json.
  */
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -22,6 +25,7 @@ import { cpus, loadavg } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Frame } from 'playwright-core';
 import { loadFolderTokenizer } from '../kernels/model/modelFolder.js';
+import type { WeightsTransport } from '../protocol/inspector.js';
 import { nodeFolderReader } from '../node/folderReader.js';
 import { startHubServer } from '../test/fixtures/hubServer.js';
 import { Workbench } from '../test/e2e/harness.js';
@@ -31,6 +35,8 @@ import { inspectOnce, median, option, type TimedRun } from './inspectRun.js';
 import { REPO_ROOT } from './vscodeServer.js';
 
 const REPO = 'bench/model';
+// Resources last: the probes below read by webview URI in the page of the last run.
+const WAYS: readonly WeightsTransport[] = ['server', 'messages', 'resources'];
 const TIMEOUT = 600_000;
 
 interface ProbeRun {
@@ -79,8 +85,9 @@ export async function benchModelFolder(dir: string): Promise<void> {
   const tokens = option('--tokens', 1024);
   const warmRuns = option('--warm', 2);
   const budgetMB = option('--budget', 0);
-  const first = process.argv.includes('--weights') && process.argv[process.argv.indexOf('--weights') + 1] === 'messages' ? 'messages' : 'resources';
-  const other = first === 'messages' ? 'resources' : 'messages';
+  const asked = process.argv.includes('--weights') ? process.argv[process.argv.indexOf('--weights') + 1] : undefined;
+  const first = WAYS.find((w) => w === asked) ?? 'server';
+  const others = WAYS.filter((w) => w !== first);
   const files = new Map<string, Uint8Array>();
   for (const f of readdirSync(dir)) if (statSync(join(dir, f)).isFile()) files.set(f, readFileSync(join(dir, f)));
   const weightsMB = Math.round((files.get('model.safetensors')?.length ?? 0) / 1e6);
@@ -131,22 +138,35 @@ export async function benchModelFolder(dir: string): Promise<void> {
     const retraceMemory = memory.peak();
     const loadedLines = () => [...wb.extensionLogs().matchAll(/weights of \S+ loaded: (\d+) MB in ([\d.]+) s \(([\d.]+) MB\/s\)/g)];
     const loaded = loadedLines()[0];
-    // The other way, cold: a new panel (its page loads the model again).
-    await wb.runCommand('View: Close All Editor Groups');
-    wb.updateSettings({ 'attentionInspector.weightsTransport': other });
-    await new Promise((r) => setTimeout(r, 3000)); // VS Code reads the changed settings file
-    await wb.quickOpen('long.ts');
-    const otherRun = await inspectOnce(wb, warmRuns + 2, 'cold', select, undefined, TIMEOUT);
-    await wb.waitForLog(new RegExp(`inspection ${warmRuns + 2}: ran`));
-    const otherLoaded = loadedLines()[1];
+    const probing = !process.argv.includes('--no-probe');
     const ways: ProbeRun[] = [];
-    if (!process.argv.includes('--no-probe')) {
-      const frame = await panelFrame(wb);
-      for (const [way, chunk] of [['one whole fetch', 0], ['ranges of 8 MiB', 8 << 20], ['ranges of 32 MiB', 32 << 20], ['ranges of 128 MiB', 128 << 20]] as const) {
+    const probeWays = async (frame: Frame, runs: readonly (readonly [string, number])[]) => {
+      for (const [way, chunk] of runs) {
         const r = await probe(frame, chunk);
         ways.push({ way, ms: Math.round(r.ms), mbPerS: Math.round((r.bytes / 1e3 / r.ms) * 10) / 10, smallFileMs: Math.round(r.smallFileMs) });
         console.log(`${way}: ${(r.ms / 1000).toFixed(1)} s (${ways.at(-1)!.mbPerS} MB/s); config.json asked meanwhile took ${Math.round(r.smallFileMs)} ms`);
       }
+    };
+    if (probing && first === 'server') await probeWays(panel, [['model file server, ranges of 32 MiB', 32 << 20], ['model file server, ranges of 32 MiB, again', 32 << 20]]);
+    // The other ways, cold: each in a new panel (its page loads the model again).
+    const otherRuns: { weightsTransport: WeightsTransport; coldMs: number; weightsLoad?: { seconds: number; mbPerS: number } }[] = [];
+    for (const [i, way] of others.entries()) {
+      await wb.runCommand('View: Close All Editor Groups');
+      await wb.updateSettings({ 'attentionInspector.weightsTransport': way });
+      await wb.quickOpen('long.ts');
+      const run = await inspectOnce(wb, warmRuns + 2 + i, 'cold', select, undefined, TIMEOUT);
+      await wb.waitForLog(new RegExp(`inspection ${warmRuns + 2 + i}: ran`));
+      const line = loadedLines()[1 + i];
+      otherRuns.push({ weightsTransport: way, coldMs: run.panelMs, weightsLoad: line ? { seconds: Number(line[2]), mbPerS: Number(line[3]) } : undefined });
+    }
+    if (probing && others.at(-1) === 'resources') {
+      await probeWays(await panelFrame(wb), [
+        ['webview URI, one whole fetch', 0],
+        ['webview URI, ranges of 8 MiB', 8 << 20],
+        ['webview URI, ranges of 32 MiB', 32 << 20],
+        ['webview URI, ranges of 128 MiB', 128 << 20],
+        ['webview URI, ranges of 32 MiB, again', 32 << 20],
+      ]);
     }
     const warm = runs.filter((r) => r.kind === 'warm').map((r) => r.panelMs);
     const report = {
@@ -160,7 +180,7 @@ export async function benchModelFolder(dir: string): Promise<void> {
       downloadMs,
       weightsTransport: first,
       weightsLoad: loaded ? { mb: Number(loaded[1]), seconds: Number(loaded[2]), mbPerS: Number(loaded[3]) } : undefined,
-      other: { weightsTransport: other, coldMs: otherRun.panelMs, weightsLoad: otherLoaded ? { seconds: Number(otherLoaded[2]), mbPerS: Number(otherLoaded[3]) } : undefined },
+      others: otherRuns,
       coldMs: runs[0]!.panelMs,
       warmMs: warm.length ? median(warm) : undefined,
       runs,
@@ -174,7 +194,8 @@ export async function benchModelFolder(dir: string): Promise<void> {
     console.log(report.extensionLog.join('\n'));
     console.log(
       `\n${report.model}, ${tokens} tokens (load average ${report.loadAverage.join(' ')}): download ${(downloadMs / 1000).toFixed(1)} s; ` +
-        `${other}: weights loaded in ${report.other.weightsLoad?.seconds ?? '?'} s (${report.other.weightsLoad?.mbPerS ?? '?'} MB/s), cold ${otherRun.panelMs} ms; ${first}: ` +
+        otherRuns.map((o) => `${o.weightsTransport}: weights loaded in ${o.weightsLoad?.seconds ?? '?'} s (${o.weightsLoad?.mbPerS ?? '?'} MB/s), cold ${o.coldMs} ms; `).join('') +
+        `${first}: ` +
         `weights loaded in ${report.weightsLoad?.seconds ?? '?'} s (${report.weightsLoad?.mbPerS ?? '?'} MB/s); command → first heatmap cold ${report.coldMs} ms, ` +
         `warm ${report.warmMs} ms (median of ${warm.length}); peak renderer ${inspectMemory.rendererMB} MB, all of Chromium ${inspectMemory.totalMB} MB; ` +
         `layer ${lastLayer} chosen → its trace ${retraceMs} ms, peak renderer then ${retraceMemory.rendererMB} MB`,

@@ -8,11 +8,11 @@
 import * as vscode from 'vscode';
 import type { ActiveModel, ActiveModelProvider } from './activeModel.js';
 import type { InspectionHovers } from './hovers.js';
-import { InspectorPanel, type PanelEvents } from './inspectorPanel.js';
+import { folderWebviewUri, InspectorPanel, weightsTransportSetting, type PanelEvents } from './inspectorPanel.js';
 import { chooseRange, isBlank, toTokenInfos, tokenLimit, truncateTokens, type OffsetRange } from './inspectSelection.js';
 import type { TextSource } from '../kernels/tokenizer/tokenizePrefix.js';
 import type { HostModelCache } from './hostModel.js';
-import type { BackendChoice, ColorScale, EngineRef, InspectorState, InspectRequest, ModelName, RunFacts, WeightsTransport } from '../protocol/inspector.js';
+import type { BackendChoice, ColorScale, EngineRef, InspectorState, InspectRequest, ModelName, RunFacts } from '../protocol/inspector.js';
 import { idCounter } from '../protocol/messenger.js';
 import { checkPanelBudget, defaultMaxTokens } from './memoryBudget.js';
 
@@ -109,7 +109,8 @@ export class InspectCommand implements vscode.Disposable {
     const maxTokens = s.maxTokens ?? (facts ? defaultMaxTokens(facts, s.backend, s.memoryBudgetMB) : Number.MAX_SAFE_INTEGER);
     const maxTokensIs = s.maxTokens === undefined ? 'memoryBudget' : 'maxTokens';
     const panel = InspectorPanel.show(this.context.extensionUri, [model.folderUri], this.log, this.events);
-    const engine = this.engineRef(panel, model, s.backend);
+    const engine = await this.engineRef(panel, model, s.backend);
+    if (this.superseded(requestId)) return;
     if (isBlank(text)) {
       const where = chosen.notices.some((n) => n.kind === 'currentLine') ? 'The current line is empty' : 'The selection holds only whitespace';
       panel.post({ type: 'message', requestId, kind: 'empty', text: `${where}: nothing to inspect. Select some text and run Inspect Attention again.` });
@@ -200,7 +201,8 @@ export class InspectCommand implements vscode.Disposable {
     panel.setRoots(this.context.extensionUri, [model.folderUri]);
     const { modelId, ...rest } = r;
     this.log.debug(`restoring an inspection of ${modelId}`);
-    const engine = this.engineRef(panel, model, rest.backend);
+    const engine = await this.engineRef(panel, model, rest.backend);
+    if (requestId !== this.latest) return;
     panel.post({ type: 'prepare', ...engine });
     // Hovers first, so that they are there when the panel posts its summary for them.
     await this.restoreHovers(rest, requestId, model).catch((e: unknown) => this.log.warn(`inspection ${requestId}: hovers not restored: ${(e as Error).message}`));
@@ -231,14 +233,14 @@ export class InspectCommand implements vscode.Disposable {
     this.log.debug(`inspection ${requestId}: hovers restored in ${r.source.fileName}`);
   }
 
-  /** Where the panel finds this model and onnxruntime-web (webview URIs of this panel). */
-  private engineRef(panel: InspectorPanel, model: ActiveModel, backend: BackendChoice): EngineRef {
-    panel.serveModel(model.id, model.folderUri);
+  /** Where the panel finds this model (the way attentionInspector.weightsTransport says) and onnxruntime-web. */
+  private async engineRef(panel: InspectorPanel, model: ActiveModel, backend: BackendChoice): Promise<EngineRef> {
+    const { baseUri, weights } = await panel.serveModel(model.id, model.folderUri, weightsTransportSetting());
     return {
-      model: { id: model.id, label: model.label, baseUri: folderWebviewUri(panel.webview, model.folderUri) },
+      model: { id: model.id, label: model.label, baseUri },
       ortBase: folderWebviewUri(panel.webview, vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'ort')),
       backend,
-      weights: vscode.workspace.getConfiguration('attentionInspector').get<WeightsTransport>('weightsTransport', 'resources'),
+      weights,
     };
   }
 
@@ -272,11 +274,6 @@ function documentSlices(doc: vscode.TextDocument, range: OffsetRange): TextSourc
 
 function modelName(m: ActiveModel): ModelName {
   return { id: m.id, label: m.label };
-}
-
-function folderWebviewUri(webview: vscode.Webview, folder: vscode.Uri): string {
-  const s = webview.asWebviewUri(folder).toString();
-  return s.endsWith('/') ? s : `${s}/`;
 }
 
 const OPEN_SETTINGS = 'Open Settings';

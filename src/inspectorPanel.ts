@@ -5,9 +5,21 @@
 import * as vscode from 'vscode';
 import { inspectorHtml } from './inspectorHtml.js';
 import { makeNonce } from './webviewHtml.js';
-import { inspectorProtocol, type HostMessage, type HoverSummary, type InspectorHostVocabulary, type InspectorPageVocabulary, type InspectRequest, type InspectorState, type RunFacts, type WeightsLoad } from '../protocol/inspector.js';
+import {
+  inspectorProtocol,
+  type HostMessage,
+  type HoverSummary,
+  type InspectorHostVocabulary,
+  type InspectorPageVocabulary,
+  type InspectRequest,
+  type InspectorState,
+  type RunFacts,
+  type WeightsLoad,
+  type WeightsTransport,
+} from '../protocol/inspector.js';
 import type { Messenger } from '../protocol/messenger.js';
 import { readModelFileRange } from './modelFileRanges.js';
+import { ModelFileServer } from './modelFileServer.js';
 import { saveExport, SaveStreams } from './saveExport.js';
 import { webviewMessenger } from './webviewChannel.js';
 
@@ -27,11 +39,31 @@ export interface PanelEvents {
 
 const MB = (n: number) => `${(n / 1e6).toFixed(0)} MB`;
 
-/** `weights of gpt2: 548 MB in 12.3 s (44.6 MB/s)`, for the log (the bench reads it). */
+/** The setting attentionInspector.weightsTransport. */
+export function weightsTransportSetting(): WeightsTransport {
+  return vscode.workspace.getConfiguration('attentionInspector').get<WeightsTransport>('weightsTransport', 'server');
+}
+
+/** A folder's webview URI for this page, ending in '/'. */
+export function folderWebviewUri(webview: vscode.Webview, folder: vscode.Uri): string {
+  const s = webview.asWebviewUri(folder).toString();
+  return s.endsWith('/') ? s : `${s}/`;
+}
+
+/** Where the page reads a model's files, and how (EngineRef's `model.baseUri` and `weights`). */
+export interface ModelSource {
+  baseUri: string;
+  weights: WeightsTransport;
+}
+
+const WAY: Record<WeightsTransport, string> = { server: "from the host's model file server", resources: 'by webview URI', messages: 'in messages from the host' };
+
+/** `weights of gpt2 loaded: 548 MB in 12.3 s (44.6 MB/s) from the host's model file server`, for the log (the bench reads it). */
 function weightsLine(w: WeightsLoad): string {
   const took = `${(w.ms / 1000).toFixed(1)} s`;
-  if (w.state === 'loaded') return `weights of ${w.modelId} loaded: ${MB(w.totalBytes)} in ${took} (${(w.totalBytes / 1e3 / Math.max(w.ms, 1)).toFixed(1)} MB/s)`;
-  return `weights of ${w.modelId}: ${MB(w.loadedBytes)} / ${MB(w.totalBytes)} ${w.state === 'cancelled' ? 'when the load was cancelled' : 'loaded'} after ${took}`;
+  const way = WAY[w.via ?? 'resources'];
+  if (w.state === 'loaded') return `weights of ${w.modelId} loaded: ${MB(w.totalBytes)} in ${took} (${(w.totalBytes / 1e3 / Math.max(w.ms, 1)).toFixed(1)} MB/s) ${way}`;
+  return `weights of ${w.modelId}: ${MB(w.loadedBytes)} / ${MB(w.totalBytes)} ${w.state === 'cancelled' ? 'when the load was cancelled' : 'loaded'} after ${took} ${way}`;
 }
 
 export class InspectorPanel implements vscode.Disposable {
@@ -41,6 +73,9 @@ export class InspectorPanel implements vscode.Disposable {
   private lastRequestId: number | undefined;
   /** Model folders the page may read through `modelFile`, by model id: the ones the host sent it. */
   private readonly modelFolders = new Map<string, string>();
+  /** Started when the panel first serves a model the `server` way; its base URL is in the page's CSP. */
+  private fileServer: ModelFileServer | undefined;
+  private renders = 0;
   private disposed = false;
 
   /** The open panel, revealed, or a new one. */
@@ -82,6 +117,8 @@ export class InspectorPanel implements vscode.Disposable {
     this.messenger = webviewMessenger(inspectorProtocol, panel.webview, log, 'inspector');
     this.listen();
     this.disposables.push(panel.onDidDispose(() => this.dispose()), this.messenger);
+    // Started before the first page, so that the page need not be loaded again to allow it.
+    if (weightsTransportSetting() === 'server') this.startFileServer();
     this.render();
   }
 
@@ -106,16 +143,44 @@ export class InspectorPanel implements vscode.Disposable {
     this.render();
   }
 
+  /** Loads the page; only the latest of several renders in flight sets it (each waits for the server's URL). */
   private render(): void {
     this.messenger.awaitReady();
     const w = this.panel.webview;
     const asUri = (...p: string[]) => w.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, ...p)).toString();
-    w.html = inspectorHtml({ cspSource: w.cspSource, nonce: makeNonce(), scriptUri: asUri('dist', 'webview', 'inspector.js'), styleUri: asUri('media', 'inspector.css') });
+    const render = ++this.renders;
+    const fetchFrom = this.fileServer?.base().then((b) => [b], () => []) ?? Promise.resolve([]);
+    void fetchFrom.then((fetchFrom) => {
+      if (this.disposed || render !== this.renders) return;
+      w.html = inspectorHtml({ cspSource: w.cspSource, nonce: makeNonce(), scriptUri: asUri('dist', 'webview', 'inspector.js'), styleUri: asUri('media', 'inspector.css'), fetchFrom });
+    });
   }
 
-  /** Lets the page read model `id`'s files from `folder` (a file: URI) through `modelFile` requests. */
-  serveModel(id: string, folder: vscode.Uri): void {
+  private startFileServer(): ModelFileServer {
+    this.fileServer = new ModelFileServer(async (local) => (await vscode.env.asExternalUri(vscode.Uri.parse(local))).toString(true));
+    return this.fileServer;
+  }
+
+  /**
+   * Lets the page read model `id`'s files from `folder` (a file: URI) the way asked: from the host's model
+   * file server (started, and the page loaded again to allow it, on first use), by webview URI, or by
+   * `modelFile` requests. A server that cannot start is logged and the webview URI used.
+   */
+  async serveModel(id: string, folder: vscode.Uri, via: WeightsTransport): Promise<ModelSource> {
     this.modelFolders.set(id, folder.fsPath);
+    if (via === 'server') {
+      let server = this.fileServer;
+      if (!server) {
+        server = this.startFileServer();
+        this.render();
+      }
+      try {
+        return { baseUri: await server.folderUrl(folder.fsPath), weights: 'server' };
+      } catch (e) {
+        this.log.warn(`the model file server did not start (${(e as Error).message}); the panel reads the weights by webview URI`);
+      }
+    }
+    return { baseUri: folderWebviewUri(this.webview, folder), weights: via === 'messages' ? 'messages' : 'resources' };
   }
 
   /** Starts an inspection, cancelling the one in flight. */
@@ -161,6 +226,7 @@ export class InspectorPanel implements vscode.Disposable {
     this.events.onClosed();
     if (InspectorPanel.current === this) InspectorPanel.current = undefined;
     for (const d of this.disposables.splice(0)) d.dispose();
+    this.fileServer?.dispose();
     this.panel.dispose();
   }
 

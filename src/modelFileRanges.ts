@@ -2,7 +2,7 @@
  * The host's end of the panel's `modelFile` request: a range of one file of a model folder, read from
  * disk for the page (the `messages` way of getting weights into the webview; webview/inspector/hostFiles.ts).
  * Only the loader's file names (and weight shards, `*.safetensors` named by the index) are served, only
- * from folders the host handed the page.
+ * from folders the host handed the page; the `server` way (modelFileServer.ts) serves the same names.
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -13,8 +13,13 @@ const SERVED: readonly string[] = Object.values(MODEL_FILE_NAMES);
 const ABSENT: ModelFileBytes = { total: -1, bytes: new Uint8Array(0) };
 const SHARD = /^[A-Za-z0-9_-][A-Za-z0-9._-]*\.safetensors$/;
 
+/** Whether the page may read a file of this name: the loader's files and weight shards, nothing with a path. */
+export function isServedName(name: string): boolean {
+  return SERVED.includes(name) || SHARD.test(name);
+}
+
 export async function readModelFileRange(folder: string, name: string, start: number, length: number): Promise<ModelFileBytes> {
-  if (!(SERVED.includes(name) || SHARD.test(name)) || start < 0 || length < 0) return ABSENT;
+  if (!isServedName(name) || start < 0 || length < 0) return ABSENT;
   let handle: fsp.FileHandle;
   try {
     handle = await fsp.open(path.join(folder, name), 'r');

@@ -3,18 +3,19 @@
  * nonces. No vscode import: the browser tests and the CLI build the same pages outside VS Code.
  *
  * The policy loads nothing from the network; scripts run by nonce; 'wasm-unsafe-eval' is there only
- * because onnxruntime compiles WebAssembly; fetches (model files, ORT's wasm) stay on the webview's origin.
+ * because onnxruntime compiles WebAssembly; fetches (model files, ORT's wasm) stay on the webview's origin,
+ * or go to the extension host's own model file server (src/modelFileServer.ts) where one is given.
  * Styles also accept the nonce so the toolkit (FAST) can add its probing <style> element.
  */
 
-export function webviewCsp(cspSource: string, nonce: string): string {
+export function webviewCsp(cspSource: string, nonce: string, fetchFrom: readonly string[] = []): string {
   return [
     "default-src 'none'",
     `script-src 'nonce-${nonce}' 'wasm-unsafe-eval' ${cspSource}`,
     `style-src ${cspSource} 'nonce-${nonce}'`,
     `img-src ${cspSource} data: blob:`,
     `font-src ${cspSource}`,
-    `connect-src ${cspSource}`,
+    `connect-src ${[cspSource, ...fetchFrom].join(' ')}`,
     `worker-src ${cspSource} blob:`,
   ].join('; ');
 }
@@ -38,6 +39,8 @@ export interface WebviewPageOptions {
   nonce: string;
   scriptUri: string;
   styleUri: string;
+  /** Further URL prefixes the page may fetch from (the host's model file server), nothing else. */
+  fetchFrom?: readonly string[];
 }
 
 /** A whole page: CSP, the `csp-nonce` meta the toolkit reads, the stylesheet, `body`, the module script. */
@@ -47,7 +50,7 @@ export function webviewPage(o: WebviewPageOptions & { title: string; bodyAttribu
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${escapeAttr(webviewCsp(o.cspSource, o.nonce))}">
+<meta http-equiv="Content-Security-Policy" content="${escapeAttr(webviewCsp(o.cspSource, o.nonce, o.fetchFrom))}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta property="csp-nonce" content="${escapeAttr(o.nonce)}">
 <link rel="stylesheet" href="${escapeAttr(o.styleUri)}">

@@ -25,7 +25,7 @@ import { basename, join, resolve } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { chromium, type BrowserContext, type FrameLocator, type Locator, type Page } from 'playwright-core';
 import { CHROMIUM_WEBGPU_ARGS } from '../../cli/chromium.js';
-import { packageVsix, QUIET_SETTINGS, REPO_ROOT, startVsCodeServer, vsixPath, type VsCodeServer } from '../../scripts/vscodeServer.js';
+import { packageVsix, REPO_ROOT, startVsCodeServer, vsixPath, type VsCodeServer } from '../../scripts/vscodeServer.js';
 
 export const SAMPLES = join(REPO_ROOT, 'samples');
 export const RESULTS = join(REPO_ROOT, 'test-results', 'e2e');
@@ -129,10 +129,32 @@ export class Workbench {
     await this.open();
   }
 
-  /** Changes user settings while VS Code runs (it watches its settings file). */
-  updateSettings(settings: Record<string, unknown>): void {
+  /**
+   * Changes user settings while VS Code runs, as a person does: in the user settings JSON, saved. (A file
+   * written behind code-server's back is not read again: a setting changed that way never reached the
+   * extension.) What the file holds (settings VS Code wrote too) is kept; the JSON goes in as one line of
+   * inserted text, which the editor does not auto-close. Closes every editor after.
+   */
+  async updateSettings(settings: Record<string, unknown>): Promise<void> {
     this.options.settings = { ...this.options.settings, ...settings };
-    writeFileSync(join(this.server.dataDir, 'user', 'User', 'settings.json'), JSON.stringify({ ...QUIET_SETTINGS, ...userSettings(this.options) }, null, 2));
+    const file = join(this.server.dataDir, 'user', 'User', 'settings.json');
+    const saved = () => JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    const wanted = { ...saved(), ...settings };
+    await this.focusWorkbench();
+    await this.runCommand('Preferences: Open User Settings (JSON)');
+    await this.page.locator('.tabs-container .tab.active[aria-label*="settings.json"]').waitFor();
+    // The command leaves the keyboard in that editor.
+    await this.page.locator('.editor-group-container.active .monaco-editor.focused').waitFor();
+    await this.page.keyboard.press(isMac ? 'Meta+A' : 'Control+A');
+    await this.page.keyboard.press('Delete');
+    await this.page.keyboard.insertText(JSON.stringify(wanted));
+    await this.page.keyboard.press(isMac ? 'Meta+S' : 'Control+S');
+    for (const deadline = Date.now() + UI_TIMEOUT; JSON.stringify(saved()) !== JSON.stringify(wanted); ) {
+      if (Date.now() > deadline) throw new Error(`the user settings were not saved as ${JSON.stringify(wanted)}: ${readFileSync(file, 'utf8')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await this.runCommand('View: Close All Editors');
+    await this.page.locator('.tabs-container .tab[aria-label*="settings.json"]').waitFor({ state: 'detached' });
   }
 
   /** Loads the workbench at `folder` (default: the workspace) and waits until the editor area is there. */
@@ -166,8 +188,8 @@ export class Workbench {
     const input = this.page.locator('.quick-input-widget input');
     await input.waitFor();
     await input.fill(fileName);
-    await this.page.locator(`.quick-input-list .monaco-list-row[aria-label*="${cssString(fileName)}"]`).first().waitFor();
-    await this.page.keyboard.press('Enter');
+    // The row of that file, not the first: a recently opened file (the user settings) may fuzzy-match above it.
+    await this.page.locator(`.quick-input-list .monaco-list-row[aria-label*="${cssString(fileName)}"]`).first().click();
     await this.page.locator(`.tabs-container .tab.active[aria-label*="${cssString(fileName)}"]`).waitFor();
     await this.activeEditor().locator('.view-lines').waitFor();
     await this.focusEditor();

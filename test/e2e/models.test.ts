@@ -1,6 +1,7 @@
 // The Models view in a real VS Code: the embedded model listed as active; a download from a local hub
 // stand-in (the modelMirror setting points at it; the connection is dropped once mid-file, so the
-// download resumes) adds the model; setting it active moves the mark.
+// download resumes) adds the model; setting it active moves the mark; the panel inspects with it, its
+// files reaching the page each way the weightsTransport setting offers.
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import { makeTinyGpt2Files, startHubServer, type HubServer } from '../fixtures/hubServer.js';
@@ -44,14 +45,28 @@ e2eTest('Set Active Model moves the active mark to the downloaded model', () => 
   assert.match(wb!.extensionLogs(), /active model: fixture\/tiny-gpt2/);
 });
 
-e2eTest('the panel inspects with the downloaded model (weights from global storage through the webview URI)', () => wb, async () => {
+e2eTest('the panel inspects with the downloaded model, its files coming each way of weightsTransport', () => wb, async () => {
   await wb!.quickOpen('attention.ts');
-  await wb!.selectText('export function softmax(row: number[]): number[] {');
-  await wb!.runCommand('Inspect Attention');
-  const panel = await wb!.webview('Attention Inspector');
-  await panel.locator('body[data-inspected="1"]').waitFor({ timeout: 240_000 });
-  await panel.locator('.head-grid canvas.thumb').first().waitFor();
-  // The fixture GPT-2 has 2 layers × 2 heads, so 2 × (2 heads + their average) thumbnails.
-  assert.equal(await panel.locator('.head-grid canvas.thumb').count(), 2 * 3);
-  await wb!.screenshot('models-inspect-with-downloaded');
-});
+  const ways = [
+    ['server', "from the host's model file server"],
+    ['resources', 'by webview URI'],
+    ['messages', 'in messages from the host'],
+  ] as const;
+  for (const [i, [way, said]] of ways.entries()) {
+    if (i > 0) {
+      // A new panel: its page loads the model afresh, the new way.
+      await wb!.runCommand('View: Close All Editor Groups');
+      await wb!.updateSettings({ 'attentionInspector.weightsTransport': way });
+      await wb!.quickOpen('attention.ts');
+    }
+    await wb!.selectText('export function softmax(row: number[]): number[] {');
+    await wb!.runCommand('Inspect Attention');
+    const panel = await wb!.webview('Attention Inspector');
+    await panel.locator(`body[data-inspected="${i + 1}"]`).waitFor({ timeout: 240_000 });
+    await panel.locator('.head-grid canvas.thumb').first().waitFor();
+    // The fixture GPT-2 has 2 layers × 2 heads, so 2 × (2 heads + their average) thumbnails.
+    assert.equal(await panel.locator('.head-grid canvas.thumb').count(), 2 * 3);
+    await wb!.waitForLog(new RegExp(`weights of \\S+ loaded: .* ${said}`));
+    if (i === 0) await wb!.screenshot('models-inspect-with-downloaded');
+  }
+}, 600_000);

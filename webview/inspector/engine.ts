@@ -15,7 +15,7 @@ import { loadModelFolder, type LoadedModel } from '../../kernels/model/modelFold
 import type { Ablation, HeadAblationMode, HeadRef } from '../../kernels/graph/decoderGraph.js';
 import type { LayerInspection, LayerTrace } from '../../kernels/runtime/decoderInspector.js';
 import { createEngine, type EngineStartup } from '../engine/engine.js';
-import type { EngineRef } from '../../protocol/inspector.js';
+import type { EngineRef, WeightsTransport } from '../../protocol/inspector.js';
 
 export interface Engine {
   model: LoadedModel;
@@ -53,6 +53,7 @@ export interface WeightsProgress {
   /** ms since the load began. */
   ms: number;
   state: 'loading' | 'loaded' | 'cancelled';
+  via: WeightsTransport;
 }
 
 let onWeights: (p: WeightsProgress) => void = () => undefined;
@@ -67,7 +68,7 @@ const nextTask = () => new Promise((r) => setTimeout(r, 0));
 async function create({ model: { baseUri, id, label }, ortBase, backend, weights: via }: EngineRef, traceLayer: number, signal: AbortSignal): Promise<Engine> {
   const began = performance.now();
   let weights = { loaded: 0, total: 0 };
-  const report = (state: WeightsProgress['state']) => onWeights({ modelId: id, label, ...weights, ms: performance.now() - began, state });
+  const report = (state: WeightsProgress['state']) => onWeights({ modelId: id, label, ...weights, ms: performance.now() - began, state, via: via ?? 'resources' });
   const onProgress = (_name: string, loaded: number, total: number) => {
     // The weights file is the folder's largest by far; small files report too, and are outgrown at once.
     if (total < weights.total) return;

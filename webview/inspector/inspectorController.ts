@@ -281,7 +281,7 @@ export class InspectorController {
     const now = performance.now();
     if (w.state !== 'loading' || now - this.weightsPostedAt > 250) {
       this.weightsPostedAt = now;
-      post({ type: 'weights', modelId: w.modelId, loadedBytes: w.loaded, totalBytes: w.total, ms: w.ms, state: w.state });
+      post({ type: 'weights', modelId: w.modelId, loadedBytes: w.loaded, totalBytes: w.total, ms: w.ms, state: w.state, via: w.via });
     }
     if (w.state !== 'loading' || this.activeRequest === 0 || w.total === 0) return;
     const text = `${w.label}: ${Math.floor(w.loaded / 1e6)} / ${Math.round(w.total / 1e6)} MB`;

@@ -1,0 +1,104 @@
+// The host's model file server (src/modelFileServer.ts) as the panel's reader meets it: a folder read in
+// ranges equals its files, only through its token and only the loader's names, CORS as a page on another
+// origin needs it, the folder deleted between ranges said as such, nothing answered once disposed.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fetchFolderReader } from '../../kernels/model/fetchReader.js';
+import { loadModelFolder } from '../../kernels/model/modelFolder.js';
+import { ModelFileServer } from '../../src/modelFileServer.js';
+import { tinyGpt2Folder } from './tinyGpt2Folder.js';
+
+function folder(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'model-file-server-'));
+  for (const [name, bytes] of tinyGpt2Folder()) writeFileSync(join(dir, name), bytes);
+  writeFileSync(join(dir, 'secret.txt'), 'not a model file');
+  writeFileSync(join(dir, 'merges.txt'), '');
+  return dir;
+}
+
+async function withServer(fn: (server: ModelFileServer, dir: string, external: string[]) => Promise<void>): Promise<void> {
+  const dir = folder();
+  const external: string[] = [];
+  const server = new ModelFileServer(async (local) => {
+    external.push(local);
+    return local.slice(0, -1); // a mapping without the trailing slash: the server adds it
+  });
+  try {
+    await fn(server, dir, external);
+  } finally {
+    server.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('a folder read through its URL in ranges equals its files; an empty file and a whole read too', () =>
+  withServer(async (server, dir, external) => {
+    const url = await server.folderUrl(dir);
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/[0-9a-f]{32}\/$/);
+    assert.equal(await server.folderUrl(dir), url, 'one URL per folder');
+    assert.equal(external.length, 1, 'the loopback URL is mapped once');
+    assert.ok(url.startsWith(await server.base()));
+    const weights = tinyGpt2Folder().get('model.safetensors')!;
+    const read = fetchFolderReader(url, { chunkBytes: 1000 });
+    assert.deepEqual(await read('model.safetensors'), weights);
+    assert.deepEqual(await read('merges.txt'), new Uint8Array(0));
+    assert.equal(await read('tokenizer.json'), undefined, 'a file the folder lacks is absent');
+    const model = await loadModelFolder(fetchFolderReader(url));
+    assert.equal(model.config.nLayer, 2);
+    const whole = await fetch(`${url}model.safetensors`);
+    assert.equal(whole.status, 200);
+    assert.deepEqual(new Uint8Array(await whole.arrayBuffer()), weights);
+    const tail = await fetch(`${url}model.safetensors`, { headers: { Range: `bytes=${weights.length - 5}-` } });
+    assert.equal(tail.headers.get('content-range'), `bytes ${weights.length - 5}-${weights.length - 1}/${weights.length}`);
+    assert.equal((await tail.arrayBuffer()).byteLength, 5);
+    assert.equal((await fetch(`${url}model.safetensors`, { headers: { Range: `bytes=${weights.length}-${weights.length + 9}` } })).status, 416);
+  }));
+
+test('only through a folder token handed out, only the loader’s names; CORS for a page of another origin', () =>
+  withServer(async (server, dir) => {
+    const url = await server.folderUrl(dir);
+    const base = await server.base();
+    const other = mkdtempSync(join(tmpdir(), 'model-file-server-other-'));
+    try {
+      writeFileSync(join(other, 'config.json'), '{}');
+      for (const path of [
+        `${url}secret.txt`,
+        `${url}..%2Fsecret.txt`,
+        `${url}%2E%2E%2F${encodeURIComponent(other.split('/').pop()!)}%2Fconfig.json`,
+        `${url}sub/config.json`,
+        `${base}${'0'.repeat(32)}/config.json`,
+        `${base}config.json`,
+      ]) {
+        assert.equal((await fetch(path)).status, 404, path);
+      }
+      assert.equal((await fetch(`${url}config.json`, { method: 'POST' })).status, 405);
+      const preflight = await fetch(`${url}model.safetensors`, { method: 'OPTIONS', headers: { Origin: 'vscode-webview://x', 'Access-Control-Request-Headers': 'range' } });
+      assert.equal(preflight.status, 204);
+      assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /Range/i);
+      const r = await fetch(`${url}config.json`, { headers: { Range: 'bytes=0-3', Origin: 'vscode-webview://x' } });
+      assert.equal(r.headers.get('access-control-allow-origin'), '*');
+      assert.match(r.headers.get('access-control-expose-headers') ?? '', /Content-Range/);
+      assert.equal(r.headers.get('cache-control'), 'no-store');
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  }));
+
+test('the folder deleted between two ranges is said as such; once disposed nothing answers', () =>
+  withServer(async (server, dir) => {
+    const url = await server.folderUrl(dir);
+    let ranges = 0;
+    const read = fetchFolderReader(url, {
+      chunkBytes: 4096,
+      onProgress: () => {
+        if (++ranges === 1) rmSync(dir, { recursive: true, force: true });
+      },
+    });
+    await assert.rejects(read('model.safetensors'), /model\.safetensors: the model folder was deleted while loading \(4,096 of/);
+    server.dispose();
+    await assert.rejects(fetch(`${url}config.json`));
+    await assert.rejects(server.folderUrl(dir), /closed/);
+  }));
