@@ -152,6 +152,8 @@ export class InspectorPanel implements vscode.Disposable {
     const fetchFrom = this.fileServer?.base().then((b) => [b], () => []) ?? Promise.resolve([]);
     void fetchFrom.then((fetchFrom) => {
       if (this.disposed || render !== this.renders) return;
+      // Again: a `ready` of the page being replaced, come meanwhile, must not let messages through to it.
+      this.messenger.awaitReady();
       w.html = inspectorHtml({ cspSource: w.cspSource, nonce: makeNonce(), scriptUri: asUri('dist', 'webview', 'inspector.js'), styleUri: asUri('media', 'inspector.css'), fetchFrom });
     });
   }

@@ -12,7 +12,6 @@
  * import: the URL mapping is given (unit tests run it in Node).
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +19,9 @@ import * as path from 'node:path';
 import { isServedName } from './modelFileRanges.js';
 
 /** What the page is sent with every answer: the token in the URL is the secret, not the page's origin. */
+/** How long `asExternalUri` may take: past it the panel reads by webview URI rather than wait for good. */
+const EXTERNAL_URI_TIMEOUT_MS = 15_000;
+
 const CORS = {
   'access-control-allow-origin': '*',
   'access-control-expose-headers': 'Content-Range, Content-Length, Accept-Ranges',
@@ -70,7 +72,11 @@ export class ModelFileServer {
         server.listen(0, '127.0.0.1', () => resolve());
       });
       try {
-        const external = await this.toExternal(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const external = await Promise.race([
+          this.toExternal(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`),
+          new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no external URL for its port within ${EXTERNAL_URI_TIMEOUT_MS / 1000} s`)), EXTERNAL_URI_TIMEOUT_MS))),
+        ]).finally(() => clearTimeout(timer));
         if (this.disposed) throw new Error('the model file server was closed');
         return { server, base: external.endsWith('/') ? external : `${external}/` };
       } catch (e) {
@@ -90,36 +96,65 @@ export class ModelFileServer {
     const [, token, name, ...rest] = (req.url ?? '').split('?')[0]!.split('/');
     const folder = token === undefined ? undefined : this.folderOfToken.get(token);
     if (folder === undefined || name === undefined || rest.length > 0 || !isServedName(decodeURIComponent(name))) return this.refuse(res, 404);
-    const file = path.join(folder, decodeURIComponent(name));
-    const stat = await fsp.stat(file).catch(() => undefined);
-    if (!stat?.isFile()) return this.refuse(res, 404);
+    // Opened once: the size and the bytes sent are of the same file, even if it is replaced meanwhile.
+    const handle = await fsp.open(path.join(folder, decodeURIComponent(name)), 'r').catch(() => undefined);
+    if (!handle) return this.refuse(res, 404);
+    let sending = false;
+    try {
+      sending = await this.answerFile(req, res, handle);
+    } finally {
+      if (!sending) await handle.close();
+    }
+  }
+
+  /** Answers from an open file; true when its bytes are being sent (the stream then closes the file). */
+  private async answerFile(req: IncomingMessage, res: ServerResponse, handle: fsp.FileHandle): Promise<boolean> {
+    const stat = await handle.stat();
+    if (!stat.isFile()) {
+      this.refuse(res, 404);
+      return false;
+    }
     const headers = { ...CORS, 'content-type': 'application/octet-stream', 'cache-control': 'no-store', 'accept-ranges': 'bytes' };
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     if (!range) {
       res.writeHead(200, { ...headers, 'content-length': String(stat.size) });
-      return this.send(req, res, file, 0, stat.size - 1);
+      return this.send(req, res, handle, 0, stat.size - 1);
     }
     const start = Number(range[1]);
     if (stat.size === 0) {
       // The form the webview resource loader answers an empty file with, which the page's reader knows.
       res.writeHead(206, { ...headers, 'content-range': 'bytes 0--1/0', 'content-length': '0' });
-      return void res.end();
-    }
-    if (start >= stat.size) {
-      res.writeHead(416, { ...headers, 'content-range': `bytes */${stat.size}` });
-      return void res.end();
+      res.end();
+      return false;
     }
     const end = Math.min(range[2] ? Number(range[2]) : stat.size - 1, stat.size - 1);
+    if (start >= stat.size || end < start) {
+      res.writeHead(416, { ...headers, 'content-range': `bytes */${stat.size}` });
+      res.end();
+      return false;
+    }
     res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${end}/${stat.size}`, 'content-length': String(end - start + 1) });
-    this.send(req, res, file, start, end);
+    return this.send(req, res, handle, start, end);
   }
 
-  private send(req: IncomingMessage, res: ServerResponse, file: string, start: number, end: number): void {
-    if (req.method === 'HEAD' || end < start) return void res.end();
-    // A file gone or cut short after the headers: the connection is dropped, so the page sees a failed read, never short bytes.
-    const stream = createReadStream(file, { start, end });
+  /**
+   * Streams bytes start…end of the open file; the stream closes it. A file cut short after the headers
+   * drops the connection, so the page sees a failed read, never short bytes; a page that stops reading
+   * (a cancelled load, the panel closed) ends the stream with it.
+   */
+  private send(req: IncomingMessage, res: ServerResponse, handle: fsp.FileHandle, start: number, end: number): boolean {
+    if (req.method === 'HEAD' || end < start) {
+      res.end();
+      return false;
+    }
+    const stream = handle.createReadStream({ start, end });
+    let sent = 0;
+    stream.on('data', (chunk) => (sent += chunk.length));
     stream.on('error', () => res.destroy());
-    stream.pipe(res);
+    stream.on('end', () => (sent === end - start + 1 ? res.end() : res.destroy()));
+    res.on('close', () => stream.destroy());
+    stream.pipe(res, { end: false });
+    return true;
   }
 
   private refuse(res: ServerResponse, status: number): void {

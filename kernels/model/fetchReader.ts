@@ -1,7 +1,8 @@
 /**
  * A model folder read over HTTP (a webview URI, or a local test server) in range requests
  * (rangedReader.ts says why): 404 means the file is absent, any other failure is an error rather than a
- * silently missing file. A server that ignores `Range` (200) is read in one answer, its stated
+ * silently missing file; 416 with the file's size means it shrank since the last range. A server that
+ * ignores `Range` (200) is read in one answer, its stated
  * Content-Length checked against the file's size limit before the body is read.
  */
 import { checkWholeFileSize } from './errors.js';
@@ -14,6 +15,9 @@ export function fetchFolderReader(baseUri: string, options: RangedReaderOptions 
   return rangedFolderReader(async (name, start, length): Promise<RangePart | undefined> => {
     const r = await fetch(baseUri + name, { headers: { Range: `bytes=${start}-${start + length - 1}` }, signal });
     if (r.status === 404) return undefined;
+    // Asked past the end (`bytes */TOTAL`): the file shrank since the last range, which the ranged reader says.
+    const past = r.status === 416 ? /^bytes \*\/(\d+)$/.exec(r.headers.get('content-range') ?? '') : null;
+    if (past) return { total: Number(past[1]), start, pieces: [], cancel: () => void r.body?.cancel().catch(() => undefined) };
     const { pieces, cancel } = body(r);
     if (r.status === 200) {
       const stated = Number(r.headers.get('content-length') ?? 0);

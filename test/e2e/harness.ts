@@ -138,8 +138,14 @@ export class Workbench {
   async updateSettings(settings: Record<string, unknown>): Promise<void> {
     this.options.settings = { ...this.options.settings, ...settings };
     const file = join(this.server.dataDir, 'user', 'User', 'settings.json');
-    const saved = () => JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    const wanted = { ...saved(), ...settings };
+    const saved = (): Record<string, unknown> | undefined => {
+      try {
+        return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      } catch {
+        return undefined; // read while VS Code writes it
+      }
+    };
+    const wanted = { ...(JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>), ...settings };
     await this.focusWorkbench();
     await this.runCommand('Preferences: Open User Settings (JSON)');
     await this.page.locator('.tabs-container .tab.active[aria-label*="settings.json"]').waitFor();

@@ -1,8 +1,9 @@
 // The host's model file server (src/modelFileServer.ts) as the panel's reader meets it: a folder read in
 // ranges equals its files, only through its token and only the loader's names, CORS as a page on another
-// origin needs it, the folder deleted between ranges said as such, nothing answered once disposed.
+// origin needs it, the folder deleted or the file cut short between ranges said as such, no file left open
+// by a read the page gave up, nothing answered once disposed.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -55,6 +56,7 @@ test('a folder read through its URL in ranges equals its files; an empty file an
     assert.equal(tail.headers.get('content-range'), `bytes ${weights.length - 5}-${weights.length - 1}/${weights.length}`);
     assert.equal((await tail.arrayBuffer()).byteLength, 5);
     assert.equal((await fetch(`${url}model.safetensors`, { headers: { Range: `bytes=${weights.length}-${weights.length + 9}` } })).status, 416);
+    assert.equal((await fetch(`${url}model.safetensors`, { headers: { Range: 'bytes=10-5' } })).status, 416);
   }));
 
 test('only through a folder token handed out, only the loader’s names; CORS for a page of another origin', () =>
@@ -101,4 +103,29 @@ test('the folder deleted between two ranges is said as such; once disposed nothi
     server.dispose();
     await assert.rejects(fetch(`${url}config.json`));
     await assert.rejects(server.folderUrl(dir), /closed/);
+  }));
+
+test('a file cut short between ranges is said to have changed; a read given up leaves no file open', () =>
+  withServer(async (server, dir) => {
+    const url = await server.folderUrl(dir);
+    let ranges = 0;
+    const read = fetchFolderReader(url, {
+      chunkBytes: 4096,
+      onProgress: () => {
+        if (++ranges === 1) truncateSync(join(dir, 'model.safetensors'), 2048);
+      },
+    });
+    await assert.rejects(read('model.safetensors'), /model\.safetensors changed while loading \(4,096 of .*; now 2048 bytes\)/);
+    writeFileSync(join(dir, 'model.safetensors'), new Uint8Array(64 << 20));
+    const open = () => readdirSync('/proc/self/fd').length;
+    const before = open();
+    for (let i = 0; i < 5; i++) {
+      const abort = new AbortController();
+      const r = await fetch(`${url}model.safetensors`, { headers: { Range: `bytes=0-${(64 << 20) - 1}` }, signal: abort.signal });
+      assert.equal(r.status, 206);
+      await r.body!.getReader().read(); // the server is streaming by now
+      abort.abort();
+    }
+    for (const deadline = Date.now() + 5000; open() > before && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(open() <= before, `${open() - before} more descriptors open after the reads were given up`);
   }));
