@@ -89,17 +89,16 @@ test('only through a folder token handed out, only the loader’s names; CORS fo
     }
   }));
 
+/** model.safetensors read in 4,096-byte ranges, `change` done once the first has arrived. */
+function readChangedAfterOneRange(url: string, change: () => void): Promise<Uint8Array | undefined> {
+  let ranges = 0;
+  return fetchFolderReader(url, { chunkBytes: 4096, onProgress: () => ++ranges === 1 && change() })('model.safetensors');
+}
+
 test('the folder deleted between two ranges is said as such; once disposed nothing answers', () =>
   withServer(async (server, dir) => {
     const url = await server.folderUrl(dir);
-    let ranges = 0;
-    const read = fetchFolderReader(url, {
-      chunkBytes: 4096,
-      onProgress: () => {
-        if (++ranges === 1) rmSync(dir, { recursive: true, force: true });
-      },
-    });
-    await assert.rejects(read('model.safetensors'), /model\.safetensors: the model folder was deleted while loading \(4,096 of/);
+    await assert.rejects(readChangedAfterOneRange(url, () => rmSync(dir, { recursive: true, force: true })), /model\.safetensors: the model folder was deleted while loading \(4,096 of/);
     server.dispose();
     await assert.rejects(fetch(`${url}config.json`));
     await assert.rejects(server.folderUrl(dir), /closed/);
@@ -108,14 +107,7 @@ test('the folder deleted between two ranges is said as such; once disposed nothi
 test('a file cut short between ranges is said to have changed; a read given up leaves no file open', () =>
   withServer(async (server, dir) => {
     const url = await server.folderUrl(dir);
-    let ranges = 0;
-    const read = fetchFolderReader(url, {
-      chunkBytes: 4096,
-      onProgress: () => {
-        if (++ranges === 1) truncateSync(join(dir, 'model.safetensors'), 2048);
-      },
-    });
-    await assert.rejects(read('model.safetensors'), /model\.safetensors changed while loading \(4,096 of .*; now 2048 bytes\)/);
+    await assert.rejects(readChangedAfterOneRange(url, () => truncateSync(join(dir, 'model.safetensors'), 2048)), /model\.safetensors changed while loading \(4,096 of .*; now 2048 bytes\)/);
     writeFileSync(join(dir, 'model.safetensors'), new Uint8Array(64 << 20));
     const open = () => readdirSync('/proc/self/fd').length;
     const before = open();
