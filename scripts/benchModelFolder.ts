@@ -9,7 +9,7 @@
  * chosen in the grid and the time until its shape trace shows is taken; then, for each other
  * `attentionInspector.weightsTransport`, the panel is closed and one cold inspection run, so all the
  * product's ways are timed in one run (`--weights server|messages|resources` picks the first, default
- * server). `--budget MB`
+ * server; `--one-way`: that one only). `--budget MB`
  * sets `attentionInspector.memoryBudgetMB` (for a model the default budget refuses at N tokens).
  *
  * Then the ways the weights could reach the page, timed on DIR's weights file in a loaded page with nothing
@@ -87,7 +87,7 @@ export async function benchModelFolder(dir: string): Promise<void> {
   const budgetMB = option('--budget', 0);
   const asked = process.argv.includes('--weights') ? process.argv[process.argv.indexOf('--weights') + 1] : undefined;
   const first = WAYS.find((w) => w === asked) ?? 'server';
-  const others = WAYS.filter((w) => w !== first);
+  const others = process.argv.includes('--one-way') ? [] : WAYS.filter((w) => w !== first);
   const files = new Map<string, Uint8Array>();
   for (const f of readdirSync(dir)) if (statSync(join(dir, f)).isFile()) files.set(f, readFileSync(join(dir, f)));
   const weightsMB = Math.round((files.get('model.safetensors')?.length ?? 0) / 1e6);
