@@ -320,7 +320,7 @@ export async function runInspectCommand(argv: string[], log: (line: string) => v
       compute: 'fp32',
       mapsLayers: wasm ? 1 : layers.length,
       runtime: args.backend,
-      keepsStoredWeights: !wasm,
+      keptWeights: wasm ? 'none' : 'all',
       logitsBlock: LOGITS_BLOCK,
       ...(wasm ? { keptLayers: layers.length, queryBlock: QUERY_BLOCK, mapsHeads: 1 } : {}),
     } as const;

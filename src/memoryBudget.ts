@@ -1,6 +1,6 @@
 /**
  * The panel's side of "know before you run" (no vscode, so it is unit-tested): the estimate of one
- * inspection in the webview (kernels/inspect/memoryEstimate.ts: the page keeps the stored weights for its
+ * inspection in the webview (kernels/inspect/memoryEstimate.ts: the page keeps each layer's attention weights for its
  * trace graphs and every layer's input for their traces, and derives one layer's maps at a time), the longest selection under the
  * `attentionInspector.memoryBudgetMB` budget, and the `maxTokens` a user who never set it gets.
  */
@@ -19,7 +19,7 @@ export interface ModelMemoryFacts {
 const MIB = 1024 * 1024;
 
 function panelInputs(m: ModelMemoryFacts, runtime: 'wasm' | 'webgpu'): Omit<MemoryEstimateInput, 'tokens'> {
-  return { config: m.config, stored: m.stored, compute: 'fp32', mapsLayers: 1, runtime, keepsStoredWeights: true, logitsBlock: LOGITS_BLOCK, keptLayerInputs: m.config.nLayer };
+  return { config: m.config, stored: m.stored, compute: 'fp32', mapsLayers: 1, runtime, keptWeights: 'attention', logitsBlock: LOGITS_BLOCK, keptLayerInputs: m.config.nLayer };
 }
 
 /** `auto` may end on either runtime: the larger estimate. */

@@ -29,8 +29,11 @@ export interface MemoryEstimateInput {
   /** Layers whose (H, T, T) maps are held at once (the CLI and the panel derive one at a time). */
   mapsLayers: number;
   runtime: EstimateRuntime;
-  /** The caller keeps the stored weights after the session is made (the panel does, for its other graphs). */
-  keepsStoredWeights: boolean;
+  /**
+   * What of the stored weights the caller keeps in JS once the sessions are made: all (the CLI's Chromium
+   * page), each layer's attention tensors (the panel, for its trace graphs), none (the CLI on wasm).
+   */
+  keptWeights: 'all' | 'attention' | 'none';
   /** Positions per block of the unembedding (LOGITS_BLOCK). */
   logitsBlock: number;
   /** Layers whose q and k the forward keeps (default every layer; the CLI keeps only its `--layers`). */
@@ -80,16 +83,28 @@ export function bytesPerElement(d: WeightDType | 'fp32' | 'fp16'): number {
   return d === 'F32' || d === 'fp32' ? 4 : 2;
 }
 
-/** Parameters of a decoder from its description (GPT-2: the unembedding tied to wte). */
-export function parameterCount(c: DecoderConfig): number {
-  const { nLayer: L, nEmbd: D, nInner: F, vocabSize: V, nPositions: P, nHead: H, nKvHead: KV, headDim: dh } = c;
+/** Parameters of one layer's attention (its norm, projections, q/k norms) and of its MLP (with its norm). */
+function layerParameters(c: DecoderConfig): { attention: number; mlp: number } {
+  const { nEmbd: D, nInner: F, nHead: H, nKvHead: KV, headDim: dh } = c;
   const norm = c.norm.kind === 'layernorm' ? 2 * D : D;
   const q = D * H * dh + (c.attention.qkvBias ? H * dh : 0);
   const kv = 2 * (D * KV * dh + (c.attention.qkvBias ? KV * dh : 0));
   const o = H * dh * D + (c.attention.oBias ? D : 0);
   const mlp = c.mlp.kind === 'swiglu' ? 3 * D * F + (c.mlp.bias ? 2 * F + D : 0) : 2 * D * F + (c.mlp.bias ? F + D : 0);
-  const layer = 2 * norm + q + kv + o + mlp + (c.attention.qkNorm ? 2 * dh : 0);
-  return V * D * (c.tiedEmbeddings ? 1 : 2) + (c.positions.kind === 'learned' ? P * D : 0) + L * layer + norm;
+  return { attention: norm + q + kv + o + (c.attention.qkNorm ? 2 * dh : 0), mlp: norm + mlp };
+}
+
+/** Parameters of a decoder from its description (GPT-2: the unembedding tied to wte). */
+export function parameterCount(c: DecoderConfig): number {
+  const { nLayer: L, nEmbd: D, vocabSize: V, nPositions: P } = c;
+  const { attention, mlp } = layerParameters(c);
+  const finalNorm = c.norm.kind === 'layernorm' ? 2 * D : D;
+  return V * D * (c.tiedEmbeddings ? 1 : 2) + (c.positions.kind === 'learned' ? P * D : 0) + L * (attention + mlp) + finalNorm;
+}
+
+/** Parameters of every layer's attention: what a layer's trace graph is made from. */
+export function attentionParameterCount(c: DecoderConfig): number {
+  return c.nLayer * layerParameters(c).attention;
 }
 
 /**
@@ -119,7 +134,7 @@ export function estimateInspectionMemory(i: MemoryEstimateInput): MemoryEstimate
   const mapsHeap = 2 * T * H * dh * F32 + SCORE_TENSORS * derived;
   const mapsJs = i.mapsLayers * derived;
   const forwardHeap = kept + temporaries + logits;
-  const keptJs = i.keepsStoredWeights ? weightsStored : 0;
+  const keptJs = { all: weightsStored, attention: attentionParameterCount(i.config) * bytesPerElement(i.stored), none: 0 }[i.keptWeights];
 
   let creation: number;
   let running: number;

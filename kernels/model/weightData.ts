@@ -1,8 +1,31 @@
-import type { WeightTensor } from './types';
+import type { ModelWeights, WeightTensor } from './types';
 
 /** Number of elements a tensor's shape holds. */
 export function elementCount(t: WeightTensor): number {
   return t.shape.reduce((a, b) => a * b, 1);
+}
+
+/**
+ * Copies of the tensors `names` of `weights`, packed into one new buffer (each 8-byte aligned, so typed
+ * views of it work): what a caller keeps once it lets the file's bytes go.
+ */
+export function copyWeights(weights: ModelWeights, names: readonly string[]): ModelWeights {
+  const picked = [...new Set(names)].map((name) => {
+    const t = weights.get(name);
+    if (!t) throw new Error(`weight ${name} is missing`);
+    return [name, t] as const;
+  });
+  const align = (n: number) => Math.ceil(n / 8) * 8;
+  const buffer = new Uint8Array(picked.reduce((n, [, t]) => n + align(t.data.byteLength), 0));
+  let at = 0;
+  return new Map(
+    picked.map(([name, t]) => {
+      const data = buffer.subarray(at, at + t.data.byteLength);
+      data.set(t.data);
+      at += align(t.data.byteLength);
+      return [name, { dtype: t.dtype, shape: [...t.shape], data }];
+    }),
+  );
 }
 
 /**

@@ -47,6 +47,9 @@ import { ROPE_COS, ROPE_SIN, ropeTableValues } from '../graph/rope.js';
 import type { FloatDType } from '../graph/tensors.js';
 import type { AttentionInputs, AttentionMapsDeriver } from '../inspect/attentionMaps.js';
 import type { DecoderConfig, ModelWeights } from '../model/types.js';
+import { attentionTensorNames } from '../model/families/family.js';
+import { familyOf } from '../model/families/index.js';
+import { copyWeights } from '../model/weightData.js';
 import { AttentionMapsKernel } from '../flash/attentionMapsKernel.js';
 import { AttentionMapsSession } from './attentionMapsSession.js';
 
@@ -255,7 +258,7 @@ function attentionLayersOf(config: DecoderConfig, options: InspectOptions): numb
  */
 export class DecoderGraphs {
   /** Undefined once released: then no JS reference to the weights' bytes is left here. */
-  private source: { model: InspectorModel; weights: GraphWeights } | undefined;
+  private source: { model: InspectorModel; weights: GraphWeights; traceOnly?: boolean } | undefined;
   private readonly prebuilt = new Map<string, Uint8Array>();
   readonly config: DecoderConfig;
 
@@ -279,8 +282,9 @@ export class DecoderGraphs {
     return provider === this.provider;
   }
 
-  private held(): { model: InspectorModel; weights: GraphWeights } {
-    if (!this.source) throw new InspectorError("the model's weights were released after its sessions were made: this inspection needs another graph");
+  /** The weights a graph is made from: `trace` graphs need only those releaseWeights keeps for them. */
+  private held(graph: 'forward' | 'trace' = 'forward'): { model: InspectorModel; weights: GraphWeights } {
+    if (!this.source || (this.source.traceOnly && graph === 'forward')) throw new InspectorError("the model's weights were released after its sessions were made: this inspection needs another graph");
     return this.source;
   }
 
@@ -290,13 +294,22 @@ export class DecoderGraphs {
 
   /** The external data the graphs refer to (session creation needs it). */
   externalFiles(): ExternalFile[] {
-    return this.held().weights.externalFiles();
+    return this.held('trace').weights.externalFiles();
   }
 
-  /** Lets go of the model and its weights (sessions already made have their own copy). */
-  releaseWeights(): void {
+  /**
+   * Lets go of the model and its weights (sessions already made have their own copy); with `keep:
+   * 'attention'`, of all but each layer's attention tensors, copied out of the file's bytes, so that trace
+   * graphs can still be made (GPT-2 small: 113 of 498 MB fp32).
+   */
+  releaseWeights({ keep = 'none' }: { keep?: 'none' | 'attention' } = {}): void {
+    const held = this.source;
     this.source = undefined;
     this.prebuilt.clear();
+    if (!held || keep === 'none') return;
+    const names = familyOf(this.config.family).tensors(this.config).layers.flatMap(attentionTensorNames);
+    const model = { config: this.config, weights: copyWeights(held.model.weights, names) };
+    this.source = { model, weights: new GraphWeights(model.weights, this.dtype, externalWeightsOn(this.provider)), traceOnly: true };
   }
 
   private options(g: GraphVariant): DecoderGraphOptions {
@@ -350,7 +363,7 @@ export class DecoderGraphs {
 
   /** The bytes of layer `layer`'s trace graph (buildLayerTraceGraph). */
   takeTrace(layer: number, ablation: Required<TraceAblation>): Uint8Array {
-    return this.build(() => buildLayerTraceGraph(this.config, this.held().weights, { layer, ablation, headMask: true }));
+    return this.build(() => buildLayerTraceGraph(this.config, this.held('trace').weights, { layer, ablation, headMask: true }));
   }
 }
 
@@ -545,6 +558,15 @@ export class DecoderInspector {
     await this.variantSession(this.variant(options), zeroTimings());
     if (options.traceLayer !== undefined) await this.traceSession(options.traceLayer, traceAblationOf(options), zeroTimings());
     if (releaseWeights) this.graphs.releaseWeights();
+  }
+
+  /**
+   * Lets go of the weights the sessions made so far no longer need from JS, keeping each layer's attention
+   * tensors (DecoderGraphs.releaseWeights): for a caller whose inspections all run the variant already
+   * made and trace any layer (the panel); another forward variant can no longer be made (InspectorError).
+   */
+  keepOnlyTraceWeights(): void {
+    this.graphs.releaseWeights({ keep: 'attention' });
   }
 
   /** The forward variant an inspection with `options` runs on this inspector. */

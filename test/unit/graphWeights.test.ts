@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { buildDecoderGraph } from '../../kernels/graph/decoderGraph.js';
 import { externalWeightsOn, GraphWeights } from '../../kernels/graph/graphWeights.js';
 import { loadModelFolder } from '../../kernels/model/modelFolder.js';
+import { copyWeights } from '../../kernels/model/weightData.js';
 import { QUERY_BLOCK } from '../../kernels/graph/attentionGraph.js';
 import { DecoderGraphs } from '../../kernels/runtime/decoderInspector.js';
 import { llamaShapedFolder } from '../support/llamaShapedFolder.js';
@@ -40,4 +41,27 @@ test('BF16: external on wasm, converted for WebGPU; prebuilt graphs suit only th
   assert.equal(forWebGpu.suits('wasm'), false, 'a wasm fallback builds its own');
   assert.equal(forWebGpu.queryBlock, undefined, 'whole-layer attention on WebGPU');
   assert.equal(new DecoderGraphs(bf16, 'fp32', 'wasm').queryBlock, QUERY_BLOCK, 'blocks of query rows on wasm');
+});
+
+test('trace weights kept: the attention tensors of every layer copied out of the file, the rest let go', async () => {
+  const bf16 = await model('BF16');
+  const kept = copyWeights(bf16.weights, ['model.layers.0.input_layernorm.weight', 'model.layers.0.self_attn.q_proj.weight']);
+  for (const [name, t] of kept) {
+    const stored = bf16.weights.get(name)!;
+    assert.deepEqual(t.data, stored.data, name);
+    assert.notEqual(t.data.buffer, stored.data.buffer, `${name} is a copy`);
+    assert.equal(t.data.byteOffset % 8, 0, `${name} is aligned`);
+  }
+  assert.equal(new Set([...kept.values()].map((t) => t.data.buffer)).size, 1, 'one buffer');
+  assert.throws(() => copyWeights(bf16.weights, ['nope']), /weight nope is missing/);
+
+  const graphs = new DecoderGraphs(bf16, 'fp32', 'wasm');
+  graphs.releaseWeights({ keep: 'attention' });
+  const ablation = { noScale: false, noMask: false };
+  assert.ok(graphs.takeTrace(0, ablation).byteLength > 0, 'a trace graph is still made');
+  const external = graphs.externalFiles();
+  assert.equal(external.length, 1);
+  const storedBytes = [...bf16.weights.values()].reduce((n, t) => n + t.data.byteLength, 0);
+  assert.ok(external[0].data.byteLength < storedBytes / 2, `kept ${external[0].data.byteLength} of ${storedBytes} bytes`);
+  assert.throws(() => graphs.take({ attention: 'manual', logits: false }), /released/);
 });

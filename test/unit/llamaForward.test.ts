@@ -187,6 +187,19 @@ CASES.forEach((c, n) => {
       assert.equal(fused.provider.attention, 'fused');
       const fusedDiff = maxAbsDiff(fused.logits!, logits);
       assert.ok(fusedDiff <= 1e-3, `fused logits max abs diff ${fusedDiff}`);
+      // The panel's way: once its session is made, only the layers' attention tensors stay in JS; any
+      // layer is still traced, to the same tensors as the run that traced it.
+      const keeping = await DecoderInspector.create({ model, ort, executionProvider: 'wasm', keepLayerInputs: true });
+      try {
+        const first = await keeping.inspectLayers(IDS, { traceLayer: 0 });
+        keeping.keepOnlyTraceWeights();
+        const later = await first.traceLayer(1);
+        for (const [name, t] of Object.entries(trace)) assert.deepEqual(later[name as keyof typeof later]!.data, t.data, `layer 1 ${name} traced after the weights went`);
+        assert.equal((await keeping.inspectLayers(IDS, { traceLayer: L - 1 })).trace!.probs.dims.join(), [1, H, T, T].join());
+        await assert.rejects(keeping.inspectLayers(IDS, { logits: true }), /released/);
+      } finally {
+        await keeping.release();
+      }
       console.log(`${c.name}: attention max abs ${worst.toExponential(2)}, q/k ${worstQk.toExponential(2)}, RoPE θ relative ${worstTheta.toExponential(2)}, loss max relative ${worstLoss.toExponential(2)}, logits ${logitDiff.toExponential(2)}, fused logits ${fusedDiff.toExponential(2)}; ${peaked}/${L * H * T} rows peaked`);
     } finally {
       await inspector.release();

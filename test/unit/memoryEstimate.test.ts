@@ -23,7 +23,7 @@ const gpt2 = (nLayer: number, nHead: number, nEmbd: number): DecoderConfig =>
   parseModelConfig(new TextEncoder().encode(JSON.stringify({ model_type: 'gpt2', n_layer: nLayer, n_head: nHead, n_embd: nEmbd, n_positions: 1024, vocab_size: 50257 })));
 const SMALL = gpt2(12, 12, 768);
 const MEDIUM = gpt2(24, 16, 1024);
-const cli: Omit<MemoryEstimateInput, 'tokens'> = { config: SMALL, stored: 'F16', compute: 'fp32', mapsLayers: 1, runtime: 'wasm', keepsStoredWeights: false, logitsBlock: LOGITS_BLOCK };
+const cli: Omit<MemoryEstimateInput, 'tokens'> = { config: SMALL, stored: 'F16', compute: 'fp32', mapsLayers: 1, runtime: 'wasm', keptWeights: 'none', logitsBlock: LOGITS_BLOCK };
 
 test('parameter counts are those of the real checkpoints; the stored dtype follows from the file size', () => {
   assert.equal(parameterCount(SMALL), 124_439_808);

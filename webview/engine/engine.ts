@@ -52,6 +52,8 @@ export interface EngineOptions {
   first?: InspectOptions;
   /** Every inspection keeps every layer's input, so any layer is traced without running the model again (the panel; DecoderInspector). */
   keepLayerInputs?: boolean;
+  /** Once the first session is made, keep of the weights in JS only what trace graphs are made from (DecoderInspector.keepOnlyTraceWeights; the panel). */
+  keepOnlyTraceWeights?: boolean;
   log?: (message: string) => void;
 }
 
@@ -88,13 +90,14 @@ export interface Engine {
 const SMOKE_IDS = [0, 1, 2, 3, 4, 5];
 
 /** Creates and smoke-runs the session of the first inspection; a failure releases the inspector. */
-async function engineFor(inspector: DecoderInspector, provider: EngineProvider, first: InspectOptions = {}): Promise<Omit<Engine, 'startup'>> {
+async function engineFor(inspector: DecoderInspector, provider: EngineProvider, o: EngineOptions): Promise<Omit<Engine, 'startup'>> {
   try {
-    await inspector.inspect(SMOKE_IDS, first);
+    await inspector.inspect(SMOKE_IDS, o.first);
   } catch (e) {
     await inspector.release();
     throw e;
   }
+  if (o.keepOnlyTraceWeights) inspector.keepOnlyTraceWeights();
   return { inspector, provider, dispose: () => inspector.release() };
 }
 
@@ -151,7 +154,7 @@ async function webgpuEngine(graphs: DecoderGraphs, gpu: WebGpuReady, o: EngineOp
   const dtype = o.dtype === 'fp16' && !gpu.hasF16 ? 'fp32' : (o.dtype ?? 'fp32');
   if (dtype !== (o.dtype ?? 'fp32')) o.log?.(`the adapter has no shader-f16: using fp32 weights`);
   const inspector = await DecoderInspector.create({ model, ort: ortWebGpu, executionProvider: 'webgpu', adapter: gpu.adapter, dtype, graphs, maps: o.maps, keepLayerInputs: o.keepLayerInputs });
-  return engineFor(inspector, { name: 'webgpu', description: gpu.description, adapter: gpu.adapter }, o.first);
+  return engineFor(inspector, { name: 'webgpu', description: gpu.description, adapter: gpu.adapter }, o);
 }
 
 async function wasmEngine(graphs: DecoderGraphs, o: EngineOptions, fallbackReason?: string): Promise<Omit<Engine, 'startup'>> {
@@ -159,7 +162,7 @@ async function wasmEngine(graphs: DecoderGraphs, o: EngineOptions, fallbackReaso
   const inspector = await DecoderInspector.create({ model: graphs.model, ort: ortWasm, executionProvider: 'wasm', dtype: o.dtype, graphs, keepLayerInputs: o.keepLayerInputs });
   const threads = ortWasm.env.wasm.numThreads ?? 1;
   const cpu = `CPU, ${threads} thread${threads === 1 ? '' : 's'}`;
-  return engineFor(inspector, { name: 'wasm', description: `onnxruntime-web ${ortWasm.env.versions.web} wasm, ${cpu}`, adapter: cpu, fallbackReason }, o.first);
+  return engineFor(inspector, { name: 'wasm', description: `onnxruntime-web ${ortWasm.env.versions.web} wasm, ${cpu}`, adapter: cpu, fallbackReason }, o);
 }
 
 export async function createEngine(model: InspectorModel | Promise<InspectorModel>, o: EngineOptions): Promise<Engine> {

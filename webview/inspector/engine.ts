@@ -14,11 +14,12 @@ import { hostFolderReader } from './hostFiles.js';
 import { loadModelFolder, type LoadedModel } from '../../kernels/model/modelFolder.js';
 import type { Ablation, HeadAblationMode, HeadRef } from '../../kernels/graph/decoderGraph.js';
 import type { LayerInspection, LayerTrace } from '../../kernels/runtime/decoderInspector.js';
-import { createEngine, type EngineStartup } from '../engine/engine.js';
+import { createEngine, type Engine as Runner, type EngineStartup } from '../engine/engine.js';
 import type { EngineRef, WeightsTransport } from '../../protocol/inspector.js';
 
 export interface Engine {
-  model: LoadedModel;
+  /** The model without its weights: once the sessions are made, only they (and the trace graphs' tensors) hold those. */
+  model: Pick<LoadedModel, 'config' | 'tokenizer'>;
   provider: 'webgpu' | 'wasm';
   /** The adapter in words ("google / swiftshader"), or the wasm provider in words. */
   adapter: string;
@@ -87,14 +88,7 @@ async function create({ model: { baseUri, id, label }, ortBase, backend, weights
       throw new Cancelled(`loading ${label} was cancelled`);
     },
   );
-  const prefer = backend === 'wasm' ? 'wasm' : 'webgpu';
-  const runner = await createEngine(loading, { ortBase, prefer, fallback: backend !== 'webgpu', first: { traceLayer }, keepLayerInputs: true }).catch(
-    async (e: unknown) => {
-      await loading; // a broken model folder is the error to show
-      throw backend === 'webgpu' ? new Error(`the backend setting asks for WebGPU, but ${(e as Error).message}; set attentionInspector.backend to auto or wasm`) : e;
-    },
-  );
-  const model = await loading;
+  const { runner, model } = await startRunner(loading, { ortBase, backend, traceLayer });
   const { provider } = runner;
   let queue: Promise<unknown> = Promise.resolve();
   const queued = <T>(wanted: () => boolean, job: () => Promise<T>): Promise<T> => {
@@ -117,6 +111,24 @@ async function create({ model: { baseUri, id, label }, ortBase, backend, weights
     ablatedLosses: (ids, sets, mode, wanted) => queued(wanted, () => runner.inspector.ablatedLosses(ids, sets, mode)),
     dispose: () => queue.then(() => runner.dispose()),
   };
+}
+
+/**
+ * The runner of the model being loaded, and the model without its weights. Its own function so that no
+ * closure of create() holds the loaded model: the file's bytes must be free to go once the sessions are made.
+ */
+async function startRunner(
+  loading: Promise<LoadedModel>,
+  { ortBase, backend, traceLayer }: Pick<EngineRef, 'ortBase' | 'backend'> & { traceLayer: number },
+): Promise<{ runner: Runner; model: Engine['model'] }> {
+  const prefer = backend === 'wasm' ? 'wasm' : 'webgpu';
+  const options = { ortBase, prefer, fallback: backend !== 'webgpu', first: { traceLayer }, keepLayerInputs: true, keepOnlyTraceWeights: true } as const;
+  const runner = await createEngine(loading, options).catch(async (e: unknown) => {
+    await loading; // a broken model folder is the error to show
+    throw backend === 'webgpu' ? new Error(`the backend setting asks for WebGPU, but ${(e as Error).message}; set attentionInspector.backend to auto or wasm`) : e;
+  });
+  const { config, tokenizer } = await loading;
+  return { runner, model: { config, tokenizer } };
 }
 
 interface Entry {

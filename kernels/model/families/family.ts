@@ -30,6 +30,13 @@ export interface LayerTensors {
   down: LinearTensors;
 }
 
+/** The tensors a layer's attention reads (its norm, projections and q/k norms): all a layer's trace graph needs. */
+export function attentionTensorNames(layer: LayerTensors): string[] {
+  const norms = [layer.attnNorm, layer.qNorm, layer.kNorm].filter((n): n is NormTensors => !!n);
+  const linears = 'fused' in layer.qkv ? [layer.qkv.fused, layer.o] : [layer.qkv.q, layer.qkv.k, layer.qkv.v, layer.o];
+  return [...norms, ...linears].flatMap((t) => (t.bias ? [t.weight, t.bias] : [t.weight]));
+}
+
 /** Where each weight of a family's checkpoint is, under its canonical name (see Family.canonicalName). */
 export interface DecoderTensors {
   embed: string;
