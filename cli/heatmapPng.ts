@@ -66,6 +66,11 @@ const PALETTE = Uint8Array.from({ length: 3 * (LEVELS + 1) }, (_, i) => {
   return k === WHITE ? 255 : Math.round(LOW[c] + ((HIGH[c] - LOW[c]) * k) / (LEVELS - 1));
 });
 
+/** The palette index of weight `p`: √p in LEVELS − 1 steps, rounded (NaN and negatives: 0). */
+function level(p: number): number {
+  return (Math.sqrt(Math.min(1, p)) * (LEVELS - 1) + 0.5) | 0;
+}
+
 /** Pixels per side of a head's cell at most: a longer map is drawn a block of s × s weights per pixel. */
 export const MAX_CELL = 1024;
 
@@ -108,24 +113,32 @@ export class LayerHeatmaps {
   /** Draws head `h`'s map (T·T, row-major query, key) into its cell; `map` may be reused once this returns. */
   drawHead(h: number, map: Float32Array): void {
     const { T, scale, step, cell, cols, stride, raw } = this;
-    const top = LEVELS - 1;
     const x0 = (h % cols) * (cell + GAP);
     const y0 = Math.floor(h / cols) * (cell + GAP);
-    const block = new Float32Array(cell / scale);
+    const block = step > 1 ? new Float32Array(cell / scale) : undefined;
+    /** The weights of the pixel row being drawn: the map's row itself, or the maxima of its blocks. */
+    let weights = map;
+    let from = 0;
     for (let y = 0; y < cell; y++) {
       if (y % scale === 0) {
         const row = (y / scale) * step;
-        block.fill(0);
-        for (let r = row; r < Math.min(T, row + step); r++) {
-          for (let c = 0; c < T; c++) {
-            const p = map[r * T + c];
-            const j = Math.floor(c / step);
-            if (p > block[j]) block[j] = p;
+        if (!block) from = row * T;
+        else {
+          block.fill(0);
+          for (let r = row; r < Math.min(T, row + step); r++) {
+            for (let c = 0; c < T; c++) {
+              const p = map[r * T + c];
+              const j = Math.floor(c / step);
+              if (p > block[j]) block[j] = p;
+            }
           }
+          weights = block;
         }
       }
       const o = (y0 + y) * stride + 1 + x0;
-      for (let x = 0; x < cell; x++) raw[o + x] = Math.round(top * Math.sqrt(Math.min(1, block[Math.floor(x / scale)])));
+      // A weight a pixel (the common case, T from 128 to MAX_CELL) without the division by the scale.
+      if (scale === 1) for (let x = 0; x < cell; x++) raw[o + x] = level(weights[from + x]);
+      else for (let x = 0; x < cell; x++) raw[o + x] = level(weights[from + Math.floor(x / scale)]);
     }
   }
 
