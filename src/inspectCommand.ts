@@ -277,8 +277,8 @@ function modelName(m: ActiveModel): ModelName {
 }
 
 const OPEN_SETTINGS = 'Open Settings';
-/** Default of attentionInspector.memoryBudgetMB (package.json; README: why 2,560). */
-const DEFAULT_MEMORY_BUDGET_MB = 2560;
+/** Default of attentionInspector.memoryBudgetMB (package.json; README: why 3,072). */
+const DEFAULT_MEMORY_BUDGET_MB = 3072;
 
 function settings(): { backend: BackendChoice; colorScale: ColorScale; topK: number; maxTokens: number | undefined; memoryBudgetMB: number } {
   const c = vscode.workspace.getConfiguration('attentionInspector');

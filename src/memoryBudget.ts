@@ -19,7 +19,7 @@ export interface ModelMemoryFacts {
 const MIB = 1024 * 1024;
 
 function panelInputs(m: ModelMemoryFacts, runtime: 'wasm' | 'webgpu'): Omit<MemoryEstimateInput, 'tokens'> {
-  return { config: m.config, stored: m.stored, compute: 'fp32', mapsLayers: 1, runtime, keptWeights: 'attention', logitsBlock: LOGITS_BLOCK, keptLayerInputs: m.config.nLayer };
+  return { config: m.config, stored: m.stored, compute: 'fp32', mapsLayers: 1, runtime, keptWeights: 'attention', logitsBlock: LOGITS_BLOCK, keptLayerInputs: m.config.nLayer, process: 'renderer' };
 }
 
 /** `auto` may end on either runtime: the larger estimate. */

@@ -44,6 +44,8 @@ export interface MemoryEstimateInput {
   queryBlock?: number;
   /** Heads whose (T, T) maps are derived at once (default a whole layer's; the CLI derives one head at a time). */
   mapsHeads?: number;
+  /** The process it runs in: Node (the CLI, default) or a webview's renderer (the panel; wasm calibrated apart). */
+  process?: 'node' | 'renderer';
 }
 
 /** Bytes, by what holds them; `total` is the peak over the phases, not the sum of the parts. */
@@ -74,6 +76,14 @@ const MB = 1024 * 1024;
  * with ORT reusing some).
  */
 const BASE_BYTES = 350 * MB;
+/**
+ * The panel on wasm, fitted to the renderer's peak RSS (README "Memory estimate", `bench:inspect`, four
+ * models at T = 1,024): a renderer held 1.7–2.4 × what Node's constants say (the page, heap slack, the
+ * trace layer's tensors, the inspection on screen while the next runs: not taken apart), so its peak is
+ * RENDERER_BASE plus RENDERER_SCALE times the phases' peak.
+ */
+const RENDERER_BASE_BYTES = 1000 * MB;
+const RENDERER_SCALE = 1.55;
 const FOLDING_OVERLAP = 0.4;
 const TEMPORARY_D = 10;
 const TEMPORARY_F = 4;
@@ -148,14 +158,17 @@ export function estimateInspectionMemory(i: MemoryEstimateInput): MemoryEstimate
     creation = 2 * weightsStored + computeWeights;
     running = weightsStored + device + keptJs + kept + mapsJs;
   }
+  // WebGPU in a renderer was never measured here (no GPU): it keeps Node's constants.
+  const inRenderer = i.process === 'renderer' && i.runtime === 'wasm';
+  const base = inRenderer ? RENDERER_BASE_BYTES : BASE_BYTES;
   return {
     weightsStored,
     weightsRuntime: i.runtime === 'wasm' ? heapAtCreation : computeWeights + weightsStored,
     activations: 2 * kept + temporaries,
     maps: mapsJs + mapsHeap,
     logits,
-    base: BASE_BYTES,
-    total: BASE_BYTES + Math.max(creation, running),
+    base,
+    total: base + (inRenderer ? RENDERER_SCALE : 1) * Math.max(creation, running),
   };
 }
 

@@ -77,7 +77,7 @@ test('the longest T that fits a budget: fits, one more does not; 0 when the weig
 
 test('the panel: default maxTokens is the context where it fits, fewer under a small budget; the notice names both', () => {
   const small = { config: SMALL, stored: 'F32' as const };
-  assert.equal(defaultMaxTokens(small, 'auto', 2560), 1024, 'GPT-2 small fp32 at its whole context in the default budget');
+  assert.equal(defaultMaxTokens(small, 'auto', 3072), 1024, 'GPT-2 small fp32 at its whole context in the default budget');
   assert.ok(panelEstimate(small, 'auto', 1024).total >= panelEstimate(small, 'wasm', 1024).total, 'auto takes the larger of the two runtimes');
   const budgetMB = Math.ceil(panelEstimate(small, 'wasm', 400).total / MIB);
   const longest = longestPanelTokens(small, 'wasm', budgetMB);
@@ -88,10 +88,10 @@ test('the panel: default maxTokens is the context where it fits, fewer under a s
   assert.ok(!verdict.fits && verdict.longest === longest);
   assert.match(!verdict.fits ? verdict.message : '', new RegExp(`^Inspecting 1,024 tokens with GPT-2 small needs about [\\d.]+ [GM]B \\(weights .*\\), more than the memory budget of ${budgetMB.toLocaleString('en-US')} MB \\(attentionInspector.memoryBudgetMB\\)\\. The longest selection that fits is ${longest.toLocaleString('en-US')} tokens\\.$`));
   assert.deepEqual(checkPanelBudget(small, 'GPT-2 small', 'wasm', longest, budgetMB), { fits: true });
-  const medium = checkPanelBudget({ config: MEDIUM, stored: 'F32' }, 'GPT-2 medium', 'auto', 1, 2560);
+  const medium = checkPanelBudget({ config: MEDIUM, stored: 'F32' }, 'GPT-2 medium', 'auto', 1, 3072);
   assert.ok(!medium.fits && medium.longest === 0);
   assert.match(!medium.fits ? medium.message : '', /Not even one token fits: the weights alone are over the budget/);
-  assert.equal(defaultMaxTokens({ config: MEDIUM, stored: 'F32' }, 'auto', 2560), 1);
+  assert.equal(defaultMaxTokens({ config: MEDIUM, stored: 'F32' }, 'auto', 3072), 1);
 });
 
 test('CLI --memory-budget: over it, exit 2 and one error line with the estimate, the budget and the longest T that fits', () => {
@@ -133,4 +133,20 @@ test('the CLI on wasm (only --layers\' q and k kept, attention in blocks of quer
   const blocked = estimateInspectionMemory({ ...cli, config: SMOLLM2, stored: 'BF16', tokens: 2048, queryBlock: QUERY_BLOCK });
   const whole = estimateInspectionMemory({ ...cli, config: SMOLLM2, stored: 'BF16', tokens: 2048 });
   assert.equal(whole.activations - blocked.activations, 3 * 9 * (2048 - QUERY_BLOCK) * 2048 * 4);
+});
+
+test("the panel's estimate on wasm against the renderer's measured peak RSS (bench:inspect, T = 1,024, after another layer's trace)", () => {
+  const embedded = parseModelConfig(readFileSync(join(EMBEDDED, 'config.json')));
+  const smollm2 = parseModelConfig(new TextEncoder().encode(JSON.stringify(LLAMA_SHAPES['smollm2-135m'])));
+  const measured: [string, DecoderConfig, 'F32' | 'F16' | 'BF16', number][] = [
+    ['the embedded model', embedded, 'F16', 1353],
+    ['GPT-2 small fp32', SMALL, 'F32', 2548],
+    ['GPT-2 medium fp32', MEDIUM, 'F32', 5173],
+    ['SmolLM2-135M BF16', smollm2, 'BF16', 2998],
+  ];
+  for (const [name, config, stored, peakMiB] of measured) {
+    const e = panelEstimate({ config, stored }, 'wasm', 1024).total / MIB;
+    const error = e / peakMiB - 1;
+    assert.ok(error >= -0.05 && error <= 0.1, `${name}: estimate ${Math.round(e)} MiB, measured ${peakMiB} MiB (${(100 * error).toFixed(1)} %)`);
+  }
 });
