@@ -44,7 +44,7 @@ export interface MemoryEstimateInput {
   queryBlock?: number;
   /** Heads whose (T, T) maps are derived at once (default a whole layer's; the CLI derives one head at a time). */
   mapsHeads?: number;
-  /** The process it runs in: Node (the CLI, default) or a webview's renderer (the panel; wasm calibrated apart). */
+  /** The process it runs in: Node (the CLI, default) or a webview's renderer (the panel: its own base; wasm calibrated apart). */
   process?: 'node' | 'renderer';
 }
 
@@ -80,7 +80,7 @@ const BASE_BYTES = 350 * MB;
  * The panel on wasm, fitted to the renderer's peak RSS (README "Memory estimate", `bench:inspect`, four
  * models at T = 1,024): a renderer held 1.7–2.4 × what Node's constants say (the page, heap slack, the
  * trace layer's tensors, the inspection on screen while the next runs: not taken apart), so its peak is
- * RENDERER_BASE plus RENDERER_SCALE times the phases' peak.
+ * RENDERER_BASE plus the larger of session creation and RENDERER_SCALE times the run.
  */
 const RENDERER_BASE_BYTES = 1000 * MB;
 const RENDERER_SCALE = 1.55;
@@ -148,19 +148,23 @@ export function estimateInspectionMemory(i: MemoryEstimateInput): MemoryEstimate
 
   let creation: number;
   let running: number;
+  // Attention tensors kept are copied out while the whole file is still held.
+  const copying = i.keptWeights === 'attention' ? keptJs : 0;
   if (i.runtime === 'wasm') {
-    creation = weightsStored + heapAtCreation;
+    creation = weightsStored + heapAtCreation + copying;
     // What folding left of the stored copy is not counted as reusable: measured peaks fit the heap growing past it.
     running = heapAtCreation + Math.max(forwardHeap, mapsHeap) + keptJs + kept + mapsJs;
   } else {
     // Heap: the stored weights on their way to the GPU; device: weights, forward tensors, one layer's scores.
     const device = computeWeights + Math.max(forwardHeap, mapsHeap);
-    creation = 2 * weightsStored + computeWeights;
+    creation = 2 * weightsStored + computeWeights + copying;
     running = weightsStored + device + keptJs + kept + mapsJs;
   }
-  // WebGPU in a renderer was never measured here (no GPU): it keeps Node's constants.
-  const inRenderer = i.process === 'renderer' && i.runtime === 'wasm';
+  // A renderer's own memory is there whatever the runtime; the scale is of the run, where the renderer's
+  // extra was measured, on wasm only (WebGPU in a renderer never was, here: no GPU).
+  const inRenderer = i.process === 'renderer';
   const base = inRenderer ? RENDERER_BASE_BYTES : BASE_BYTES;
+  const scale = inRenderer && i.runtime === 'wasm' ? RENDERER_SCALE : 1;
   return {
     weightsStored,
     weightsRuntime: i.runtime === 'wasm' ? heapAtCreation : computeWeights + weightsStored,
@@ -168,7 +172,7 @@ export function estimateInspectionMemory(i: MemoryEstimateInput): MemoryEstimate
     maps: mapsJs + mapsHeap,
     logits,
     base,
-    total: base + (inRenderer ? RENDERER_SCALE : 1) * Math.max(creation, running),
+    total: base + Math.max(creation, scale * running),
   };
 }
 

@@ -303,13 +303,15 @@ export class DecoderGraphs {
    * graphs can still be made (GPT-2 small: 113 of 498 MB fp32).
    */
   releaseWeights({ keep = 'none' }: { keep?: 'none' | 'attention' } = {}): void {
-    const held = this.source;
-    this.source = undefined;
+    // The copy is made before anything is let go: if it fails (memory), the weights are still all here.
+    let kept: typeof this.source;
+    if (this.source && keep === 'attention') {
+      const names = familyOf(this.config.family).tensors(this.config).layers.flatMap(attentionTensorNames);
+      const model = { config: this.config, weights: copyWeights(this.source.model.weights, names) };
+      kept = { model, weights: new GraphWeights(model.weights, this.dtype, externalWeightsOn(this.provider)), traceOnly: true };
+    }
+    this.source = kept;
     this.prebuilt.clear();
-    if (!held || keep === 'none') return;
-    const names = familyOf(this.config.family).tensors(this.config).layers.flatMap(attentionTensorNames);
-    const model = { config: this.config, weights: copyWeights(held.model.weights, names) };
-    this.source = { model, weights: new GraphWeights(model.weights, this.dtype, externalWeightsOn(this.provider)), traceOnly: true };
   }
 
   private options(g: GraphVariant): DecoderGraphOptions {

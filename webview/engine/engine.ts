@@ -93,11 +93,11 @@ const SMOKE_IDS = [0, 1, 2, 3, 4, 5];
 async function engineFor(inspector: DecoderInspector, provider: EngineProvider, o: EngineOptions): Promise<Omit<Engine, 'startup'>> {
   try {
     await inspector.inspect(SMOKE_IDS, o.first);
+    if (o.keepOnlyTraceWeights) inspector.keepOnlyTraceWeights();
   } catch (e) {
     await inspector.release();
     throw e;
   }
-  if (o.keepOnlyTraceWeights) inspector.keepOnlyTraceWeights();
   return { inspector, provider, dispose: () => inspector.release() };
 }
 
@@ -177,6 +177,9 @@ export async function createEngine(model: InspectorModel | Promise<InspectorMode
   const ortAt = (gpu ? gpu.catch(() => wasmWarm) : wasmWarm).then(at, () => undefined);
   const loaded = await model;
   const modelAt = at();
+  // The first inspection's trace layer is a hint from the view (its layer may be one of another model's).
+  const traceLayer = o.first?.traceLayer;
+  if (traceLayer !== undefined && traceLayer >= loaded.config.nLayer) o = { ...o, first: { ...o.first, traceLayer: loaded.config.nLayer - 1 } };
   // Built while ORT is still loading (building needs no ORT), for the provider that will run them: the
   // adapter's answer came long before the model's files did. fp16 waits for ORT's own answer (shader-f16).
   const provider = adapter ? await adapter.then(() => 'webgpu' as const, () => 'wasm' as const) : 'wasm';
