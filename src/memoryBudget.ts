@@ -48,7 +48,7 @@ export function checkPanelBudget(m: ModelMemoryFacts, label: string, backend: Ba
   const e = panelEstimate(m, backend, tokens);
   if (e.total <= budgetMB * MIB) return { fits: true };
   const longest = longestPanelTokens(m, backend, budgetMB);
-  const parts = `weights ${formatBytes(e.weightsStored)} as stored and ${formatBytes(e.weightsRuntime)} in the runtime, activations ${formatBytes(e.activations)}, one layer's maps ${formatBytes(e.maps)}`;
+  const parts = `weights ${formatBytes(e.weightsStored)} as stored and ${formatBytes(e.weightsRuntime)} in the runtime, activations ${formatBytes(e.activations)}, one layer's maps ${formatBytes(e.maps)}, the webview's own ${formatBytes(e.base)}`;
   const over = `Inspecting ${tokens.toLocaleString('en-US')} tokens with ${label} needs about ${formatBytes(e.total)} (${parts}), more than the memory budget of ${budgetMB.toLocaleString('en-US')} MB (attentionInspector.memoryBudgetMB).`;
   const advice = longest > 0 ? ` The longest selection that fits is ${longest.toLocaleString('en-US')} tokens.` : ' Not even one token fits: the weights alone are over the budget. Raise the budget or use the attention-inspector CLI.';
   return { fits: false, longest, message: over + advice };
