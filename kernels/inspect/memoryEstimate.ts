@@ -77,13 +77,14 @@ const MB = 1024 * 1024;
  */
 const BASE_BYTES = 350 * MB;
 /**
- * The panel on wasm, fitted to the renderer's peak RSS (README "Memory estimate", `bench:inspect`, four
- * models at T = 1,024): a renderer held 1.7–2.4 × what Node's constants say (the page, heap slack, the
- * trace layer's tensors, the inspection on screen while the next runs: not taken apart), so its peak is
- * RENDERER_BASE plus the larger of session creation and RENDERER_SCALE times the run.
+ * The panel on wasm, fitted to the renderer's peak RSS (README "Memory estimate", `bench:inspect`, five
+ * models at T = 1,024): beside the weights in the heap, a renderer held about twice what Node's constants
+ * say of the run's other memory (the page, heap slack, the trace layer's tensors, the inspection on screen
+ * while the next runs: not taken apart), so its peak is RENDERER_BASE plus the larger of session creation
+ * and the run with that other memory times RENDERER_SCALE.
  */
-const RENDERER_BASE_BYTES = 1000 * MB;
-const RENDERER_SCALE = 1.55;
+const RENDERER_BASE_BYTES = 950 * MB;
+const RENDERER_SCALE = 1.95;
 const FOLDING_OVERLAP = 0.4;
 const TEMPORARY_D = 10;
 const TEMPORARY_F = 4;
@@ -147,24 +148,26 @@ export function estimateInspectionMemory(i: MemoryEstimateInput): MemoryEstimate
   const keptJs = { all: weightsStored, attention: attentionParameterCount(i.config) * bytesPerElement(i.stored), none: 0 }[i.keptWeights];
 
   let creation: number;
-  let running: number;
+  /** What the run holds of the weights (heap, device), and the rest: activations, kept tensors, maps. */
+  let runWeights: number;
+  const runRest = Math.max(forwardHeap, mapsHeap) + keptJs + kept + mapsJs;
   // Attention tensors kept are copied out while the whole file is still held.
   const copying = i.keptWeights === 'attention' ? keptJs : 0;
   if (i.runtime === 'wasm') {
     creation = weightsStored + heapAtCreation + copying;
     // What folding left of the stored copy is not counted as reusable: measured peaks fit the heap growing past it.
-    running = heapAtCreation + Math.max(forwardHeap, mapsHeap) + keptJs + kept + mapsJs;
+    runWeights = heapAtCreation;
   } else {
-    // Heap: the stored weights on their way to the GPU; device: weights, forward tensors, one layer's scores.
-    const device = computeWeights + Math.max(forwardHeap, mapsHeap);
+    // Heap: the stored weights on their way to the GPU; device: the weights, and (in runRest) the forward's tensors.
     creation = 2 * weightsStored + computeWeights + copying;
-    running = weightsStored + device + keptJs + kept + mapsJs;
+    runWeights = weightsStored + computeWeights;
   }
-  // A renderer's own memory is there whatever the runtime; the scale is of the run, where the renderer's
-  // extra was measured, on wasm only (WebGPU in a renderer never was, here: no GPU).
+  // A renderer's own memory is there whatever the runtime; the scale is of the run's non-weight memory,
+  // where the renderer's extra was measured, on wasm only (WebGPU in a renderer never was, here: no GPU).
   const inRenderer = i.process === 'renderer';
   const base = inRenderer ? RENDERER_BASE_BYTES : BASE_BYTES;
   const scale = inRenderer && i.runtime === 'wasm' ? RENDERER_SCALE : 1;
+  const running = runWeights + scale * runRest;
   return {
     weightsStored,
     weightsRuntime: i.runtime === 'wasm' ? heapAtCreation : computeWeights + weightsStored,
@@ -172,7 +175,7 @@ export function estimateInspectionMemory(i: MemoryEstimateInput): MemoryEstimate
     maps: mapsJs + mapsHeap,
     logits,
     base,
-    total: base + Math.max(creation, scale * running),
+    total: base + Math.max(creation, running),
   };
 }
 

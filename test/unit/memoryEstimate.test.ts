@@ -138,11 +138,13 @@ test('the CLI on wasm (only --layers\' q and k kept, attention in blocks of quer
 test("the panel's estimate on wasm against the renderer's measured peak RSS (bench:inspect, T = 1,024, after another layer's trace)", () => {
   const embedded = parseModelConfig(readFileSync(join(EMBEDDED, 'config.json')));
   const smollm2 = parseModelConfig(new TextEncoder().encode(JSON.stringify(LLAMA_SHAPES['smollm2-135m'])));
+  const qwen25 = parseModelConfig(new TextEncoder().encode(JSON.stringify(LLAMA_SHAPES['qwen2.5-0.5b'])));
   const measured: [string, DecoderConfig, 'F32' | 'F16' | 'BF16', number][] = [
     ['the embedded model', embedded, 'F16', 1353],
     ['GPT-2 small fp32', SMALL, 'F32', 2548],
     ['GPT-2 medium fp32', MEDIUM, 'F32', 5173],
     ['SmolLM2-135M BF16', smollm2, 'BF16', 2998],
+    ['Qwen2.5-0.5B BF16', qwen25, 'BF16', 4869],
   ];
   for (const [name, config, stored, peakMiB] of measured) {
     const e = panelEstimate({ config, stored }, 'wasm', 1024).total / MIB;
