@@ -170,7 +170,7 @@ export function estimateInspectionMemory(i: MemoryEstimateInput): MemoryEstimate
   const running = runWeights + scale * runRest;
   return {
     weightsStored,
-    weightsRuntime: i.runtime === 'wasm' ? heapAtCreation : computeWeights + weightsStored,
+    weightsRuntime: runWeights,
     activations: 2 * kept + temporaries,
     maps: mapsJs + mapsHeap,
     logits,
